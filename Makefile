@@ -1,0 +1,45 @@
+# Alertdesk's entry points. `make help` lists them. Both `run` and `test` install what is missing first.
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+CARGO_FLAGS := --workspace --locked
+PYTEST_ARGS ?=
+BIN_DIR := $(CURDIR)/target/debug
+
+.PHONY: help setup setup-test build run test lint test-rust test-ui test-e2e
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+setup: ## Install what building and running needs (apt packages, Rust, npm packages)
+	scripts/setup
+
+setup-test: ## Install what the tests need as well
+	scripts/setup --test
+
+build: setup ## Build both binaries (target/debug/alertdesk and alertdesk-cli)
+	cargo build $(CARGO_FLAGS)
+
+run: build ## Set up, build and start Alertdesk (the window, or the headless listener without a display)
+	scripts/run-app $(BIN_DIR)
+
+test: setup-test lint test-rust test-ui test-e2e ## Run the whole test suite (installs what it needs)
+	@echo "make test: all checks passed"
+
+lint: ## rustfmt and clippy (warnings are errors)
+	cargo fmt --all --check
+	cargo clippy $(CARGO_FLAGS) --all-targets -- -D warnings
+
+test-rust: ## Unit and crate tests
+	cargo test $(CARGO_FLAGS)
+
+test-ui: ## The UI's type check and unit tests
+	npm --prefix ui run typecheck
+	npm --prefix ui test
+
+test-e2e: ## CLI and desktop tests on the real binaries, under Xvfb and a private D-Bus session
+	cargo build $(CARGO_FLAGS)
+	ALERTDESK_BIN_DIR=$(BIN_DIR) xvfb-run -a -s "-screen 0 1280x800x24" \
+	  dbus-run-session -- .venv/bin/python -m pytest tests $(PYTEST_ARGS)

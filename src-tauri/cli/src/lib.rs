@@ -1,0 +1,113 @@
+//! The command line of both Alertdesk binaries.
+//!
+//! `alertdesk` (the desktop app) and `alertdesk-cli` (headless, no desktop libraries) parse the same [`Cli`] and
+//! run subcommands through the same [`run`], so flags, output and exit codes cannot drift apart. The desktop binary
+//! opens its window only when no subcommand is given.
+//!
+//! Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid input.
+
+pub mod logging;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use alertdesk_core::paths::{Paths, DATA_DIR_ENV};
+use alertdesk_core::settings::Settings;
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// Exit code for bad usage or invalid input (clap uses the same for argument errors).
+pub const EXIT_USAGE: u8 = 2;
+
+/// Alertdesk: alerts from your department's backend, delivered once, fast and loud.
+#[derive(Debug, Parser)]
+#[command(name = "alertdesk", version, about, long_about = None, propagate_version = true)]
+pub struct Cli {
+    /// Options every command accepts.
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    /// What to do; without one, `alertdesk` opens the desktop app.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Options shared by every command and the desktop app.
+#[derive(Debug, Clone, Default, Args)]
+pub struct GlobalArgs {
+    /// Keep settings, data and logs under DIR instead of the XDG directories.
+    #[arg(long, global = true, value_name = "DIR", env = DATA_DIR_ENV)]
+    pub data_dir: Option<PathBuf>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Print where Alertdesk keeps settings, data and logs.
+    Paths(PathsArgs),
+    /// Check a settings file (default: the active settings.toml) and print the effective settings.
+    Settings(SettingsArgs),
+}
+
+/// `alertdesk paths`
+#[derive(Debug, Args)]
+pub struct PathsArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `alertdesk settings`
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// The file to check instead of the active one.
+    #[arg(value_name = "FILE")]
+    pub file: Option<PathBuf>,
+}
+
+impl Cli {
+    /// Parses the process arguments, naming the program `bin` in help and errors. Exits on `--help`,
+    /// `--version` and usage errors (code 2), as clap does.
+    pub fn parse_as(bin: &'static str) -> Self {
+        let matches = Self::command().name(bin).bin_name(bin).get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+    }
+}
+
+/// Runs one subcommand and returns the process exit code.
+pub fn run(global: &GlobalArgs, command: Command) -> ExitCode {
+    match dispatch(global, command) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("alertdesk: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
+    let paths = Paths::resolve(global.data_dir.as_deref())?;
+    match command {
+        Command::Paths(args) => {
+            if args.json {
+                println!("{}", serde_json::to_string_pretty(&paths)?);
+            } else {
+                println!("config  {}", paths.config_dir.display());
+                println!("data    {}", paths.data_dir.display());
+                println!("logs    {}", paths.log_dir.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Settings(args) => {
+            let file = args.file.unwrap_or_else(|| paths.settings_file());
+            match Settings::load(&file) {
+                Ok(settings) => {
+                    print!("{}", alertdesk_core::settings::to_toml(&settings));
+                    Ok(ExitCode::SUCCESS)
+                }
+                Err(err) => {
+                    eprintln!("alertdesk: {err}");
+                    Ok(ExitCode::from(EXIT_USAGE))
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,80 @@
+//! Logging for both binaries: stderr plus a daily-rotated file in the log directory.
+//!
+//! The filter comes from `ALERTDESK_LOG` if set, else the `[log] level` setting. Nothing that logs here is
+//! handed a token: credentials are [`alertdesk_core::secret::Token`]s, which print as `***`.
+
+use alertdesk_core::paths::Paths;
+use alertdesk_core::settings::LogSettings;
+use tracing_appender::non_blocking::WorkerGuard;
+use tracing_appender::rolling::{Builder, Rotation};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{fmt, EnvFilter, Layer};
+
+/// The environment variable that overrides the log filter.
+pub const LOG_ENV: &str = "ALERTDESK_LOG";
+
+/// Where stderr logging starts: the desktop app logs `info` to the terminal, subcommands only `warn` so their
+/// stdout and stderr stay readable. The file always gets the configured level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Console {
+    /// Same filter as the file.
+    Full,
+    /// Warnings and errors only (unless `ALERTDESK_LOG` asks for more).
+    Quiet,
+}
+
+/// Installs the global subscriber. Keep the returned guard alive for the life of the process: dropping it
+/// flushes the file writer. If the log directory cannot be used, logging goes to stderr only and says why.
+pub fn init(paths: &Paths, settings: &LogSettings, console: Console) -> Option<WorkerGuard> {
+    let env_filter = std::env::var(LOG_ENV).ok();
+    let file_filter = || EnvFilter::try_new(env_filter.as_deref().unwrap_or(&settings.level));
+    let (file_filter, bad_filter) = match file_filter() {
+        Ok(f) => (f, None),
+        Err(e) => (EnvFilter::new("info"), Some(e)),
+    };
+    let console_filter = match (console, &env_filter) {
+        (Console::Quiet, None) => EnvFilter::new("warn"),
+        _ => file_filter
+            .to_string()
+            .parse()
+            .unwrap_or_else(|_| EnvFilter::new("info")),
+    };
+
+    let file = Builder::new()
+        .rotation(Rotation::DAILY)
+        .filename_prefix("alertdesk")
+        .filename_suffix("log")
+        .max_log_files(settings.keep_files)
+        .build(&paths.log_dir);
+    let (file_layer, guard, file_error) = match file {
+        Ok(appender) => {
+            let (writer, guard) = tracing_appender::non_blocking(appender);
+            let layer = fmt::layer()
+                .with_ansi(false)
+                .with_writer(writer)
+                .with_filter(file_filter);
+            (Some(layer), Some(guard), None)
+        }
+        Err(e) => (None, None, Some(e)),
+    };
+    let console_layer = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_filter(console_filter);
+    // A second init (tests) keeps the first subscriber; that is fine.
+    let _ = tracing_subscriber::registry()
+        .with(file_layer)
+        .with(console_layer)
+        .try_init();
+
+    if let Some(e) = bad_filter {
+        tracing::warn!("invalid log filter, using info: {e}");
+    }
+    if let Some(e) = file_error {
+        tracing::warn!(
+            "cannot log to {}: {e}; logging to stderr only",
+            paths.log_dir.display()
+        );
+    }
+    guard
+}

@@ -1,0 +1,16 @@
+//! `alertdesk-cli`: the headless binary. Same commands as `alertdesk`, without any desktop library.
+
+use std::process::ExitCode;
+
+use alertdesk_cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_as("alertdesk-cli");
+    let Some(command) = cli.command else {
+        eprintln!(
+            "alertdesk-cli: a command is required (see --help); the desktop app is `alertdesk`"
+        );
+        return ExitCode::from(alertdesk_cli::EXIT_USAGE);
+    };
+    alertdesk_cli::run(&cli.global, command)
+}

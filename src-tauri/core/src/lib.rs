@@ -1,0 +1,28 @@
+//! Alertdesk's core: everything that is not the desktop window.
+//!
+//! It builds and tests without a display, WebKitGTK or Tauri (CI checks its dependency tree), so the
+//! headless listener and the desktop app share one implementation.
+//!
+//! # Layout
+//!
+//! - [`paths`]: where settings, data and logs live (XDG directories, or one `--data-dir` for everything).
+//! - [`settings`]: the user's `settings.toml`, strictly parsed (unknown keys are errors with a line number).
+//! - [`secret`]: [`secret::Token`], a credential that never prints itself in logs or debug output.
+//! - [`error`]: the crate's error enum and `Result` alias.
+//!
+//! Later layers (protocols, profiles, connection supervisor, store, alert policy) each get a module here.
+
+#![warn(missing_docs)]
+
+pub mod error;
+pub mod paths;
+pub mod secret;
+pub mod settings;
+
+pub use error::{Error, Result};
+
+/// The product name, as shown to users and used for directory names.
+pub const APP_NAME: &str = "alertdesk";
+
+/// This build's version (from the workspace `Cargo.toml`).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -1,0 +1,108 @@
+//! Where Alertdesk keeps its files.
+//!
+//! By default the XDG base directories: settings in `$XDG_CONFIG_HOME/alertdesk`, history and window state in
+//! `$XDG_DATA_HOME/alertdesk`, logs in `$XDG_STATE_HOME/alertdesk/logs`. One override, `--data-dir DIR` or
+//! `ALERTDESK_DATA_DIR=DIR`, moves all of them under `DIR` (`DIR/config`, `DIR/data`, `DIR/logs`), which is how
+//! tests and portable installs keep everything in one place. Tokens are never stored in any of these.
+
+use std::path::{Path, PathBuf};
+
+use crate::{Error, Result, APP_NAME};
+
+/// The environment variable that moves every directory under one root.
+pub const DATA_DIR_ENV: &str = "ALERTDESK_DATA_DIR";
+
+/// The resolved directories of one run.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Paths {
+    /// Holds `settings.toml`.
+    pub config_dir: PathBuf,
+    /// Holds the alert history and the window state.
+    pub data_dir: PathBuf,
+    /// Holds the rotating log files.
+    pub log_dir: PathBuf,
+}
+
+impl Paths {
+    /// Resolves the directories: `root` (from `--data-dir` or [`DATA_DIR_ENV`]) wins over the XDG defaults.
+    pub fn resolve(root: Option<&Path>) -> Result<Self> {
+        if let Some(root) = root {
+            return Ok(Self::under(root));
+        }
+        let home_based = |dir: Option<PathBuf>| dir.map(|d| d.join(APP_NAME)).ok_or(Error::NoHome);
+        Ok(Self {
+            config_dir: home_based(dirs::config_dir())?,
+            data_dir: home_based(dirs::data_dir())?,
+            log_dir: home_based(dirs::state_dir().or_else(dirs::data_local_dir))?.join("logs"),
+        })
+    }
+
+    /// Every directory under one root.
+    pub fn under(root: &Path) -> Self {
+        Self {
+            config_dir: root.join("config"),
+            data_dir: root.join("data"),
+            log_dir: root.join("logs"),
+        }
+    }
+
+    /// The settings file.
+    pub fn settings_file(&self) -> PathBuf {
+        self.config_dir.join("settings.toml")
+    }
+
+    /// Creates the directories that do not exist yet, private to the user (0700) where they are new.
+    pub fn create_all(&self) -> Result<()> {
+        for dir in [&self.config_dir, &self.data_dir, &self.log_dir] {
+            create_private_dir(dir)?;
+        }
+        Ok(())
+    }
+}
+
+fn create_private_dir(dir: &Path) -> Result<()> {
+    if dir.is_dir() {
+        return Ok(());
+    }
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir).map_err(|e| Error::io(dir, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Paths;
+
+    #[test]
+    fn override_puts_everything_under_one_root() {
+        let root = tempfile::tempdir().unwrap();
+        let paths = Paths::resolve(Some(root.path())).unwrap();
+        assert_eq!(paths.config_dir, root.path().join("config"));
+        assert_eq!(paths.data_dir, root.path().join("data"));
+        assert_eq!(paths.log_dir, root.path().join("logs"));
+        assert_eq!(
+            paths.settings_file(),
+            root.path().join("config/settings.toml")
+        );
+    }
+
+    #[test]
+    fn create_all_makes_private_directories() {
+        let root = tempfile::tempdir().unwrap();
+        let paths = Paths::under(&root.path().join("nested"));
+        paths.create_all().unwrap();
+        for dir in [&paths.config_dir, &paths.data_dir, &paths.log_dir] {
+            assert!(dir.is_dir(), "{} missing", dir.display());
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+                assert_eq!(mode, 0o700, "{}", dir.display());
+            }
+        }
+        // A second call on existing directories is fine.
+        paths.create_all().unwrap();
+    }
+}

@@ -1,0 +1,17 @@
+//! `alertdesk`: with no command, the desktop app; with a command, the same CLI as `alertdesk-cli`.
+
+mod commands;
+mod desktop;
+mod tray;
+
+use std::process::ExitCode;
+
+use alertdesk_cli::Cli;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse_as("alertdesk");
+    match cli.command {
+        Some(command) => alertdesk_cli::run(&cli.global, command),
+        None => desktop::run(&cli.global),
+    }
+}

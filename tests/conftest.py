@@ -1,0 +1,55 @@
+"""Shared fixtures: where the binaries are, private data dirs, the artifact folder."""
+
+import os
+import pathlib
+import re
+import subprocess
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+BIN_DIR = pathlib.Path(os.environ.get("ALERTDESK_BIN_DIR", ROOT / "target" / "debug"))
+ARTIFACTS = ROOT / "tests" / "artifacts"
+BINARIES = ("alertdesk", "alertdesk-cli")
+
+
+def binary(name: str) -> pathlib.Path:
+    path = BIN_DIR / name
+    if not path.exists():
+        pytest.fail(f"{path} is missing: build with `cargo build --workspace` (make test does)")
+    return path
+
+
+def workspace_version() -> str:
+    text = (ROOT / "Cargo.toml").read_text()
+    match = re.search(r'^\[workspace\.package\][^\[]*?^version = "([^"]+)"', text, re.M | re.S)
+    assert match, "no [workspace.package] version in Cargo.toml"
+    return match.group(1)
+
+
+def headless_env(**extra: str) -> dict[str, str]:
+    """The environment of a machine with no display and no session bus: CLI commands must work there."""
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
+    env.pop("ALERTDESK_DATA_DIR", None)
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(params=BINARIES)
+def cli(request):
+    """Runs one of the two binaries headless; every CLI test runs against both."""
+    path = binary(request.param)
+
+    def run(*args: str, env: dict[str, str] | None = None, timeout: float = 30, **kw) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(path), *args], capture_output=True, text=True, timeout=timeout, env=env or headless_env(), **kw
+        )
+
+    run.name = request.param
+    return run
+
+
+@pytest.fixture
+def artifacts() -> pathlib.Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    return ARTIFACTS

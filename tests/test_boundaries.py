@@ -1,0 +1,31 @@
+"""The core and the headless CLI must never pull in the desktop stack (Tauri, wry, tao, GTK, WebKit)."""
+
+import re
+import subprocess
+
+import pytest
+
+from conftest import ROOT
+
+DESKTOP_CRATES = re.compile(r"^(tauri|wry|tao|gtk|gdk|webkit2gtk|javascriptcore|soup|libappindicator)", re.I)
+
+
+@pytest.mark.parametrize("package", ["alertdesk-core", "alertdesk-cli"])
+def test_no_desktop_crates_in_tree(package):
+    result = subprocess.run(
+        ["cargo", "tree", "--locked", "-p", package, "-e", "normal,build", "--prefix", "none", "--format", "{p}"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    crates = {line.split()[0] for line in result.stdout.splitlines() if line.strip()}
+    assert package in crates, result.stdout  # the query itself worked
+    offenders = sorted(c for c in crates if DESKTOP_CRATES.match(c))
+    assert offenders == [], f"{package} depends on desktop crates: {offenders}"
+
+
+def test_the_desktop_app_does_depend_on_tauri():
+    """Guards the check above: the same query finds Tauri where it is expected."""
+    result = subprocess.run(
+        ["cargo", "tree", "--locked", "-p", "alertdesk", "-e", "normal", "--prefix", "none", "--format", "{p}"],
+        cwd=ROOT, capture_output=True, text=True, check=True,
+    )
+    assert any(DESKTOP_CRATES.match(line) for line in result.stdout.splitlines())
