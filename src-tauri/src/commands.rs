@@ -17,6 +17,7 @@ pub(crate) struct AppInfo {
 }
 
 #[tauri::command]
+#[allow(clippy::needless_pass_by_value)] // Tauri hands commands their State by value.
 pub(crate) fn app_info(state: State<'_, AppState>) -> AppInfo {
     AppInfo {
         name: "Alertdesk",
