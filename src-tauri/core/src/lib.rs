@@ -1,6 +1,6 @@
 //! Alertdesk's core: everything that is not the desktop window.
 //!
-//! It builds and tests without a display, WebKitGTK or Tauri (CI checks its dependency tree), so the
+//! It builds and tests without a display, `WebKitGTK` or Tauri (CI checks its dependency tree), so the
 //! headless listener and the desktop app share one implementation.
 //!
 //! # Layout
@@ -9,13 +9,16 @@
 //! - [`settings`]: the user's `settings.toml`, strictly parsed (unknown keys are errors with a line number).
 //! - [`secret`]: [`secret::Token`], a credential that never prints itself in logs or debug output.
 //! - [`error`]: the crate's error enum and `Result` alias.
+//! - [`protocol`]: wire protocols as pure encode/parse functions ([`protocol::sio_frame`]: Engine.IO v4 and
+//!   Socket.IO v4 text frames).
 //!
-//! Later layers (protocols, profiles, connection supervisor, store, alert policy) each get a module here.
+//! Later layers (further protocols, profiles, connection supervisor, store, alert policy) each get a module here.
 
 #![warn(missing_docs)]
 
 pub mod error;
 pub mod paths;
+pub mod protocol;
 pub mod secret;
 pub mod settings;
 
