@@ -9,6 +9,9 @@
 //! - [`settings`]: the user's `settings.toml`, strictly parsed (unknown keys are errors with a line number).
 //! - [`secret`]: [`secret::Token`], a credential that never prints itself in logs or debug output.
 //! - [`error`]: the crate's error enum and `Result` alias.
+//! - [`alert`]: [`alert::Alert`], the one normalized alert every backend event becomes.
+//! - [`profile`]: declarative backend profiles (TOML): connection, auth, subscriptions, and the rules and
+//!   `{{ }}` templates that turn events into alerts; five built in, one per seed backend.
 //! - [`protocol`]: wire protocols as pure encode/parse functions ([`protocol::sio_frame`]: Engine.IO v4 and
 //!   Socket.IO v4 text frames).
 //!
@@ -16,8 +19,10 @@
 
 #![warn(missing_docs)]
 
+pub mod alert;
 pub mod error;
 pub mod paths;
+pub mod profile;
 pub mod protocol;
 pub mod secret;
 pub mod settings;

@@ -1,0 +1,455 @@
+//! Profiles: how to reach one kind of backend and turn its events into [`Alert`](crate::alert::Alert)s.
+//!
+//! A profile is a TOML file (documented in `docs/profiles.md`); five are built in, one per seed backend. Parsing
+//! is strict: an unknown key, a bad template or a wrong type is an error naming the file, line and column.
+
+pub mod rules;
+pub mod template;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+pub use rules::{Rule, RuleMatch};
+pub use template::{Scope, Template};
+
+/// Variables every profile has without declaring them.
+pub const BUILTIN_VARIABLES: &[&str] = &[
+    "event", "token", "username", "password", "server", "item", "profile",
+];
+
+/// A loaded profile.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// Short name (`station-reports`); used in the keyring entry and the alert's `profile` field.
+    pub name: String,
+    /// One line for `alertdesk profile list`.
+    #[serde(default)]
+    pub description: String,
+    /// Wire protocol.
+    pub protocol: Protocol,
+    /// WebSocket path on the server (`/ws`); Socket.IO defaults to `/socket.io/`.
+    #[serde(default)]
+    pub path: Option<String>,
+    /// Socket.IO namespace.
+    #[serde(default = "default_namespace")]
+    pub namespace: String,
+    /// Server used when `--server` is not given.
+    #[serde(default)]
+    pub default_server: Option<String>,
+    /// Variables the profile reads (`--set NAME=VALUE`).
+    #[serde(default)]
+    pub variables: BTreeMap<String, Variable>,
+    /// How to authenticate.
+    #[serde(default)]
+    pub auth: Auth,
+    /// What to send when connecting.
+    #[serde(default)]
+    pub connect: Connect,
+    /// Raw WebSocket messages: where the event name is.
+    #[serde(default)]
+    pub message: MessageShape,
+    /// Event -> alert rules, first match wins.
+    #[serde(default)]
+    pub rules: Vec<Rule>,
+}
+
+/// The wire protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// Engine.IO v4 / Socket.IO v5 over the websocket transport.
+    Socketio,
+    /// A plain WebSocket carrying JSON text messages.
+    Websocket,
+}
+
+/// A declared variable.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Variable {
+    /// What to put there.
+    #[serde(default)]
+    pub description: String,
+    /// Used when not set.
+    #[serde(default)]
+    pub default: Option<String>,
+    /// Listening fails with a clear error when a required variable has no value.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Auth {
+    /// Where the token goes.
+    pub mode: AuthMode,
+    /// Query parameter name (`mode = "query"`).
+    pub param: String,
+    /// Header name (`mode = "header"`, and for REST calls).
+    pub header: String,
+    /// Header value (`mode = "header"`, and for REST calls).
+    pub value: Template,
+    /// Key in the Socket.IO `auth` payload (`mode = "socketio"`).
+    pub field: String,
+    /// Connect without a token when none is stored (backends whose socket is open).
+    pub optional: bool,
+    /// The request that exchanges a username and password for a token (`alertdesk login`).
+    pub login: Option<Login>,
+}
+
+/// Where the token goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum AuthMode {
+    /// No token.
+    #[default]
+    None,
+    /// `?param=TOKEN` on the WebSocket URL (only where the backend demands it).
+    Query,
+    /// A header on the WebSocket upgrade.
+    Header,
+    /// The Socket.IO CONNECT `auth` payload.
+    Socketio,
+}
+
+impl Default for Auth {
+    fn default() -> Self {
+        Self {
+            mode: AuthMode::None,
+            param: "token".into(),
+            header: "Authorization".into(),
+            value: Template::parse("Bearer {{$token}}").expect("valid default"),
+            field: "token".into(),
+            optional: false,
+            login: None,
+        }
+    }
+}
+
+/// `[auth.login]`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Login {
+    /// Path on the server, e.g. `/api/login`.
+    pub path: Template,
+    /// JSON body; string leaves are templates (`{{$username}}`, `{{$password}}`).
+    #[serde(default = "default_login_body")]
+    pub body: toml::Value,
+    /// Dot path of the token in the JSON response.
+    pub token: String,
+}
+
+/// `[connect]`
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Connect {
+    /// Extra query parameters on the WebSocket URL (templates).
+    pub query: BTreeMap<String, Template>,
+    /// Events to emit once connected, in order.
+    pub emit: Vec<Emit>,
+}
+
+/// One event sent after connecting (join a room, register a user id).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Emit {
+    /// Socket.IO event name, or for raw WebSockets the message is `data` alone.
+    #[serde(default)]
+    pub event: Option<String>,
+    /// The argument; string leaves are templates.
+    #[serde(default)]
+    pub data: Option<toml::Value>,
+    /// Emit once per comma-separated item of this variable (`$item` in `data`).
+    #[serde(default)]
+    pub each: Option<String>,
+    /// Skip silently when a variable it uses is not set (instead of failing).
+    #[serde(default)]
+    pub optional: bool,
+    /// Ask the server for an acknowledgement (Socket.IO).
+    #[serde(default)]
+    pub ack: bool,
+}
+
+/// `[message]`: raw WebSocket messages.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MessageShape {
+    /// Template giving the event name from the message, e.g. `{{type}}`.
+    pub event: Template,
+}
+
+impl Default for MessageShape {
+    fn default() -> Self {
+        Self {
+            event: Template::parse("{{type | message}}").expect("valid default"),
+        }
+    }
+}
+
+fn default_namespace() -> String {
+    "/".into()
+}
+
+fn default_login_body() -> toml::Value {
+    let mut table = toml::Table::new();
+    table.insert("username".into(), "{{$username}}".into());
+    table.insert("password".into(), "{{$password}}".into());
+    toml::Value::Table(table)
+}
+
+/// A profile that failed to load.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{origin}: {message}")]
+pub struct ProfileError {
+    /// The file (or `builtin:NAME`).
+    pub origin: String,
+    /// What is wrong, with line and column where known.
+    pub message: String,
+}
+
+/// The built-in profiles, embedded in the binary.
+const BUILTIN: &[(&str, &str)] = &[
+    (
+        "emergency-dispatch",
+        include_str!("../../profiles/emergency-dispatch.toml"),
+    ),
+    (
+        "service-calls",
+        include_str!("../../profiles/service-calls.toml"),
+    ),
+    (
+        "station-reports",
+        include_str!("../../profiles/station-reports.toml"),
+    ),
+    (
+        "crowd-monitoring",
+        include_str!("../../profiles/crowd-monitoring.toml"),
+    ),
+    ("ticketing", include_str!("../../profiles/ticketing.toml")),
+];
+
+impl Profile {
+    /// Parses profile text; `origin` names it in errors.
+    pub fn parse(text: &str, origin: &str) -> Result<Self, ProfileError> {
+        let err = |message: String| ProfileError {
+            origin: origin.to_string(),
+            message,
+        };
+        let profile: Self = toml::from_str(text)
+            .map_err(|e| err(crate::settings::describe_toml_error(text, &e)))?;
+        profile.validate().map_err(err)?;
+        Ok(profile)
+    }
+
+    /// A built-in profile by name, or a profile file by path.
+    pub fn load(name_or_file: &str) -> Result<Self, ProfileError> {
+        if let Some((name, text)) = BUILTIN.iter().find(|(n, _)| *n == name_or_file) {
+            return Self::parse(text, &format!("builtin:{name}"));
+        }
+        let path = Path::new(name_or_file);
+        if !path.exists() && !name_or_file.contains(['/', '.']) {
+            let names: Vec<_> = BUILTIN.iter().map(|(n, _)| *n).collect();
+            return Err(ProfileError {
+                origin: name_or_file.to_string(),
+                message: format!(
+                    "no such built-in profile or file (built-in: {})",
+                    names.join(", ")
+                ),
+            });
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+            origin: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        Self::parse(&text, &path.display().to_string())
+    }
+
+    /// Every built-in profile.
+    pub fn builtins() -> Vec<Self> {
+        BUILTIN
+            .iter()
+            .map(|(name, text)| Self::parse(text, &format!("builtin:{name}")).expect("valid"))
+            .collect()
+    }
+
+    /// The WebSocket path on the server.
+    pub fn ws_path(&self) -> &str {
+        match (&self.path, self.protocol) {
+            (Some(p), _) => p,
+            (None, Protocol::Socketio) => "/socket.io/",
+            (None, Protocol::Websocket) => "/",
+        }
+    }
+
+    /// Resolves variable values: `--set` values, then defaults; fails naming every required one missing.
+    pub fn resolve_variables(
+        &self,
+        set: &BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, String>, String> {
+        if let Some(unknown) = set.keys().find(|k| !self.variables.contains_key(*k)) {
+            let known: Vec<_> = self.variables.keys().map(String::as_str).collect();
+            return Err(format!(
+                "profile {} has no variable {unknown:?} (it has: {})",
+                self.name,
+                if known.is_empty() {
+                    "none".to_string()
+                } else {
+                    known.join(", ")
+                }
+            ));
+        }
+        let mut values = BTreeMap::new();
+        let mut missing = Vec::new();
+        for (name, var) in &self.variables {
+            match set.get(name).or(var.default.as_ref()) {
+                Some(v) => {
+                    values.insert(name.clone(), v.clone());
+                }
+                None if var.required => missing.push(format!("{name} ({})", var.description)),
+                None => {}
+            }
+        }
+        if !missing.is_empty() {
+            return Err(format!(
+                "profile {} needs --set for: {}",
+                self.name,
+                missing.join(", ")
+            ));
+        }
+        values.insert("profile".into(), self.name.clone());
+        Ok(values)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "name {:?} must be non-empty letters, digits, - or _",
+                self.name
+            ));
+        }
+        if !self.ws_path().starts_with('/') {
+            return Err(format!("path {:?} must start with /", self.ws_path()));
+        }
+        if !self.namespace.starts_with('/') {
+            return Err(format!("namespace {:?} must start with /", self.namespace));
+        }
+        if self.protocol == Protocol::Websocket && self.namespace != "/" {
+            return Err("namespace applies to protocol = \"socketio\" only".into());
+        }
+        if self.auth.mode == AuthMode::Socketio && self.protocol != Protocol::Socketio {
+            return Err("auth.mode = \"socketio\" needs protocol = \"socketio\"".into());
+        }
+        for (i, emit) in self.connect.emit.iter().enumerate() {
+            if self.protocol == Protocol::Socketio && emit.event.is_none() {
+                return Err(format!(
+                    "connect.emit[{i}]: Socket.IO emits need an event name"
+                ));
+            }
+            if let Some(each) = &emit.each {
+                let name = each.strip_prefix('$').unwrap_or(each);
+                self.check_variable(name)
+                    .map_err(|e| format!("connect.emit[{i}].each: {e}"))?;
+            }
+            if let Some(data) = &emit.data {
+                for t in templates_in(data).map_err(|e| format!("connect.emit[{i}].data: {e}"))? {
+                    self.check_template(&t)
+                        .map_err(|e| format!("connect.emit[{i}].data: {e}"))?;
+                }
+            }
+        }
+        for (key, t) in &self.connect.query {
+            self.check_template(t)
+                .map_err(|e| format!("connect.query.{key}: {e}"))?;
+        }
+        if let Some(login) = &self.auth.login {
+            templates_in(&login.body).map_err(|e| format!("auth.login.body: {e}"))?;
+            template::FieldPath::payload(&login.token)
+                .map_err(|e| format!("auth.login.token: {e}"))?;
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            rule.validate()
+                .map_err(|e| format!("rules[{i}] (event {:?}): {e}", rule.event))?;
+            for t in rule.templates() {
+                self.check_template(t)
+                    .map_err(|e| format!("rules[{i}] (event {:?}): {e}", rule.event))?;
+            }
+        }
+        if self.rules.is_empty() {
+            return Err("a profile needs at least one [[rules]] entry".into());
+        }
+        Ok(())
+    }
+
+    fn check_template(&self, t: &Template) -> Result<(), String> {
+        t.variables().try_for_each(|v| self.check_variable(v))
+    }
+
+    fn check_variable(&self, name: &str) -> Result<(), String> {
+        if self.variables.contains_key(name) || BUILTIN_VARIABLES.contains(&name) {
+            Ok(())
+        } else {
+            Err(format!(
+                "unknown variable ${name}: declare it under [variables.{name}]"
+            ))
+        }
+    }
+}
+
+/// Every template among the string leaves of a TOML value.
+pub(crate) fn templates_in(value: &toml::Value) -> Result<Vec<Template>, String> {
+    let mut out = Vec::new();
+    walk_strings(value, &mut |s| {
+        out.push(Template::parse(s)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn walk_strings(
+    value: &toml::Value,
+    f: &mut dyn FnMut(&str) -> Result<(), String>,
+) -> Result<(), String> {
+    match value {
+        toml::Value::String(s) => f(s),
+        toml::Value::Array(items) => items.iter().try_for_each(|v| walk_strings(v, f)),
+        toml::Value::Table(t) => t.values().try_for_each(|v| walk_strings(v, f)),
+        _ => Ok(()),
+    }
+}
+
+/// Renders a TOML value with templated string leaves into JSON.
+pub fn render_value(value: &toml::Value, scope: &Scope<'_>) -> Result<Value, template::Missing> {
+    Ok(match value {
+        toml::Value::String(s) => Template::parse(s)
+            .expect("validated at load")
+            .render_value(scope)?,
+        toml::Value::Integer(i) => Value::from(*i),
+        toml::Value::Float(f) => Value::from(*f),
+        toml::Value::Boolean(b) => Value::Bool(*b),
+        toml::Value::Datetime(d) => Value::String(d.to_string()),
+        toml::Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .map(|v| render_value(v, scope))
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(t) => Value::Object(
+            t.iter()
+                .map(|(k, v)| Ok((k.clone(), render_value(v, scope)?)))
+                .collect::<Result<_, template::Missing>>()?,
+        ),
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,301 @@
+//! `[[rules]]`: which events become which alerts.
+//!
+//! Rules are tried in order and the first whose `event` and `when` conditions match wins. A rule either
+//! `ignore`s the event or says how to build the alert: kind, stable id, title and body templates, priority
+//! (fixed or mapped from a payload field), whether it is assigned to the signed-in user, and whether it notifies.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::template::{FieldPath, Scope, Template};
+use crate::alert::{now_rfc3339, Alert, Kind, Priority};
+
+/// One rule.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Event name(s) this rule applies to; `"*"` matches any.
+    pub event: OneOrMany,
+    /// Payload field conditions, all of which must hold: `{ action = "assigned" }`, `{ action = ["a", "b"] }`;
+    /// `"*"` means the field is present and not null.
+    #[serde(default)]
+    pub when: BTreeMap<String, OneOrMany>,
+    /// Drop matching events (telemetry that must never reach the list).
+    #[serde(default)]
+    pub ignore: bool,
+    /// The alert kind (required unless `ignore`).
+    #[serde(default)]
+    pub kind: Option<Kind>,
+    /// Stable id template: the same backend record must give the same id. Without it (or when a field is
+    /// missing) each message becomes its own alert.
+    #[serde(default)]
+    pub id: Option<Template>,
+    /// Title template.
+    #[serde(default)]
+    pub title: Option<Template>,
+    /// Body template.
+    #[serde(default)]
+    pub body: Option<Template>,
+    /// Priority: fixed, or mapped from a field.
+    #[serde(default)]
+    pub priority: PrioritySpec,
+    /// Whether the record is assigned to the signed-in user.
+    #[serde(default)]
+    pub assigned_to_me: AssignedSpec,
+    /// Raise a notification (default: reports, assignments and alerts do).
+    #[serde(default)]
+    pub notify: Option<bool>,
+    /// Fetch the record over REST (events that carry only an id, or nothing).
+    #[serde(default)]
+    pub fetch: Option<Fetch>,
+}
+
+/// A string or a list of strings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged, expecting = "a string or a list of strings")]
+pub enum OneOrMany {
+    /// One value.
+    One(String),
+    /// Any of these values.
+    Many(Vec<String>),
+}
+
+impl OneOrMany {
+    fn contains(&self, value: &str) -> bool {
+        match self {
+            Self::One(v) => v == "*" || v == value,
+            Self::Many(vs) => vs.iter().any(|v| v == "*" || v == value),
+        }
+    }
+
+    fn is_wildcard(&self) -> bool {
+        matches!(self, Self::One(v) if v == "*")
+    }
+}
+
+/// `priority = "high"` or `priority = { from = "{{severity}}", map = { ... }, default = "normal" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(
+    untagged,
+    expecting = "a priority (low, normal, high, critical) or { from, map, default }"
+)]
+pub enum PrioritySpec {
+    /// Always this priority.
+    Fixed(Priority),
+    /// Mapped from a payload field.
+    Mapped {
+        /// The field, as a template.
+        from: Template,
+        /// Field value -> priority.
+        map: BTreeMap<String, Priority>,
+        /// When the field is missing or not in `map`.
+        #[serde(default = "normal")]
+        default: Priority,
+    },
+}
+
+fn normal() -> Priority {
+    Priority::Normal
+}
+
+impl Default for PrioritySpec {
+    fn default() -> Self {
+        Self::Fixed(Priority::Normal)
+    }
+}
+
+/// `assigned_to_me = true` or `assigned_to_me = { field = "{{assignedTo}}", equals = "{{$user_id}}" }`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged, expecting = "true, false or { field, equals }")]
+pub enum AssignedSpec {
+    /// Always or never.
+    Fixed(bool),
+    /// True when both render and are equal.
+    Field {
+        /// The payload side.
+        field: Template,
+        /// The user side, usually a variable.
+        equals: Template,
+    },
+}
+
+impl Default for AssignedSpec {
+    fn default() -> Self {
+        Self::Fixed(false)
+    }
+}
+
+/// `fetch = { get = "/api/tickets/{{id}}", list = "/api/tickets" }`
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fetch {
+    /// GET this path for the one record, when the template renders (the event carries an id).
+    #[serde(default)]
+    pub get: Option<Template>,
+    /// Otherwise GET this list and take the records not seen before (events that carry no id at all).
+    #[serde(default)]
+    pub list: Option<Template>,
+    /// Dot path of the array in the list response (empty: the response is the array).
+    #[serde(default)]
+    pub items: String,
+    /// Dot path of a record's id.
+    #[serde(default = "default_key")]
+    pub key: String,
+}
+
+fn default_key() -> String {
+    "id".into()
+}
+
+/// A rule that matched an event.
+#[derive(Debug, Clone, Copy)]
+pub struct RuleMatch<'a> {
+    /// The rule.
+    pub rule: &'a Rule,
+    /// Its index in the profile.
+    pub index: usize,
+}
+
+impl Rule {
+    /// Whether this rule applies to `event` with `payload`.
+    pub fn matches(&self, event: &str, payload: &Value) -> bool {
+        self.event.contains(event)
+            && self.when.iter().all(|(path, want)| {
+                let Ok(path) = FieldPath::payload(path) else {
+                    return false;
+                };
+                match path.select(payload) {
+                    None | Some(Value::Null) => false,
+                    Some(_) if want.is_wildcard() => true,
+                    Some(Value::String(s)) => want.contains(s),
+                    Some(other) => want.contains(&other.to_string()),
+                }
+            })
+    }
+
+    /// Builds the alert for a matched event. `record` is the fetched record, if the rule fetches.
+    pub fn build(
+        &self,
+        profile: &str,
+        event: &str,
+        payload: Value,
+        record: Option<Value>,
+        vars: &BTreeMap<String, String>,
+    ) -> Alert {
+        let mut vars = vars.clone();
+        vars.insert("event".into(), event.to_string());
+        let scope = Scope {
+            payload: &payload,
+            vars: &vars,
+            record: record.as_ref(),
+        };
+        let kind = self.kind.unwrap_or(Kind::Info);
+        let received_at = now_rfc3339();
+        let render = |t: &Option<Template>| t.as_ref().map(|t| t.render(&scope));
+        let id = match render(&self.id) {
+            Some(Ok(id)) if !id.is_empty() => id,
+            _ => format!(
+                "{profile}:{event}:{:016x}",
+                fnv1a(&[payload.to_string().as_bytes(), received_at.as_bytes()])
+            ),
+        };
+        let title = match render(&self.title) {
+            Some(Ok(t)) if !t.trim().is_empty() => t,
+            _ => event.to_string(),
+        };
+        let body = render(&self.body).and_then(Result::ok).unwrap_or_default();
+        let priority = match &self.priority {
+            PrioritySpec::Fixed(p) => *p,
+            PrioritySpec::Mapped { from, map, default } => from
+                .render(&scope)
+                .ok()
+                .and_then(|v| map.get(&v.to_lowercase()).copied())
+                .unwrap_or(*default),
+        };
+        let assigned_to_me = match &self.assigned_to_me {
+            AssignedSpec::Fixed(b) => *b,
+            AssignedSpec::Field { field, equals } => {
+                match (field.render(&scope), equals.render(&scope)) {
+                    (Ok(a), Ok(b)) => !a.is_empty() && a == b,
+                    _ => false,
+                }
+            }
+        };
+        let notify = self.notify.unwrap_or_else(|| kind.notifies_by_default());
+        let data = match record {
+            Some(record) => serde_json::json!({ "message": payload, "record": record }),
+            None => payload,
+        };
+        Alert {
+            id,
+            profile: profile.to_string(),
+            kind,
+            event: event.to_string(),
+            title,
+            body,
+            priority,
+            assigned_to_me,
+            notify,
+            received_at,
+            data,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if !self.ignore && self.kind.is_none() {
+            return Err("needs kind = \"report\" | \"assignment\" | \"update\" | \"alert\" | \"info\" (or ignore = true)".into());
+        }
+        for path in self.when.keys() {
+            FieldPath::payload(path).map_err(|e| format!("when: {e}"))?;
+        }
+        if let Some(fetch) = &self.fetch {
+            if fetch.get.is_none() && fetch.list.is_none() {
+                return Err("fetch needs get, list or both".into());
+            }
+            FieldPath::payload(&fetch.key).map_err(|e| format!("fetch.key: {e}"))?;
+            if !fetch.items.is_empty() {
+                FieldPath::payload(&fetch.items).map_err(|e| format!("fetch.items: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Every template of the rule (for variable checks at load).
+    pub(crate) fn templates(&self) -> Vec<&Template> {
+        let mut out: Vec<&Template> = [&self.id, &self.title, &self.body]
+            .into_iter()
+            .flatten()
+            .collect();
+        if let PrioritySpec::Mapped { from, .. } = &self.priority {
+            out.push(from);
+        }
+        if let AssignedSpec::Field { field, equals } = &self.assigned_to_me {
+            out.extend([field, equals]);
+        }
+        if let Some(fetch) = &self.fetch {
+            out.extend(fetch.get.iter().chain(fetch.list.iter()));
+        }
+        out
+    }
+}
+
+/// FNV-1a: a stable hash (unlike `DefaultHasher`, it never changes between Rust releases).
+fn fnv1a(parts: &[&[u8]]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in parts.iter().flat_map(|p| p.iter()) {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0100_0000_01b3);
+    }
+    hash
+}
+
+/// Finds the first rule matching the event.
+pub fn find<'a>(rules: &'a [Rule], event: &str, payload: &Value) -> Option<RuleMatch<'a>> {
+    rules
+        .iter()
+        .enumerate()
+        .find(|(_, r)| r.matches(event, payload))
+        .map(|(index, rule)| RuleMatch { rule, index })
+}

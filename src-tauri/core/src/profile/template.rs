@@ -1,0 +1,420 @@
+//! `{{ ... }}` templates used by profiles for titles, ids, URLs, queries and emitted data.
+//!
+//! Inside the braces:
+//! - `report.id`, `items.0.name`: a field of the event payload (dot path; numbers index arrays);
+//! - `$user_id`: a profile variable (`--set user_id=...`); `$event` is the event name, `$token` the token
+//!   (only where the profile sends it);
+//! - `$record.title`: a field of the record fetched over REST (profiles with `fetch`);
+//! - `a.b || c.d`: the first of several fields that is present (servers differ in field names);
+//! - `path | fallback`: text to use when the field is missing or null.
+//!
+//! Templates are parsed when the profile loads, so a typo is an error with its line, not a blank title later.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde_json::Value;
+
+/// A parsed template.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Template {
+    source: String,
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Field {
+        paths: Vec<FieldPath>,
+        fallback: Option<String>,
+    },
+}
+
+/// Where a template field reads from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldPath {
+    root: Root,
+    segments: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Root {
+    Payload,
+    Var(String),
+    Record,
+}
+
+/// What a template reads when it renders.
+#[derive(Debug, Clone, Copy)]
+pub struct Scope<'a> {
+    /// The event payload.
+    pub payload: &'a Value,
+    /// Profile variables plus `event` (and `token` where allowed).
+    pub vars: &'a BTreeMap<String, String>,
+    /// The record fetched over REST, if any.
+    pub record: Option<&'a Value>,
+}
+
+/// A field a template needs is missing.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{field} is missing")]
+pub struct Missing {
+    /// The field as written in the template.
+    pub field: String,
+}
+
+impl Template {
+    /// Parses template text.
+    pub fn parse(source: &str) -> Result<Self, String> {
+        let mut parts = Vec::new();
+        let mut rest = source;
+        while let Some(start) = rest.find("{{") {
+            if start > 0 {
+                parts.push(Part::Text(rest[..start].to_string()));
+            }
+            let after = &rest[start + 2..];
+            let end = after
+                .find("}}")
+                .ok_or_else(|| format!("unclosed {{{{ in template {source:?}"))?;
+            let inner = &after[..end];
+            if inner.contains("{{") {
+                return Err(format!("nested {{{{ in template {source:?}"));
+            }
+            let (fields, fallback) = split_fallback(inner);
+            let paths = fields
+                .split("||")
+                .map(|f| FieldPath::parse(f.trim()).map_err(|e| format!("{e} in {source:?}")))
+                .collect::<Result<Vec<_>, _>>()?;
+            parts.push(Part::Field { paths, fallback });
+            rest = &after[end + 2..];
+        }
+        if rest.contains("}}") {
+            return Err(format!("stray }}}} in template {source:?}"));
+        }
+        if !rest.is_empty() {
+            parts.push(Part::Text(rest.to_string()));
+        }
+        Ok(Self {
+            source: source.to_string(),
+            parts,
+        })
+    }
+
+    /// The template text as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Whether the template has no fields (plain text).
+    pub fn is_literal(&self) -> bool {
+        self.parts.iter().all(|p| matches!(p, Part::Text(_)))
+    }
+
+    /// The variables (`$name`) the template reads.
+    pub fn variables(&self) -> impl Iterator<Item = &str> {
+        self.parts
+            .iter()
+            .filter_map(|p| match p {
+                Part::Field { paths, .. } => Some(paths.iter().filter_map(|p| match &p.root {
+                    Root::Var(name) => Some(name.as_str()),
+                    _ => None,
+                })),
+                Part::Text(_) => None,
+            })
+            .flatten()
+    }
+
+    /// Renders with `scope`; a missing field without fallback is an error.
+    pub fn render(&self, scope: &Scope<'_>) -> Result<String, Missing> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Field { paths, fallback } => match paths.iter().find_map(|p| p.lookup(scope))
+                {
+                    Some(v) => out.push_str(&v),
+                    None => match fallback {
+                        Some(f) => out.push_str(f),
+                        None => return Err(missing(paths)),
+                    },
+                },
+            }
+        }
+        Ok(out)
+    }
+
+    /// Renders; a template that is exactly one field keeps the field's JSON type (numbers stay numbers).
+    pub fn render_value(&self, scope: &Scope<'_>) -> Result<Value, Missing> {
+        if let [Part::Field { paths, fallback }] = self.parts.as_slice() {
+            return match paths
+                .iter()
+                .find_map(|p| p.lookup_value(scope).filter(|v| !v.is_null()))
+            {
+                Some(v) => Ok(v),
+                None => fallback
+                    .clone()
+                    .map(Value::String)
+                    .ok_or_else(|| missing(paths)),
+            };
+        }
+        self.render(scope).map(Value::String)
+    }
+}
+
+/// Splits `fields | fallback` on the first single `|` (a `||` separates alternatives).
+fn split_fallback(inner: &str) -> (&str, Option<String>) {
+    let bytes = inner.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'|' {
+            if bytes.get(i + 1) == Some(&b'|') {
+                i += 2;
+                continue;
+            }
+            return (&inner[..i], Some(inner[i + 1..].trim().to_string()));
+        }
+        i += 1;
+    }
+    (inner, None)
+}
+
+fn missing(paths: &[FieldPath]) -> Missing {
+    Missing {
+        field: paths
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(" || "),
+    }
+}
+
+impl FieldPath {
+    fn parse(text: &str) -> Result<Self, String> {
+        if text.is_empty() {
+            return Err("empty {{ }}".into());
+        }
+        let (root, path) = match text.strip_prefix('$') {
+            Some(rest) => {
+                let (name, tail) = rest
+                    .split_once('.')
+                    .map_or((rest, None), |(n, t)| (n, Some(t)));
+                let root = if name == "record" {
+                    Root::Record
+                } else {
+                    Root::Var(name.to_string())
+                };
+                if matches!(root, Root::Var(_)) && tail.is_some() {
+                    return Err(format!("variables have no fields: {text:?}"));
+                }
+                (root, tail.unwrap_or(""))
+            }
+            None => (Root::Payload, text),
+        };
+        let segments: Vec<String> = if path.is_empty() {
+            Vec::new()
+        } else {
+            path.split('.').map(str::to_string).collect()
+        };
+        let valid =
+            |s: &str| !s.is_empty() && s.chars().all(|c| c.is_alphanumeric() || "_-:@".contains(c));
+        if let Root::Var(name) = &root {
+            if !valid(name) {
+                return Err(format!("bad variable name {text:?}"));
+            }
+        }
+        if let Some(bad) = segments.iter().find(|s| !valid(s)) {
+            return Err(format!("bad field name {bad:?} in {text:?}"));
+        }
+        Ok(Self { root, segments })
+    }
+
+    /// Parses a bare dot path of the payload (as used in `when` conditions and JSON paths).
+    pub fn payload(path: &str) -> Result<Self, String> {
+        if path.starts_with('$') {
+            return Err(format!("expected a payload field, not {path:?}"));
+        }
+        Self::parse(path)
+    }
+
+    fn lookup_value(&self, scope: &Scope<'_>) -> Option<Value> {
+        let base = match &self.root {
+            Root::Payload => scope.payload,
+            Root::Record => scope.record?,
+            Root::Var(name) => return scope.vars.get(name).map(|v| Value::String(v.clone())),
+        };
+        select(base, &self.segments).cloned()
+    }
+
+    /// The field as text: strings as they are, numbers and booleans printed, objects as JSON; null is missing.
+    pub fn lookup(&self, scope: &Scope<'_>) -> Option<String> {
+        match self.lookup_value(scope)? {
+            Value::Null => None,
+            Value::String(s) => Some(s),
+            other => Some(other.to_string()),
+        }
+    }
+
+    /// The value at this path in `value` (payload paths only).
+    pub fn select<'v>(&self, value: &'v Value) -> Option<&'v Value> {
+        select(value, &self.segments)
+    }
+}
+
+/// Follows a dot path through objects and arrays.
+pub fn select<'v>(mut value: &'v Value, segments: &[String]) -> Option<&'v Value> {
+    for seg in segments {
+        value = match value {
+            Value::Object(map) => map.get(seg)?,
+            Value::Array(items) => items.get(seg.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(value)
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.root {
+            Root::Payload => f.write_str(&self.segments.join(".")),
+            Root::Var(name) => write!(f, "${name}"),
+            Root::Record if self.segments.is_empty() => f.write_str("$record"),
+            Root::Record => write!(f, "$record.{}", self.segments.join(".")),
+        }
+    }
+}
+
+impl fmt::Debug for Template {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Template({:?})", self.source)
+    }
+}
+
+impl TryFrom<String> for Template {
+    type Error = String;
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Self::parse(&value)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Template {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Self::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn scope<'a>(
+        payload: &'a Value,
+        vars: &'a BTreeMap<String, String>,
+        record: Option<&'a Value>,
+    ) -> Scope<'a> {
+        Scope {
+            payload,
+            vars,
+            record,
+        }
+    }
+
+    #[test]
+    fn renders_payload_vars_and_record() {
+        let payload = json!({"report": {"id": 7, "category": "Burglary", "tags": ["a", "b"]}});
+        let vars = BTreeMap::from([("user_id".to_string(), "u-1".to_string())]);
+        let record = json!({"title": "Printer down"});
+        let s = scope(&payload, &vars, Some(&record));
+        let t = Template::parse(
+            "{{report.category}} #{{ report.id }} {{report.tags.1}} {{$user_id}} {{$record.title}}",
+        )
+        .unwrap();
+        assert_eq!(t.render(&s).unwrap(), "Burglary #7 b u-1 Printer down");
+        assert_eq!(
+            Template::parse("{{report.id}}")
+                .unwrap()
+                .render_value(&s)
+                .unwrap(),
+            json!(7)
+        );
+    }
+
+    #[test]
+    fn missing_fields_error_or_fall_back() {
+        let payload = json!({"a": null});
+        let vars = BTreeMap::new();
+        let s = scope(&payload, &vars, None);
+        let err = Template::parse("x {{a}}").unwrap().render(&s).unwrap_err();
+        assert_eq!(err.field, "a");
+        assert_eq!(
+            Template::parse("{{a | none}}").unwrap().render(&s).unwrap(),
+            "none"
+        );
+        assert!(Template::parse("{{$record.title}}")
+            .unwrap()
+            .render(&s)
+            .is_err());
+        assert!(Template::parse("{{$nope}}").unwrap().render(&s).is_err());
+    }
+
+    #[test]
+    fn bad_templates_are_rejected() {
+        for bad in [
+            "{{",
+            "{{a",
+            "a}}",
+            "{{}}",
+            "{{ a b }}",
+            "{{$x.y}}",
+            "{{ {{a}} }}",
+            "{{a..b}}",
+        ] {
+            assert!(Template::parse(bad).is_err(), "{bad:?} accepted");
+        }
+        assert!(Template::parse("plain").unwrap().is_literal());
+    }
+
+    #[test]
+    fn alternatives_take_the_first_present_field() {
+        let payload = json!({"event": "new_report", "data": {"id": 3}});
+        let vars = BTreeMap::new();
+        let s = scope(&payload, &vars, None);
+        assert_eq!(
+            Template::parse("{{type || event}}")
+                .unwrap()
+                .render(&s)
+                .unwrap(),
+            "new_report"
+        );
+        assert_eq!(
+            Template::parse("{{report.id || data.id}}")
+                .unwrap()
+                .render_value(&s)
+                .unwrap(),
+            json!(3)
+        );
+        assert_eq!(
+            Template::parse("{{a || b | none}}")
+                .unwrap()
+                .render(&s)
+                .unwrap(),
+            "none"
+        );
+        assert_eq!(
+            Template::parse("{{a || b}}")
+                .unwrap()
+                .render(&s)
+                .unwrap_err()
+                .field,
+            "a || b"
+        );
+    }
+
+    #[test]
+    fn lists_its_variables() {
+        let t = Template::parse("{{$a}}-{{b}}-{{$c}}").unwrap();
+        assert_eq!(t.variables().collect::<Vec<_>>(), ["a", "c"]);
+    }
+}

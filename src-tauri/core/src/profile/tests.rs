@@ -1,0 +1,359 @@
+use std::collections::BTreeMap;
+
+use serde_json::{json, Value};
+
+use super::{rules, Profile};
+use crate::alert::{Kind, Priority};
+
+fn vars(profile: &Profile, set: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let set = set
+        .iter()
+        .map(|(k, v)| ((*k).to_string(), (*v).to_string()))
+        .collect();
+    profile.resolve_variables(&set).unwrap()
+}
+
+/// (kind, priority, title, assigned_to_me, id) of the alert a built-in profile makes of an event.
+fn classify(
+    name: &str,
+    set: &[(&str, &str)],
+    event: &str,
+    payload: Value,
+    record: Option<Value>,
+) -> Option<(Kind, Priority, String, bool, String)> {
+    let profile = Profile::load(name).unwrap();
+    let m = rules::find(&profile.rules, event, &payload)?;
+    if m.rule.ignore {
+        return None;
+    }
+    let a = m
+        .rule
+        .build(&profile.name, event, payload, record, &vars(&profile, set));
+    Some((a.kind, a.priority, a.title, a.assigned_to_me, a.id))
+}
+
+#[test]
+fn every_builtin_profile_loads() {
+    let names: Vec<_> = Profile::builtins().into_iter().map(|p| p.name).collect();
+    assert_eq!(
+        names,
+        [
+            "emergency-dispatch",
+            "service-calls",
+            "station-reports",
+            "crowd-monitoring",
+            "ticketing"
+        ]
+    );
+}
+
+#[test]
+fn emergency_dispatch_rules() {
+    let created = json!({"id": "E-1", "type": "Fire", "description": "Kitchen fire", "priority": "critical",
+                         "location": "Main St 4", "status": "pending"});
+    assert_eq!(
+        classify(
+            "emergency-dispatch",
+            &[],
+            "emergency_created",
+            created,
+            None
+        ),
+        Some((
+            Kind::Report,
+            Priority::Critical,
+            "Fire: Kitchen fire".into(),
+            false,
+            "emergency-E-1".into()
+        ))
+    );
+    let assigned = json!({"action": "assigned", "emergency": {"id": "E-1", "type": "Fire",
+                          "description": "Kitchen fire", "priority": "high", "unit_id": "U-7"}});
+    let got = classify(
+        "emergency-dispatch",
+        &[("user_id", "U-7")],
+        "emergency_updated",
+        assigned.clone(),
+        None,
+    );
+    assert_eq!(
+        got.map(|g| (g.0, g.1, g.3, g.4)),
+        Some((
+            Kind::Assignment,
+            Priority::High,
+            true,
+            "emergency-E-1".into()
+        ))
+    );
+    let got = classify(
+        "emergency-dispatch",
+        &[],
+        "emergency_updated",
+        assigned,
+        None,
+    )
+    .unwrap();
+    assert!(!got.3, "no user_id set: not assigned to me");
+    let completed =
+        json!({"action": "completed", "emergency": {"id": "E-1", "description": "Kitchen fire"}});
+    let got = classify(
+        "emergency-dispatch",
+        &[],
+        "emergency_updated",
+        completed,
+        None,
+    )
+    .unwrap();
+    assert_eq!(
+        (got.0, got.2.as_str()),
+        (Kind::Update, "Emergency completed: Kitchen fire")
+    );
+    let unit = json!({"unit_id": "U-7", "status": "en_route", "emergency_id": "E-1"});
+    assert_eq!(
+        classify("emergency-dispatch", &[], "unit_status_update", unit, None)
+            .unwrap()
+            .0,
+        Kind::Info
+    );
+    assert_eq!(
+        classify(
+            "emergency-dispatch",
+            &[],
+            "dashboard_update",
+            json!({}),
+            None
+        ),
+        None
+    );
+}
+
+#[test]
+fn service_calls_rules() {
+    let call =
+        json!({"id": "C-3", "title": "Printer jam", "customer": "ACME", "priority": "urgent"});
+    let got = classify("service-calls", &[], "call_created", call, None).unwrap();
+    assert_eq!(
+        (got.0, got.1, got.2.as_str()),
+        (Kind::Report, Priority::Critical, "New call: Printer jam")
+    );
+    let assigned = json!({"id": "C-3", "title": "Printer jam", "assignedTo": "u-officer", "priority": "normal"});
+    let me = classify(
+        "service-calls",
+        &[("user_id", "u-officer")],
+        "call_assigned",
+        assigned.clone(),
+        None,
+    );
+    assert_eq!(me.map(|g| (g.0, g.3)), Some((Kind::Assignment, true)));
+    let other = classify(
+        "service-calls",
+        &[("user_id", "u-dispatcher")],
+        "call_assigned",
+        assigned,
+        None,
+    );
+    assert_eq!(other.map(|g| (g.0, g.3)), Some((Kind::Assignment, false)));
+    let deleted = json!({"id": "u-officer", "message": "bye"});
+    assert_eq!(
+        classify("service-calls", &[], "user_deleted", deleted, None)
+            .unwrap()
+            .0,
+        Kind::Alert
+    );
+    assert_eq!(
+        classify("service-calls", &[], "category_created", json!({}), None),
+        None,
+        "no rule: dropped"
+    );
+}
+
+#[test]
+fn station_reports_accepts_both_payload_shapes() {
+    let a = json!({"type": "new_report", "report": {"id": 12, "category": "Burglary", "description": "Back door",
+                   "priority": "high", "station_id": 4}});
+    let b = json!({"event": "new_report", "data": {"id": 12, "category": "Burglary", "description": "Back door",
+                   "priority": "high", "station_id": 4}});
+    let profile = Profile::load("station-reports").unwrap();
+    for payload in [a, b] {
+        let scope_vars = BTreeMap::new();
+        let scope = super::Scope {
+            payload: &payload,
+            vars: &scope_vars,
+            record: None,
+        };
+        let event = profile.message.event.render(&scope).unwrap();
+        assert_eq!(event, "new_report");
+        let got = classify("station-reports", &[], &event, payload, None).unwrap();
+        assert_eq!(
+            got,
+            (
+                Kind::Report,
+                Priority::High,
+                "Burglary: Back door".into(),
+                false,
+                "report-12".into()
+            )
+        );
+    }
+}
+
+#[test]
+fn crowd_monitoring_rules() {
+    let set = [("event_id", "EV1")];
+    let alert = json!({"id": "a1", "type": "overcrowding", "message": "Zone B over 50", "severity": "critical"});
+    let got = classify("crowd-monitoring", &set, "alert:new", alert, None).unwrap();
+    assert_eq!(
+        (got.0, got.1, got.2.as_str()),
+        (
+            Kind::Alert,
+            Priority::Critical,
+            "overcrowding: Zone B over 50"
+        )
+    );
+    assert_eq!(
+        classify(
+            "crowd-monitoring",
+            &set,
+            "alert:updated",
+            json!({"id": "a1", "status": "resolved"}),
+            None
+        )
+        .unwrap()
+        .4,
+        "alert-a1"
+    );
+    assert_eq!(
+        classify(
+            "crowd-monitoring",
+            &set,
+            "report:new",
+            json!({"id": "r1", "message": "m", "type": "medical"}),
+            None
+        )
+        .unwrap()
+        .0,
+        Kind::Report
+    );
+    assert_eq!(
+        classify(
+            "crowd-monitoring",
+            &set,
+            "action:created",
+            json!({"id": "x", "command": "Open gate 3"}),
+            None
+        )
+        .unwrap()
+        .0,
+        Kind::Assignment
+    );
+    let insight = classify(
+        "crowd-monitoring",
+        &set,
+        "insight:update",
+        json!({"riskScore": 78}),
+        None,
+    )
+    .unwrap();
+    assert_eq!((insight.0, insight.4.as_str()), (Kind::Info, "insight-EV1"));
+    assert_eq!(
+        classify(
+            "crowd-monitoring",
+            &set,
+            "map:update",
+            json!({"points": []}),
+            None
+        ),
+        None
+    );
+    let profile = Profile::load("crowd-monitoring").unwrap();
+    let err = profile.resolve_variables(&BTreeMap::new()).unwrap_err();
+    assert!(err.contains("event_id"), "{err}");
+}
+
+#[test]
+fn ticketing_title_comes_from_the_fetched_record() {
+    let record = json!({"id": 5, "title": "Replace router", "site": "HQ", "priority": "high"});
+    let got = classify(
+        "ticketing",
+        &[],
+        "ticket",
+        json!({"type": "ticket", "action": "create"}),
+        Some(record),
+    )
+    .unwrap();
+    assert_eq!(
+        got,
+        (
+            Kind::Report,
+            Priority::High,
+            "Replace router".into(),
+            false,
+            "ticket-5".into()
+        )
+    );
+    let update = classify(
+        "ticketing",
+        &[],
+        "ticket",
+        json!({"type": "ticket", "action": "claimed", "id": 5}),
+        None,
+    );
+    assert_eq!(
+        update.map(|g| (g.0, g.4)),
+        Some((Kind::Update, "ticket-5".into()))
+    );
+}
+
+#[test]
+fn unknown_keys_and_bad_templates_name_the_line() {
+    let text = "name = \"x\"\nprotocol = \"websocket\"\n[[rules]]\nevent = \"e\"\nkind = \"report\"\ntitel = \"t\"\n";
+    let err = Profile::parse(text, "my.toml").unwrap_err().to_string();
+    assert!(err.starts_with("my.toml: line 6"), "{err}");
+    assert!(err.contains("titel"), "{err}");
+
+    let text = "name = \"x\"\nprotocol = \"websocket\"\n[[rules]]\nevent = \"e\"\nkind = \"report\"\ntitle = \"{{a\"\n";
+    let err = Profile::parse(text, "my.toml").unwrap_err().to_string();
+    assert!(err.contains("line 6") && err.contains("unclosed"), "{err}");
+
+    let text = "name = \"x\"\nprotocol = \"websocket\"\n[[rules]]\nevent = \"e\"\nkind = \"report\"\ntitle = \"{{$who}}\"\n";
+    let err = Profile::parse(text, "my.toml").unwrap_err().to_string();
+    assert!(err.contains("unknown variable $who"), "{err}");
+
+    let text = "name = \"x\"\nprotocol = \"socket.io\"\n";
+    let err = Profile::parse(text, "my.toml").unwrap_err().to_string();
+    assert!(err.contains("line 2") && err.contains("socket.io"), "{err}");
+
+    let text = "name = \"x\"\nprotocol = \"websocket\"\n[[rules]]\nevent = \"e\"\nkind = \"report\"\npriority = \"urgent\"\n";
+    let err = Profile::parse(text, "my.toml").unwrap_err().to_string();
+    assert!(err.contains("line 6") && err.contains("priority"), "{err}");
+}
+
+#[test]
+fn variables_are_checked() {
+    let profile = Profile::load("service-calls").unwrap();
+    let set = BTreeMap::from([("usr".to_string(), "x".to_string())]);
+    let err = profile.resolve_variables(&set).unwrap_err();
+    assert!(
+        err.contains("no variable \"usr\"") && err.contains("user_id"),
+        "{err}"
+    );
+    let err = Profile::load("no-such-profile").unwrap_err().to_string();
+    assert!(err.contains("built-in: emergency-dispatch"), "{err}");
+}
+
+#[test]
+fn messages_without_identity_get_unique_ids() {
+    let a = classify(
+        "ticketing",
+        &[],
+        "comment",
+        json!({"type": "comment", "action": "create"}),
+        None,
+    )
+    .unwrap();
+    assert!(
+        a.4.starts_with("ticketing:comment:") || a.4.starts_with("comment-"),
+        "{}",
+        a.4
+    );
+}
