@@ -15,17 +15,26 @@
 //! - [`protocol`]: wire protocols as pure encode/parse functions ([`protocol::sio_frame`]: Engine.IO v4 and
 //!   Socket.IO v4 text frames).
 //!
-//! Later layers (further protocols, profiles, connection supervisor, store, alert policy) each get a module here.
+//! - [`server`]: a backend's address, normalized, and its HTTP and WebSocket URLs.
+//! - [`auth`]: the login request and the token stores ([`auth::KeyringStore`]: the OS keyring, the only place
+//!   tokens are kept).
+//! - [`supervisor`]: one connection's life: connect through the profile's transport, turn events into alerts
+//!   (with REST fetches), reconnect with backoff, stop on rejected credentials.
+//!
+//! Later layers (history store, alert policy) each get a module here.
 
 #![warn(missing_docs)]
 
 pub mod alert;
+pub mod auth;
 pub mod error;
 pub mod paths;
 pub mod profile;
 pub mod protocol;
 pub mod secret;
+pub mod server;
 pub mod settings;
+pub mod supervisor;
 
 pub use error::{Error, Result};
 

@@ -1,6 +1,116 @@
-//! Wire protocols spoken to alert servers, as pure functions over text: no sockets, no async, no
-//! clocks. [`sio_frame`] turns Engine.IO v4 / Socket.IO v4 (protocol 5) WebSocket text frames into
-//! typed packets and back; the connection layer that moves those frames over the network builds on
-//! it, so everything here can be tested (and fuzzed with property tests) without a server.
+//! Wire protocols behind one [`Transport`] trait.
+//!
+//! A transport runs one connection: it connects, reports [`LinkEvent`]s (connected, each message) through a
+//! channel, keeps a heartbeat so a dead link is noticed within [`Heartbeat::dead_after`], and returns a
+//! [`LinkEnd`] saying whether the link merely closed (worth a reconnect) or the server rejected the
+//! credentials (not worth one). It never panics on bad input: malformed frames are logged and dropped.
+//! Reconnecting is the caller's job.
+//!
+//! - [`sio_frame`]: Engine.IO v4 / Socket.IO v4 text frames as pure parse/encode functions.
+//! - [`ws`]: what both transports share: connecting a WebSocket with a size limit, the heartbeat, JSON checks.
+//! - [`websocket`]: a plain WebSocket carrying JSON text messages.
+//! - [`socketio`]: Socket.IO over the Engine.IO websocket transport.
 
 pub mod sio_frame;
+pub mod socketio;
+pub mod websocket;
+pub mod ws;
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+pub use sio_frame::Limits;
+
+/// Everything needed to open one link.
+#[derive(Debug, Clone)]
+pub struct LinkSpec {
+    /// The full `ws://` or `wss://` URL, query included.
+    pub url: url::Url,
+    /// Extra headers on the upgrade request (values may be secret: never logged).
+    pub headers: Vec<(String, String)>,
+    /// Socket.IO namespace.
+    pub namespace: String,
+    /// Socket.IO CONNECT `auth` payload.
+    pub auth: Option<Value>,
+    /// Messages to send once connected.
+    pub emits: Vec<Outgoing>,
+    /// Liveness settings.
+    pub heartbeat: Heartbeat,
+    /// Frame limits.
+    pub limits: Limits,
+}
+
+/// A message sent after connecting.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outgoing {
+    /// Socket.IO event name (raw WebSockets send `data` alone).
+    pub event: Option<String>,
+    /// The argument or message.
+    pub data: Value,
+    /// Ask for a Socket.IO acknowledgement.
+    pub ack: bool,
+}
+
+/// How often to ping and when to give a silent link up.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Heartbeat {
+    /// Send a WebSocket ping this often.
+    pub interval: Duration,
+    /// Declare the link dead when nothing (not even a pong) arrived for this long.
+    pub dead_after: Duration,
+    /// Give up connecting (TCP, TLS, upgrade, handshake) after this long.
+    pub connect_timeout: Duration,
+}
+
+impl Default for Heartbeat {
+    fn default() -> Self {
+        Self {
+            interval: Duration::from_secs(3),
+            dead_after: Duration::from_secs(9),
+            connect_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// What a running link reports.
+#[derive(Debug, Clone, PartialEq)]
+pub enum LinkEvent {
+    /// The link is up (Socket.IO: the namespace accepted us).
+    Connected {
+        /// Socket.IO session id.
+        sid: Option<String>,
+        /// Socket.IO connection state recovery restored the session (nothing was missed).
+        recovered: bool,
+    },
+    /// A message from the server.
+    Message {
+        /// Socket.IO event name; raw WebSockets leave it to the profile.
+        event: Option<String>,
+        /// The JSON payload (Socket.IO: the first argument, or all of them as an array).
+        payload: Value,
+    },
+}
+
+/// Why a link ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkEnd {
+    /// Closed, failed or went silent: try again.
+    Closed(String),
+    /// The server refused the credentials: do not retry with the same ones.
+    Rejected(String),
+    /// The receiver of the events went away.
+    Abandoned,
+}
+
+/// One wire protocol.
+pub trait Transport: Send + Sync {
+    /// Runs one connection to its end, sending events into `events`.
+    fn run(
+        &self,
+        spec: &LinkSpec,
+        events: &mpsc::Sender<LinkEvent>,
+    ) -> impl Future<Output = LinkEnd> + Send;
+}

@@ -101,6 +101,12 @@ impl Default for Limits {
 }
 
 impl Limits {
+    /// Checks a whole JSON text against both limits without parsing it (raw WebSocket frames use this).
+    pub fn check(&self, text: &str) -> Result<(), FrameError> {
+        self.check_len(text)?;
+        self.check_depth(text)
+    }
+
     fn check_len(&self, text: &str) -> Result<(), FrameError> {
         if text.len() > self.max_frame_bytes {
             return Err(FrameError::TooLarge {

@@ -1,0 +1,339 @@
+//! Socket.IO v4 over the Engine.IO v4 websocket transport (seeds 000, 001, 003).
+//!
+//! The handshake: the server's `open` packet, then our namespace CONNECT with the `auth` payload, answered by
+//! CONNECT (with the session id) or CONNECT_ERROR (a rejection, e.g. `Unauthorized`). Then events flow; server
+//! pings are answered; events that ask for an acknowledgement get one; binary packets and their attachments
+//! are skipped.
+
+use futures_util::StreamExt;
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::time::{timeout, Instant};
+use tokio_tungstenite::tungstenite::Message;
+
+use super::sio_frame::{parse_message_with, EioPacket, Incoming, SioPacket};
+use super::ws::{self, Liveness, Socket};
+use super::{LinkEnd, LinkEvent, LinkSpec, Transport};
+
+/// The Socket.IO transport.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SocketIo;
+
+impl Transport for SocketIo {
+    async fn run(&self, spec: &LinkSpec, events: &mpsc::Sender<LinkEvent>) -> LinkEnd {
+        let mut socket = match ws::connect(spec).await {
+            Ok(s) => s,
+            Err(end) => return end,
+        };
+        let (sid, recovered) = match handshake(&mut socket, spec).await {
+            Ok(done) => done,
+            Err(end) => return end,
+        };
+        if events
+            .send(LinkEvent::Connected {
+                sid: Some(sid),
+                recovered,
+            })
+            .await
+            .is_err()
+        {
+            return LinkEnd::Abandoned;
+        }
+        let mut next_ack_id = 0u64;
+        for out in &spec.emits {
+            let Some(name) = &out.event else { continue };
+            let id = out.ack.then(|| {
+                next_ack_id += 1;
+                next_ack_id
+            });
+            let packet = SioPacket::Event {
+                ns: spec.namespace.clone(),
+                id,
+                name: name.clone(),
+                args: vec![out.data.clone()],
+            };
+            if let Err(e) =
+                ws::send_text(&mut socket, packet.encode_message(), &spec.heartbeat).await
+            {
+                return LinkEnd::Closed(e);
+            }
+        }
+        stream(&mut socket, spec, events).await
+    }
+}
+
+/// Waits for `open`, sends CONNECT, waits for the namespace's answer. Returns the sid and whether the
+/// server recovered the previous session.
+async fn handshake(socket: &mut Socket, spec: &LinkSpec) -> Result<(String, bool), LinkEnd> {
+    let deadline = Instant::now() + spec.heartbeat.connect_timeout;
+    let open = next_packet(socket, spec, deadline).await?;
+    match open {
+        Incoming::Engine(EioPacket::Open(data)) => {
+            tracing::debug!(sid = %data.sid, ping_interval = data.ping_interval_ms, "engine.io open");
+        }
+        other => {
+            return Err(LinkEnd::Closed(format!(
+                "expected the Engine.IO open packet, got {other:?}"
+            )))
+        }
+    }
+    let connect = SioPacket::Connect {
+        ns: spec.namespace.clone(),
+        data: spec.auth.clone(),
+    };
+    ws::send_text(socket, connect.encode_message(), &spec.heartbeat)
+        .await
+        .map_err(LinkEnd::Closed)?;
+    loop {
+        match next_packet(socket, spec, deadline).await? {
+            Incoming::Socket(packet @ SioPacket::Connect { .. }) => {
+                let ack = packet.connect_ack();
+                let sid = ack.as_ref().map(|a| a.sid.clone()).unwrap_or_default();
+                let recovered = ack.is_some_and(|a| a.pid.is_some() && a.offset.is_some());
+                return Ok((sid, recovered));
+            }
+            Incoming::Socket(SioPacket::ConnectError { message, .. }) => {
+                return Err(LinkEnd::Rejected(format!("CONNECT_ERROR: {message}")));
+            }
+            Incoming::Engine(EioPacket::Ping(p)) => {
+                ws::send_text(socket, EioPacket::Pong(p).encode(), &spec.heartbeat)
+                    .await
+                    .map_err(LinkEnd::Closed)?;
+            }
+            Incoming::Engine(EioPacket::Close) => {
+                return Err(LinkEnd::Closed("server closed during handshake".into()))
+            }
+            other => tracing::debug!("ignored during handshake: {other:?}"),
+        }
+    }
+}
+
+/// The next parseable Engine.IO packet before `deadline` (bad frames are logged and skipped).
+async fn next_packet(
+    socket: &mut Socket,
+    spec: &LinkSpec,
+    deadline: Instant,
+) -> Result<Incoming, LinkEnd> {
+    loop {
+        let frame = match timeout(
+            deadline.saturating_duration_since(Instant::now()),
+            socket.next(),
+        )
+        .await
+        {
+            Err(_) => return Err(LinkEnd::Closed("Socket.IO handshake timed out".into())),
+            Ok(None) => return Err(LinkEnd::Closed("connection closed during handshake".into())),
+            Ok(Some(Err(e))) => return Err(LinkEnd::Closed(e.to_string())),
+            Ok(Some(Ok(m))) => m,
+        };
+        match frame {
+            Message::Text(text) => match parse_message_with(&text, &spec.limits) {
+                Ok(packet) => return Ok(packet),
+                Err(e) => tracing::warn!(len = text.len(), "dropped a bad frame: {e}"),
+            },
+            Message::Close(close) => return Err(ws::classify_close(close.as_ref())),
+            _ => {}
+        }
+    }
+}
+
+async fn stream(socket: &mut Socket, spec: &LinkSpec, events: &mpsc::Sender<LinkEvent>) -> LinkEnd {
+    let mut liveness = Liveness::new(spec.heartbeat);
+    let mut tick = tokio::time::interval(liveness.tick_every());
+    let mut skip_attachments = 0u32;
+    loop {
+        tokio::select! {
+            frame = socket.next() => {
+                let message = match frame {
+                    None => return LinkEnd::Closed("connection closed".into()),
+                    Some(Err(e)) => return LinkEnd::Closed(e.to_string()),
+                    Some(Ok(m)) => m,
+                };
+                liveness.saw_traffic();
+                let text = match message {
+                    Message::Text(text) => text,
+                    Message::Binary(_) => {
+                        skip_attachments = skip_attachments.saturating_sub(1);
+                        continue;
+                    }
+                    Message::Close(frame) => return ws::classify_close(frame.as_ref()),
+                    Message::Ping(_) | Message::Pong(_) | Message::Frame(_) => continue,
+                };
+                let packet = match parse_message_with(&text, &spec.limits) {
+                    Ok(p) => p,
+                    Err(e) => {
+                        tracing::warn!(len = text.len(), "dropped a bad frame: {e}");
+                        continue;
+                    }
+                };
+                match handle(packet, spec, &mut skip_attachments) {
+                    Step::Continue => {}
+                    Step::Reply(text) => {
+                        if let Err(e) = ws::send_text(socket, text, &spec.heartbeat).await {
+                            return LinkEnd::Closed(e);
+                        }
+                    }
+                    Step::Deliver(event, reply) => {
+                        if let Some(text) = reply {
+                            if let Err(e) = ws::send_text(socket, text, &spec.heartbeat).await {
+                                return LinkEnd::Closed(e);
+                            }
+                        }
+                        if events.send(event).await.is_err() {
+                            return LinkEnd::Abandoned;
+                        }
+                    }
+                    Step::End(end) => return end,
+                }
+            }
+            _ = tick.tick() => {
+                if let Some(dead) = liveness.tick(socket).await {
+                    return LinkEnd::Closed(dead);
+                }
+            }
+        }
+    }
+}
+
+/// What to do with one packet.
+#[derive(Debug, PartialEq)]
+enum Step {
+    Continue,
+    Reply(String),
+    Deliver(LinkEvent, Option<String>),
+    End(LinkEnd),
+}
+
+/// Pure: decides what a packet means for the link.
+fn handle(packet: Incoming, spec: &LinkSpec, skip_attachments: &mut u32) -> Step {
+    match packet {
+        Incoming::Engine(EioPacket::Ping(p)) => Step::Reply(EioPacket::Pong(p).encode()),
+        Incoming::Engine(EioPacket::Close) => Step::End(LinkEnd::Closed(
+            "server closed the Engine.IO session".into(),
+        )),
+        Incoming::Engine(_) => Step::Continue,
+        Incoming::Socket(SioPacket::Event { ns, id, name, args }) if ns == spec.namespace => {
+            let reply = id.map(|id| {
+                SioPacket::Ack {
+                    ns: ns.clone(),
+                    id,
+                    args: Vec::new(),
+                }
+                .encode_message()
+            });
+            let payload = match args.len() {
+                0 => Value::Null,
+                1 => args.into_iter().next().unwrap_or(Value::Null),
+                _ => Value::Array(args),
+            };
+            Step::Deliver(
+                LinkEvent::Message {
+                    event: Some(name),
+                    payload,
+                },
+                reply,
+            )
+        }
+        Incoming::Socket(SioPacket::Ack { id, .. }) => {
+            tracing::debug!(id, "server acknowledged our emit");
+            Step::Continue
+        }
+        Incoming::Socket(SioPacket::Disconnect { ns }) if ns == spec.namespace => {
+            Step::End(LinkEnd::Closed("server disconnected us".into()))
+        }
+        Incoming::Socket(SioPacket::ConnectError { message, .. }) => {
+            Step::End(LinkEnd::Rejected(format!("CONNECT_ERROR: {message}")))
+        }
+        Incoming::Socket(SioPacket::Binary { attachments, .. }) => {
+            tracing::warn!(attachments, "skipped a binary Socket.IO packet");
+            *skip_attachments = skip_attachments.saturating_add(attachments);
+            Step::Continue
+        }
+        Incoming::Socket(other) => {
+            tracing::debug!("ignored {other:?}");
+            Step::Continue
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::protocol::sio_frame::parse_message;
+    use crate::protocol::{Heartbeat, Limits};
+
+    fn spec() -> LinkSpec {
+        LinkSpec {
+            url: "ws://127.0.0.1:1/socket.io/?EIO=4&transport=websocket"
+                .parse()
+                .unwrap(),
+            headers: Vec::new(),
+            namespace: "/".into(),
+            auth: None,
+            emits: Vec::new(),
+            heartbeat: Heartbeat::default(),
+            limits: Limits::default(),
+        }
+    }
+
+    fn step(text: &str) -> Step {
+        handle(parse_message(text).unwrap(), &spec(), &mut 0)
+    }
+
+    #[test]
+    fn answers_pings_and_acks_events() {
+        assert_eq!(step("2"), Step::Reply("3".into()));
+        assert_eq!(
+            step(r#"42["report:new",{"id":1}]"#),
+            Step::Deliver(
+                LinkEvent::Message {
+                    event: Some("report:new".into()),
+                    payload: json!({"id": 1})
+                },
+                None
+            )
+        );
+        assert_eq!(
+            step(r#"427["ev",1,2]"#),
+            Step::Deliver(
+                LinkEvent::Message {
+                    event: Some("ev".into()),
+                    payload: json!([1, 2])
+                },
+                Some("437[]".into())
+            )
+        );
+    }
+
+    #[test]
+    fn rejection_disconnect_and_other_namespaces() {
+        assert_eq!(
+            step(r#"44{"message":"Unauthorized"}"#),
+            Step::End(LinkEnd::Rejected("CONNECT_ERROR: Unauthorized".into()))
+        );
+        assert_eq!(
+            step("41"),
+            Step::End(LinkEnd::Closed("server disconnected us".into()))
+        );
+        assert_eq!(step(r#"42/admin,["x",1]"#), Step::Continue);
+        assert_eq!(
+            step("1"),
+            Step::End(LinkEnd::Closed(
+                "server closed the Engine.IO session".into()
+            ))
+        );
+    }
+
+    #[test]
+    fn binary_packets_are_skipped_with_their_attachments() {
+        let mut skip = 0;
+        let packet = parse_message(
+            r#"452-["upload",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
+        )
+        .unwrap();
+        assert_eq!(handle(packet, &spec(), &mut skip), Step::Continue);
+        assert_eq!(skip, 2);
+    }
+}
