@@ -4,8 +4,10 @@
 //! run subcommands through the same [`run`], so flags, output and exit codes cannot drift apart. The desktop binary
 //! opens its window only when no subcommand is given.
 //!
-//! Exit codes: 0 success, 1 runtime failure, 2 bad usage or invalid input.
+//! Exit codes: 0 success (and Ctrl-C/SIGTERM), 1 runtime failure, 2 bad usage or invalid input (including an
+//! invalid profile), 3 the server rejected the credentials.
 
+mod commands;
 pub mod logging;
 
 use std::path::PathBuf;
@@ -17,6 +19,13 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Exit code for bad usage or invalid input (clap uses the same for argument errors).
 pub const EXIT_USAGE: u8 = 2;
+
+/// Exit code when the server rejects the credentials.
+pub const EXIT_AUTH: u8 = 3;
+
+pub use commands::listen::ListenArgs;
+pub use commands::login::{LoginArgs, LogoutArgs};
+pub use commands::profile::ProfileCommand;
 
 /// Alertdesk: alerts from your department's backend, delivered once, fast and loud.
 #[derive(Debug, Parser)]
@@ -41,6 +50,15 @@ pub struct GlobalArgs {
 /// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Connect to a backend and print alerts as they arrive (duty mode without the window).
+    Listen(ListenArgs),
+    /// Sign in to a backend; the token is stored in the OS keyring.
+    Login(LoginArgs),
+    /// Remove a backend's token from the OS keyring.
+    Logout(LogoutArgs),
+    /// List, check or show profiles (how Alertdesk talks to each kind of backend).
+    #[command(subcommand)]
+    Profile(ProfileCommand),
     /// Print where Alertdesk keeps settings, data and logs.
     Paths(PathsArgs),
     /// Check a settings file (default: the active settings.toml) and print the effective settings.
@@ -85,7 +103,14 @@ pub fn run(global: &GlobalArgs, command: Command) -> ExitCode {
 
 fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
     let paths = Paths::resolve(global.data_dir.as_deref())?;
+    let _log_guard = matches!(command, Command::Listen(_) | Command::Login(_) | Command::Logout(_))
+        .then(|| start_logging(&paths))
+        .flatten();
     match command {
+        Command::Listen(args) => Ok(commands::listen::run(&args)),
+        Command::Login(args) => Ok(commands::login::login(&args)),
+        Command::Logout(args) => Ok(commands::login::logout(&args)),
+        Command::Profile(cmd) => Ok(commands::profile::run(&cmd)),
         Command::Paths(args) => {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&paths)?);
@@ -110,4 +135,21 @@ fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
             }
         }
     }
+}
+
+/// File logging for commands that talk to servers (warnings also on stderr). A broken settings file falls
+/// back to the defaults with a warning: it must not stop a listener on duty.
+fn start_logging(paths: &Paths) -> Option<logging::Guard> {
+    if let Err(e) = paths.create_all() {
+        eprintln!("alertdesk: warning: {e}; logging to stderr only");
+    }
+    let (settings, error) = match Settings::load(&paths.settings_file()) {
+        Ok(s) => (s, None),
+        Err(e) => (Settings::default(), Some(e)),
+    };
+    let guard = logging::init(paths, &settings.log, logging::Console::Quiet);
+    if let Some(e) = error {
+        tracing::warn!("settings ignored, using defaults: {e}");
+    }
+    guard
 }

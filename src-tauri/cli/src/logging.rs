@@ -11,6 +11,9 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
 
+/// Keeps the file writer alive; dropping it flushes the log.
+pub type Guard = WorkerGuard;
+
 /// The environment variable that overrides the log filter.
 pub const LOG_ENV: &str = "ALERTDESK_LOG";
 

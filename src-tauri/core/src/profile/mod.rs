@@ -233,6 +233,11 @@ const BUILTIN: &[(&str, &str)] = &[
     ("ticketing", include_str!("../../profiles/ticketing.toml")),
 ];
 
+/// The TOML of a built-in profile.
+pub fn builtin_source(name: &str) -> Option<&'static str> {
+    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+}
+
 impl Profile {
     /// Parses profile text; `origin` names it in errors.
     pub fn parse(text: &str, origin: &str) -> Result<Self, ProfileError> {

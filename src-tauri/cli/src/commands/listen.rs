@@ -1,0 +1,184 @@
+//! `alertdesk listen`: connect to one server and print alerts as they arrive.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use alertdesk_core::alert::Alert;
+use alertdesk_core::auth::{self, KeyringStore, TokenStore};
+use alertdesk_core::profile::AuthMode;
+use alertdesk_core::protocol::Heartbeat;
+use alertdesk_core::secret::Token;
+use alertdesk_core::supervisor::{LinkState, Outcome, Supervisor, Target, Update};
+use clap::Args;
+use serde_json::json;
+use tokio::sync::mpsc;
+
+use super::{parse_key_value, resolve, runtime, usage_error};
+use crate::EXIT_AUTH;
+
+/// `alertdesk listen`
+#[derive(Debug, Args)]
+pub struct ListenArgs {
+    /// Built-in profile name (see `alertdesk profile list`) or a profile file.
+    #[arg(long, short = 'p', value_name = "NAME|FILE")]
+    pub profile: String,
+    /// The backend, e.g. http://127.0.0.1:8080 (default: the profile's).
+    #[arg(long, short = 's', value_name = "URL")]
+    pub server: Option<String>,
+    /// Token to use instead of the one in the OS keyring (prefer ALERTDESK_TOKEN: arguments show in `ps`).
+    #[arg(long, value_name = "TOKEN", env = auth::TOKEN_ENV, hide_env_values = true)]
+    pub token: Option<String>,
+    /// Set a profile variable, e.g. --set event_id=42 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub set: Vec<(String, String)>,
+    /// One JSON object per alert on stdout, and JSON status lines on stderr.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub(crate) fn run(args: &ListenArgs) -> ExitCode {
+    let (profile, server, vars) = match resolve(&args.profile, args.server.as_deref(), &args.set) {
+        Ok(resolved) => resolved,
+        Err(code) => return code,
+    };
+    let token = match args.token.as_deref() {
+        Some(t) if !t.is_empty() => Some(Token::new(t)),
+        _ if profile.auth.mode == AuthMode::None => None,
+        _ => match KeyringStore.get(&auth::account(&profile.name, &server)) {
+            Ok(token) => token,
+            Err(e) if profile.auth.optional => {
+                tracing::warn!("{e}; connecting without a token");
+                None
+            }
+            Err(e) => {
+                eprintln!("alertdesk: {e}; pass the token with ALERTDESK_TOKEN or --token instead");
+                return ExitCode::FAILURE;
+            }
+        },
+    };
+    let target = Target { profile: Arc::new(profile), server, vars, token };
+    let supervisor = match Supervisor::new(target.clone(), Heartbeat::default()) {
+        Ok(s) => s,
+        Err(message) => return usage_error(message),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("alertdesk: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    rt.block_on(listen(supervisor, &target, args.json))
+}
+
+async fn listen(supervisor: Supervisor, target: &Target, json: bool) -> ExitCode {
+    let (tx, mut rx) = mpsc::channel(1024);
+    let task = tokio::spawn(supervisor.run(tx, shutdown_signal()));
+    let mut stdout = std::io::stdout().lock();
+    while let Some(update) = rx.recv().await {
+        match update {
+            Update::Alert(alert) => {
+                let line = if json { serde_json::to_string(&alert).unwrap_or_default() } else { human_line(&alert) };
+                // A closed stdout (`| head`) ends listening quietly.
+                if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+                    task.abort();
+                    return ExitCode::SUCCESS;
+                }
+            }
+            Update::State(state) => report_state(&state, target, json),
+        }
+    }
+    match task.await {
+        Ok(Outcome::AuthFailed(reason)) => {
+            eprintln!(
+                "alertdesk: {} rejected the credentials ({reason}); sign in again: alertdesk login --profile {} --server {}",
+                target.server, target.profile.name, target.server
+            );
+            ExitCode::from(EXIT_AUTH)
+        }
+        Ok(Outcome::Stopped) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("alertdesk: listener failed: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn report_state(state: &LinkState, target: &Target, json: bool) {
+    if json {
+        let mut value = serde_json::to_value(state).unwrap_or_else(|_| json!({}));
+        if let Some(map) = value.as_object_mut() {
+            map.insert("server".into(), json!(target.server.to_string()));
+            map.insert("profile".into(), json!(target.profile.name));
+        }
+        eprintln!("{value}");
+        return;
+    }
+    let where_ = format!("{} ({})", target.server, target.profile.name);
+    match state {
+        LinkState::Connecting => eprintln!("alertdesk: connecting to {where_}"),
+        LinkState::Live => eprintln!("alertdesk: live: {where_}"),
+        #[allow(clippy::cast_precision_loss)] // milliseconds to seconds for display
+        LinkState::Reconnecting { retry_in_ms, reason } => {
+            eprintln!("alertdesk: link down ({reason}); retrying in {:.1} s", *retry_in_ms as f64 / 1000.0);
+        }
+        LinkState::AuthFailed { .. } => {} // reported once, with what to do, when listening ends
+        LinkState::Stopped => eprintln!("alertdesk: stopped"),
+    }
+}
+
+/// `14:02:11  HIGH      report      Burglary: back door — Station 4 · Main St  [report-12]`
+fn human_line(alert: &Alert) -> String {
+    let time = chrono::DateTime::parse_from_rfc3339(&alert.received_at)
+        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M:%S").to_string())
+        .unwrap_or_else(|_| alert.received_at.clone());
+    let mut line = format!(
+        "{time}  {:<8}  {:<10}  {}",
+        alert.priority.as_str().to_uppercase(),
+        alert.kind.as_str(),
+        one_line(&alert.title)
+    );
+    if !alert.body.is_empty() {
+        line.push_str(" — ");
+        line.push_str(&one_line(&alert.body));
+    }
+    if alert.assigned_to_me {
+        line.push_str("  [assigned to you]");
+    }
+    line.push_str(&format!("  [{}]", alert.id));
+    line
+}
+
+/// Server text on one terminal line: control characters (escape sequences, newlines) become spaces.
+fn one_line(text: &str) -> String {
+    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+}
+
+/// Resolves on Ctrl-C or SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let Ok(mut term) = signal(SignalKind::terminate()) else {
+            let _ = tokio::signal::ctrl_c().await;
+            return;
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn server_text_cannot_move_the_terminal() {
+        assert_eq!(one_line("a\nb\x1b[2Jc\r"), "a b [2Jc ");
+    }
+}

@@ -1,0 +1,121 @@
+//! `alertdesk login` and `alertdesk logout`: the token goes to the OS keyring and nowhere else.
+
+use std::io::BufRead;
+use std::process::ExitCode;
+
+use alertdesk_core::auth::{self, KeyringStore, LoginError, TokenStore};
+use alertdesk_core::secret::Token;
+use clap::Args;
+
+use super::{parse_key_value, resolve, runtime, usage_error};
+use crate::EXIT_AUTH;
+
+/// `alertdesk login`
+#[derive(Debug, Args)]
+pub struct LoginArgs {
+    /// Built-in profile name or a profile file.
+    #[arg(long, short = 'p', value_name = "NAME|FILE")]
+    pub profile: String,
+    /// The backend, e.g. https://dispatch.example.org.
+    #[arg(long, short = 's', value_name = "URL")]
+    pub server: Option<String>,
+    /// Your username.
+    #[arg(long, short = 'u')]
+    pub username: String,
+    /// Read the password from the first line of standard input instead of prompting.
+    #[arg(long)]
+    pub password_stdin: bool,
+    /// Set a profile variable the login request uses (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
+    pub set: Vec<(String, String)>,
+}
+
+/// `alertdesk logout`
+#[derive(Debug, Args)]
+pub struct LogoutArgs {
+    /// Built-in profile name or a profile file.
+    #[arg(long, short = 'p', value_name = "NAME|FILE")]
+    pub profile: String,
+    /// The backend you signed in to.
+    #[arg(long, short = 's', value_name = "URL")]
+    pub server: Option<String>,
+}
+
+pub(crate) fn login(args: &LoginArgs) -> ExitCode {
+    let (profile, server, vars) = match resolve(&args.profile, args.server.as_deref(), &args.set) {
+        Ok(resolved) => resolved,
+        Err(code) => return code,
+    };
+    if profile.auth.login.is_none() {
+        return usage_error(LoginError::NoLogin(profile.name.clone()));
+    }
+    let password = match read_password(args.password_stdin, &args.username, &server.to_string()) {
+        Ok(p) => p,
+        Err(message) => return usage_error(message),
+    };
+    let rt = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("alertdesk: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let http = auth::http_client();
+    let result = rt.block_on(auth::login(&http, &profile, &server, &args.username, &password, &vars));
+    let token = match result {
+        Ok(token) => token,
+        Err(e @ LoginError::Rejected { .. }) => {
+            eprintln!("alertdesk: {e}");
+            return ExitCode::from(EXIT_AUTH);
+        }
+        Err(e) => {
+            eprintln!("alertdesk: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let account = auth::account(&profile.name, &server);
+    if let Err(e) = KeyringStore.set(&account, &token) {
+        eprintln!("alertdesk: signed in, but cannot store the token: {e}");
+        return ExitCode::FAILURE;
+    }
+    tracing::info!(%account, "token stored in the OS keyring");
+    println!("Signed in to {server} as {} ({}); the token is in the OS keyring.", args.username, profile.name);
+    ExitCode::SUCCESS
+}
+
+pub(crate) fn logout(args: &LogoutArgs) -> ExitCode {
+    let (profile, server, _) = match resolve(&args.profile, args.server.as_deref(), &[]) {
+        Ok(resolved) => resolved,
+        Err(code) => return code,
+    };
+    let account = auth::account(&profile.name, &server);
+    match KeyringStore.delete(&account) {
+        Ok(true) => {
+            println!("Signed out of {server} ({}); the token was removed from the OS keyring.", profile.name);
+            ExitCode::SUCCESS
+        }
+        Ok(false) => {
+            println!("No token was stored for {server} ({}).", profile.name);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("alertdesk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn read_password(from_stdin: bool, username: &str, server: &str) -> Result<Token, String> {
+    let password = if from_stdin {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+        line.trim_end_matches(['\n', '\r']).to_string()
+    } else {
+        rpassword::prompt_password(format!("Password for {username} at {server}: "))
+            .map_err(|e| format!("cannot ask for the password ({e}); use --password-stdin"))?
+    };
+    if password.is_empty() {
+        return Err("the password is empty".into());
+    }
+    Ok(Token::new(password))
+}

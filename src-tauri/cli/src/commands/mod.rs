@@ -1,0 +1,48 @@
+//! One file per command.
+
+pub(crate) mod listen;
+pub(crate) mod login;
+pub(crate) mod profile;
+
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+
+use alertdesk_core::profile::Profile;
+use alertdesk_core::server::Server;
+
+use crate::{EXIT_USAGE};
+
+/// Parses `KEY=VALUE` for `--set`.
+pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("expected KEY=VALUE, got {text:?}")),
+    }
+}
+
+/// A usage error: one line on stderr, exit code 2.
+pub(crate) fn usage_error(message: impl std::fmt::Display) -> ExitCode {
+    eprintln!("alertdesk: {message}");
+    ExitCode::from(EXIT_USAGE)
+}
+
+/// Loads the profile, server and variables every connecting command needs.
+pub(crate) fn resolve(
+    profile: &str,
+    server: Option<&str>,
+    set: &[(String, String)],
+) -> Result<(Profile, Server, BTreeMap<String, String>), ExitCode> {
+    let profile = Profile::load(profile).map_err(usage_error)?;
+    let server_text = server.or(profile.default_server.as_deref()).ok_or_else(|| {
+        usage_error(format!("--server is required for profile {} (e.g. --server http://127.0.0.1:8080)", profile.name))
+    })?;
+    let server = Server::parse(server_text).map_err(usage_error)?;
+    let set: BTreeMap<String, String> = set.iter().cloned().collect();
+    let vars = profile.resolve_variables(&set).map_err(usage_error)?;
+    Ok((profile, server, vars))
+}
+
+/// A single-threaded runtime: the CLI waits on a handful of sockets, and one thread keeps it small.
+pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread().enable_all().build()
+}
