@@ -7,6 +7,8 @@ import subprocess
 
 import pytest
 
+pytest_plugins = ["support.servers"]
+
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN_DIR = pathlib.Path(os.environ.get("ALERTDESK_BIN_DIR", ROOT / "target" / "debug"))
 ARTIFACTS = ROOT / "tests" / "artifacts"
