@@ -55,3 +55,22 @@ def cli(request):
 def artifacts() -> pathlib.Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     return ARTIFACTS
+
+
+@pytest.fixture(params=BINARIES)
+def listen(request):
+    """Starts `listen --json` with one of the two binaries; stops every listener at the end (exit 0 checked)."""
+    from support.listener import Listener
+
+    started = []
+
+    def start(profile: str, server, *args: str, **kw):
+        listener = Listener(binary(request.param), profile, server.url, *args, **kw)
+        started.append(listener)
+        return listener
+
+    start.binary = binary(request.param)
+    yield start
+    for listener in started:
+        if listener.proc.poll() is None:
+            assert listener.stop() == 0, "\n".join(listener.stderr_lines)

@@ -8,8 +8,8 @@ Choices where the seed is silent:
 - Ids are increasing integers (tickets and comments count separately). Tickets start `open`; claim sets
   `claimed_by` to the caller's user id and status `in_progress`. PATCH may change title, site, priority and
   status. DELETE answers 200 with the removed ticket. A comment is `{"body"}`.
-- WebSocket: anyone may connect without a token (the seed has no auth); a bad or expired `?token=` is accepted
-  and then closed with 4401. Messages that clients send are ignored.
+- WebSocket: anyone may connect without a token (the seed has no auth); a bad or expired token, given as
+  `?token=` or as `Authorization: Bearer` on the upgrade, is accepted and then closed with 4401. Messages that clients send are ignored.
 - BROADCAST_IDS=1 adds the id of the record the notice is about (the comment's id for comment notices).
 - Errors are `{"error": ...}`; a body that fails validation gets FastAPI's usual 422.
 - Test emit sends `data` as compact JSON text to every client (there are no rooms; `room` is ignored).
@@ -131,6 +131,9 @@ manager = ConnectionManager()
 @app.websocket("/ws/updates")
 async def updates(websocket: WebSocket, token: Optional[str] = None):
     await websocket.accept()
+    header = websocket.headers.get("authorization", "")
+    if token is None and header.startswith("Bearer "):
+        token = header[7:]
     if token is not None and verify_token(token) is None:
         await websocket.close(code=4401, reason="Unauthorized")
         return
