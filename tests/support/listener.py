@@ -2,9 +2,11 @@
 
 import json
 import os
+import pathlib
 import queue
 import signal
 import subprocess
+import tempfile
 import threading
 import time
 
@@ -18,8 +20,9 @@ class Listener:
         environment.pop("ALERTDESK_TOKEN", None)
         if token is not None:
             environment["ALERTDESK_TOKEN"] = token
-        if data_dir is not None:
-            environment["ALERTDESK_DATA_DIR"] = str(data_dir)
+        # Logs and data go to a private directory unless the test names one.
+        self.data_dir = pathlib.Path(data_dir) if data_dir is not None else pathlib.Path(tempfile.mkdtemp(prefix="alertdesk-listen-"))
+        environment.setdefault("ALERTDESK_DATA_DIR", str(self.data_dir))
         environment.update(env or {})
         self.cmd = [str(binary), "listen", "--json", "--profile", profile, "--server", server, *args]
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -83,6 +86,9 @@ class Listener:
         except queue.Empty:
             return
         raise AssertionError(f"unexpected alert: {alert}")
+
+    def log_text(self) -> str:
+        return "\n".join(p.read_text() for p in (self.data_dir / "logs").glob("alertdesk*.log"))
 
     def wait_exit(self, timeout: float = 20) -> int:
         return self.proc.wait(timeout=timeout)

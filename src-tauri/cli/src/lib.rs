@@ -103,9 +103,12 @@ pub fn run(global: &GlobalArgs, command: Command) -> ExitCode {
 
 fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
     let paths = Paths::resolve(global.data_dir.as_deref())?;
-    let _log_guard = matches!(command, Command::Listen(_) | Command::Login(_) | Command::Logout(_))
-        .then(|| start_logging(&paths))
-        .flatten();
+    let _log_guard = matches!(
+        command,
+        Command::Listen(_) | Command::Login(_) | Command::Logout(_)
+    )
+    .then(|| start_logging(&paths))
+    .flatten();
     match command {
         Command::Listen(args) => Ok(commands::listen::run(&args)),
         Command::Login(args) => Ok(commands::login::login(&args)),

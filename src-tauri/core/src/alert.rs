@@ -78,6 +78,30 @@ impl std::str::FromStr for Priority {
     }
 }
 
+/// How an alert reached us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Source {
+    /// Pushed over the live connection.
+    #[default]
+    Live,
+    /// Fetched after a reconnect to fill what was missed.
+    Backfill,
+    /// Fetched by polling while the live connection was down.
+    Poll,
+}
+
+impl Source {
+    /// The lowercase name used in output and the history.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Live => "live",
+            Self::Backfill => "backfill",
+            Self::Poll => "poll",
+        }
+    }
+}
+
 /// One alert, as printed by `alertdesk listen --json` and stored in the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -101,6 +125,9 @@ pub struct Alert {
     pub notify: bool,
     /// When Alertdesk received it (RFC 3339, UTC).
     pub received_at: String,
+    /// How it reached us.
+    #[serde(default)]
+    pub source: Source,
     /// The original payload (and the fetched record, under `record`, when the profile enriches).
     pub data: Value,
 }

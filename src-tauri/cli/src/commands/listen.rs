@@ -57,7 +57,12 @@ pub(crate) fn run(args: &ListenArgs) -> ExitCode {
             }
         },
     };
-    let target = Target { profile: Arc::new(profile), server, vars, token };
+    let target = Target {
+        profile: Arc::new(profile),
+        server,
+        vars,
+        token,
+    };
     let supervisor = match Supervisor::new(target.clone(), Heartbeat::default()) {
         Ok(s) => s,
         Err(message) => return usage_error(message),
@@ -79,9 +84,16 @@ async fn listen(supervisor: Supervisor, target: &Target, json: bool) -> ExitCode
     while let Some(update) = rx.recv().await {
         match update {
             Update::Alert(alert) => {
-                let line = if json { serde_json::to_string(&alert).unwrap_or_default() } else { human_line(&alert) };
+                let line = if json {
+                    serde_json::to_string(&alert).unwrap_or_default()
+                } else {
+                    human_line(&alert)
+                };
                 // A closed stdout (`| head`) ends listening quietly.
-                if writeln!(stdout, "{line}").and_then(|()| stdout.flush()).is_err() {
+                if writeln!(stdout, "{line}")
+                    .and_then(|()| stdout.flush())
+                    .is_err()
+                {
                     task.abort();
                     return ExitCode::SUCCESS;
                 }
@@ -120,8 +132,14 @@ fn report_state(state: &LinkState, target: &Target, json: bool) {
         LinkState::Connecting => eprintln!("alertdesk: connecting to {where_}"),
         LinkState::Live => eprintln!("alertdesk: live: {where_}"),
         #[allow(clippy::cast_precision_loss)] // milliseconds to seconds for display
-        LinkState::Reconnecting { retry_in_ms, reason } => {
-            eprintln!("alertdesk: link down ({reason}); retrying in {:.1} s", *retry_in_ms as f64 / 1000.0);
+        LinkState::Reconnecting {
+            retry_in_ms,
+            reason,
+        } => {
+            eprintln!(
+                "alertdesk: link down ({reason}); retrying in {:.1} s",
+                *retry_in_ms as f64 / 1000.0
+            );
         }
         LinkState::AuthFailed { .. } => {} // reported once, with what to do, when listening ends
         LinkState::Stopped => eprintln!("alertdesk: stopped"),
@@ -130,9 +148,14 @@ fn report_state(state: &LinkState, target: &Target, json: bool) {
 
 /// `14:02:11  HIGH      report      Burglary: back door — Station 4 · Main St  [report-12]`
 fn human_line(alert: &Alert) -> String {
-    let time = chrono::DateTime::parse_from_rfc3339(&alert.received_at)
-        .map(|t| t.with_timezone(&chrono::Local).format("%H:%M:%S").to_string())
-        .unwrap_or_else(|_| alert.received_at.clone());
+    let time = chrono::DateTime::parse_from_rfc3339(&alert.received_at).map_or_else(
+        |_| alert.received_at.clone(),
+        |t| {
+            t.with_timezone(&chrono::Local)
+                .format("%H:%M:%S")
+                .to_string()
+        },
+    );
     let mut line = format!(
         "{time}  {:<8}  {:<10}  {}",
         alert.priority.as_str().to_uppercase(),
@@ -146,13 +169,14 @@ fn human_line(alert: &Alert) -> String {
     if alert.assigned_to_me {
         line.push_str("  [assigned to you]");
     }
-    line.push_str(&format!("  [{}]", alert.id));
-    line
+    line + "  [" + &alert.id + "]"
 }
 
 /// Server text on one terminal line: control characters (escape sequences, newlines) become spaces.
 fn one_line(text: &str) -> String {
-    text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect()
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

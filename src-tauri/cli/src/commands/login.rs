@@ -61,7 +61,14 @@ pub(crate) fn login(args: &LoginArgs) -> ExitCode {
         }
     };
     let http = auth::http_client();
-    let result = rt.block_on(auth::login(&http, &profile, &server, &args.username, &password, &vars));
+    let result = rt.block_on(auth::login(
+        &http,
+        &profile,
+        &server,
+        &args.username,
+        &password,
+        &vars,
+    ));
     let token = match result {
         Ok(token) => token,
         Err(e @ LoginError::Rejected { .. }) => {
@@ -79,7 +86,10 @@ pub(crate) fn login(args: &LoginArgs) -> ExitCode {
         return ExitCode::FAILURE;
     }
     tracing::info!(%account, "token stored in the OS keyring");
-    println!("Signed in to {server} as {} ({}); the token is in the OS keyring.", args.username, profile.name);
+    println!(
+        "Signed in to {server} as {} ({}); the token is in the OS keyring.",
+        args.username, profile.name
+    );
     ExitCode::SUCCESS
 }
 
@@ -91,7 +101,10 @@ pub(crate) fn logout(args: &LogoutArgs) -> ExitCode {
     let account = auth::account(&profile.name, &server);
     match KeyringStore.delete(&account) {
         Ok(true) => {
-            println!("Signed out of {server} ({}); the token was removed from the OS keyring.", profile.name);
+            println!(
+                "Signed out of {server} ({}); the token was removed from the OS keyring.",
+                profile.name
+            );
             ExitCode::SUCCESS
         }
         Ok(false) => {
@@ -108,7 +121,10 @@ pub(crate) fn logout(args: &LogoutArgs) -> ExitCode {
 fn read_password(from_stdin: bool, username: &str, server: &str) -> Result<Token, String> {
     let password = if from_stdin {
         let mut line = String::new();
-        std::io::stdin().lock().read_line(&mut line).map_err(|e| format!("cannot read the password: {e}"))?;
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| format!("cannot read the password: {e}"))?;
         line.trim_end_matches(['\n', '\r']).to_string()
     } else {
         rpassword::prompt_password(format!("Password for {username} at {server}: "))

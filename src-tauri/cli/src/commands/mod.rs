@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use alertdesk_core::profile::Profile;
 use alertdesk_core::server::Server;
 
-use crate::{EXIT_USAGE};
+use crate::EXIT_USAGE;
 
 /// Parses `KEY=VALUE` for `--set`.
 pub(crate) fn parse_key_value(text: &str) -> Result<(String, String), String> {
@@ -33,9 +33,14 @@ pub(crate) fn resolve(
     set: &[(String, String)],
 ) -> Result<(Profile, Server, BTreeMap<String, String>), ExitCode> {
     let profile = Profile::load(profile).map_err(usage_error)?;
-    let server_text = server.or(profile.default_server.as_deref()).ok_or_else(|| {
-        usage_error(format!("--server is required for profile {} (e.g. --server http://127.0.0.1:8080)", profile.name))
-    })?;
+    let server_text = server
+        .or(profile.default_server.as_deref())
+        .ok_or_else(|| {
+            usage_error(format!(
+                "--server is required for profile {} (e.g. --server http://127.0.0.1:8080)",
+                profile.name
+            ))
+        })?;
     let server = Server::parse(server_text).map_err(usage_error)?;
     let set: BTreeMap<String, String> = set.iter().cloned().collect();
     let vars = profile.resolve_variables(&set).map_err(usage_error)?;
@@ -44,5 +49,7 @@ pub(crate) fn resolve(
 
 /// A single-threaded runtime: the CLI waits on a handful of sockets, and one thread keeps it small.
 pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
-    tokio::runtime::Builder::new_current_thread().enable_all().build()
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
 }

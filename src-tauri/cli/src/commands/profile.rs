@@ -41,7 +41,10 @@ pub(crate) fn run(command: &ProfileCommand) -> ExitCode {
                 };
                 if *json {
                     let vars: Vec<_> = p.variables.keys().collect();
-                    println!("{}", json!({"name": p.name, "protocol": protocol, "description": p.description, "variables": vars}));
+                    println!(
+                        "{}",
+                        json!({"name": p.name, "protocol": protocol, "description": p.description, "variables": vars})
+                    );
                 } else {
                     println!("{:<20} {:<10} {}", p.name, protocol, p.description);
                 }
@@ -59,14 +62,20 @@ pub(crate) fn run(command: &ProfileCommand) -> ExitCode {
                     }
                 }
             }
-            if failed { ExitCode::from(crate::EXIT_USAGE) } else { ExitCode::SUCCESS }
+            if failed {
+                ExitCode::from(crate::EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            }
         }
         ProfileCommand::Show { name } => match profile::builtin_source(name) {
             Some(text) => {
                 print!("{text}");
                 ExitCode::SUCCESS
             }
-            None => usage_error(format!("no built-in profile {name:?} (see `alertdesk profile list`)")),
+            None => usage_error(format!(
+                "no built-in profile {name:?} (see `alertdesk profile list`)"
+            )),
         },
     }
 }

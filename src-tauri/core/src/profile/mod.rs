@@ -235,7 +235,10 @@ const BUILTIN: &[(&str, &str)] = &[
 
 /// The TOML of a built-in profile.
 pub fn builtin_source(name: &str) -> Option<&'static str> {
-    BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, text)| *text)
+    BUILTIN
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, text)| *text)
 }
 
 impl Profile {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::template::{FieldPath, Scope, Template};
-use crate::alert::{now_rfc3339, Alert, Kind, Priority};
+use crate::alert::{now_rfc3339, Alert, Kind, Priority, Source};
 
 /// One rule.
 #[derive(Debug, Clone, Deserialize)]
@@ -239,6 +239,7 @@ impl Rule {
             assigned_to_me,
             notify,
             received_at,
+            source: Source::Live,
             data,
         }
     }

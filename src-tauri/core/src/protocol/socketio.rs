@@ -146,6 +146,10 @@ async fn stream(socket: &mut Socket, spec: &LinkSpec, events: &mpsc::Sender<Link
             frame = socket.next() => {
                 let message = match frame {
                     None => return LinkEnd::Closed("connection closed".into()),
+                    Some(Err(e)) if ws::is_recoverable(&e) => {
+                        tracing::warn!("dropped a bad frame: {e}");
+                        continue;
+                    }
                     Some(Err(e)) => return LinkEnd::Closed(e.to_string()),
                     Some(Ok(m)) => m,
                 };

@@ -40,6 +40,10 @@ impl Transport for RawWebSocket {
                 frame = socket.next() => {
                     let message = match frame {
                         None => return LinkEnd::Closed("connection closed".into()),
+                        Some(Err(e)) if ws::is_recoverable(&e) => {
+                            tracing::warn!("dropped a bad frame: {e}");
+                            continue;
+                        }
                         Some(Err(e)) => return LinkEnd::Closed(e.to_string()),
                         Some(Ok(m)) => m,
                     };

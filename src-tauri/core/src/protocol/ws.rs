@@ -19,6 +19,9 @@ use super::{Heartbeat, LinkEnd, LinkSpec};
 /// An open WebSocket.
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
+/// The largest message tungstenite will buffer before it drops the connection.
+const HARD_CEILING: usize = 16 * 1024 * 1024;
+
 /// Close codes that mean "your credentials are no good" (4401/4403 mirror HTTP 401/403).
 const AUTH_CLOSE_CODES: &[u16] = &[4001, 4003, 4401, 4403];
 
@@ -56,9 +59,16 @@ pub async fn connect(spec: &LinkSpec) -> Result<Socket, LinkEnd> {
         value.set_sensitive(true);
         request.headers_mut().insert(name, value);
     }
+    // tungstenite's cap is a hard ceiling that breaks the connection; our own limit (checked per frame when
+    // parsing) drops an oversize frame and keeps the link. The ceiling bounds memory.
+    let ceiling = spec
+        .limits
+        .max_frame_bytes
+        .saturating_mul(16)
+        .max(HARD_CEILING);
     let config = WebSocketConfig::default()
-        .max_message_size(Some(spec.limits.max_frame_bytes))
-        .max_frame_size(Some(spec.limits.max_frame_bytes));
+        .max_message_size(Some(ceiling))
+        .max_frame_size(Some(ceiling));
     let attempt = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
     match timeout(spec.heartbeat.connect_timeout, attempt).await {
         Err(_) => Err(LinkEnd::Closed(format!(
@@ -164,6 +174,11 @@ impl Liveness {
 pub fn parse_json(text: &str, limits: &Limits) -> Result<Value, FrameError> {
     limits.check(text)?;
     serde_json::from_str(text).map_err(|e| FrameError::BadJson(e.to_string()))
+}
+
+/// Whether a read error leaves the connection usable (the frame is dropped and reading goes on).
+pub fn is_recoverable(error: &WsError) -> bool {
+    matches!(error, WsError::Utf8(_))
 }
 
 /// Sends a text message, bounded in time.

@@ -1,0 +1,86 @@
+"""A TCP proxy for link-failure tests: forward, black-hole (stop forwarding but keep the sockets open, like a
+half-open link after sleep), cut (close every link), or refuse new connections. Loopback only."""
+
+import select
+import socket
+import threading
+
+
+class Proxy:
+    def __init__(self, upstream_port: int):
+        self.upstream = ("127.0.0.1", upstream_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.mode = "forward"
+        self.accepted = 0
+        self._links: list[tuple[socket.socket, socket.socket]] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _accept(self):
+        while not self._closed:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            if self.mode == "refuse":
+                client.close()
+                continue
+            try:
+                server = socket.create_connection(self.upstream, timeout=5)
+            except OSError:
+                client.close()
+                continue
+            with self._lock:
+                self._links.append((client, server))
+            threading.Thread(target=self._pump, args=(client, server), daemon=True).start()
+
+    def _pump(self, a: socket.socket, b: socket.socket):
+        peers = {a: b, b: a}
+        try:
+            while not self._closed:
+                if self.mode == "blackhole":
+                    # Read nothing, send nothing, close nothing: the peer sees silence.
+                    threading.Event().wait(0.05)
+                    continue
+                readable, _, _ = select.select([a, b], [], [], 0.05)
+                for sock in readable:
+                    data = sock.recv(65536)
+                    if not data:
+                        return
+                    peers[sock].sendall(data)
+        except (OSError, ValueError):  # ValueError: a socket closed by `cut` under select
+            return
+        finally:
+            for s in (a, b):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def set_mode(self, mode: str) -> None:
+        assert mode in ("forward", "blackhole", "cut", "refuse")
+        if mode == "cut":
+            with self._lock:
+                links, self._links = self._links, []
+            for pair in links:
+                for s in pair:
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                        s.close()
+                    except OSError:
+                        pass
+            self.mode = "forward"
+            return
+        self.mode = mode
+
+    def close(self):
+        self._closed = True
+        self.listener.close()
+        self.set_mode("cut")
