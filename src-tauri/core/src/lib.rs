@@ -21,6 +21,8 @@
 //! - [`supervisor`]: one connection's life: connect through the profile's transport, turn events into alerts
 //!   (with REST fetches), reconnect with backoff, stop on rejected credentials.
 //!
+//! - [`wake`]: notices a wake from sleep or a network change, so links reconnect at once.
+//!
 //! Later layers (history store, alert policy) each get a module here.
 
 #![warn(missing_docs)]
@@ -35,6 +37,7 @@ pub mod secret;
 pub mod server;
 pub mod settings;
 pub mod supervisor;
+pub mod wake;
 
 pub use error::{Error, Result};
 

@@ -62,6 +62,7 @@ pub(crate) fn run(args: &ListenArgs) -> ExitCode {
         server,
         vars,
         token,
+        cursor: None,
     };
     let supervisor = match Supervisor::new(target.clone(), Heartbeat::default()) {
         Ok(s) => s,
@@ -79,6 +80,7 @@ pub(crate) fn run(args: &ListenArgs) -> ExitCode {
 
 async fn listen(supervisor: Supervisor, target: &Target, json: bool) -> ExitCode {
     let (tx, mut rx) = mpsc::channel(1024);
+    let supervisor = supervisor.with_wake(alertdesk_core::wake::watch());
     let task = tokio::spawn(supervisor.run(tx, shutdown_signal()));
     let mut stdout = std::io::stdout().lock();
     while let Some(update) = rx.recv().await {
@@ -99,6 +101,11 @@ async fn listen(supervisor: Supervisor, target: &Target, json: bool) -> ExitCode
                 }
             }
             Update::State(state) => report_state(&state, target, json),
+            Update::Gap { from, to } => report_gap(&from, &to, target, json),
+            Update::Baseline(records) => {
+                tracing::info!(count = records.len(), "records present before this session");
+            }
+            Update::Cursor(_) => {}
         }
     }
     match task.await {
@@ -141,21 +148,44 @@ fn report_state(state: &LinkState, target: &Target, json: bool) {
                 *retry_in_ms as f64 / 1000.0
             );
         }
+        LinkState::Polling { every_s, reason } => {
+            eprintln!("alertdesk: WebSocket down ({reason}); polling {where_} every {every_s} s");
+        }
         LinkState::AuthFailed { .. } => {} // reported once, with what to do, when listening ends
         LinkState::Stopped => eprintln!("alertdesk: stopped"),
     }
 }
 
-/// `14:02:11  HIGH      report      Burglary: back door — Station 4 · Main St  [report-12]`
-fn human_line(alert: &Alert) -> String {
-    let time = chrono::DateTime::parse_from_rfc3339(&alert.received_at).map_or_else(
-        |_| alert.received_at.clone(),
+/// The backend cannot tell what was missed while the link was down: say so instead of pretending.
+fn report_gap(from: &str, to: &str, target: &Target, json: bool) {
+    if json {
+        let value = json!({"notice": "gap", "from": from, "to": to, "server": target.server.to_string(),
+                           "profile": target.profile.name});
+        eprintln!("{value}");
+    } else {
+        eprintln!(
+            "alertdesk: offline {}-{}, some events may be missing ({})",
+            local_time(from),
+            local_time(to),
+            target.server
+        );
+    }
+}
+
+fn local_time(rfc3339: &str) -> String {
+    chrono::DateTime::parse_from_rfc3339(rfc3339).map_or_else(
+        |_| rfc3339.to_string(),
         |t| {
             t.with_timezone(&chrono::Local)
                 .format("%H:%M:%S")
                 .to_string()
         },
-    );
+    )
+}
+
+/// `14:02:11  HIGH      report      Burglary: back door — Station 4 · Main St  [report-12]`
+fn human_line(alert: &Alert) -> String {
+    let time = local_time(&alert.received_at);
     let mut line = format!(
         "{time}  {:<8}  {:<10}  {}",
         alert.priority.as_str().to_uppercase(),

@@ -17,7 +17,7 @@ pub use template::{Scope, Template};
 
 /// Variables every profile has without declaring them.
 pub const BUILTIN_VARIABLES: &[&str] = &[
-    "event", "token", "username", "password", "server", "item", "profile",
+    "event", "token", "username", "password", "server", "item", "profile", "cursor",
 ];
 
 /// A loaded profile.
@@ -55,6 +55,37 @@ pub struct Profile {
     /// Event -> alert rules, first match wins.
     #[serde(default)]
     pub rules: Vec<Rule>,
+    /// REST lists that tell what was missed while the link was down (used after every reconnect, and for
+    /// polling while the WebSocket cannot be established).
+    #[serde(default)]
+    pub backfill: Vec<Backfill>,
+}
+
+/// `[[backfill]]`: a REST list whose records are classified like events.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backfill {
+    /// Path on the server (templates; `$cursor` is the stored cursor).
+    pub path: Template,
+    /// Query parameters; an entry whose template cannot render (no cursor yet) is left out.
+    #[serde(default)]
+    pub query: BTreeMap<String, Template>,
+    /// Dot path of the array in the answer (empty: the answer itself, or its only array field).
+    #[serde(default)]
+    pub items: String,
+    /// Dot path of a record's field that advances the cursor (the largest value seen is kept). Without it the
+    /// list is compared with what is stored.
+    #[serde(default)]
+    pub cursor: Option<String>,
+    /// The event name each record is classified as.
+    pub event: String,
+    /// The event payload built from a record (string leaves are templates over the record; `{{$record}}` is the
+    /// whole record). Default: the record itself. The record is also `$record` for the rule.
+    #[serde(default)]
+    pub message: Option<toml::Value>,
+    /// Poll this list every so many seconds while the WebSocket cannot be established (0: no polling).
+    #[serde(default)]
+    pub poll_interval_secs: u64,
 }
 
 /// The wire protocol.
@@ -390,6 +421,25 @@ impl Profile {
             for t in rule.templates() {
                 self.check_template(t)
                     .map_err(|e| format!("rules[{i}] (event {:?}): {e}", rule.event))?;
+            }
+        }
+        for (i, backfill) in self.backfill.iter().enumerate() {
+            let context = |e: String| format!("backfill[{i}]: {e}");
+            self.check_template(&backfill.path).map_err(context)?;
+            for t in backfill.query.values() {
+                self.check_template(t).map_err(context)?;
+            }
+            if let Some(message) = &backfill.message {
+                templates_in(message).map_err(context)?;
+            }
+            for path in [
+                Some(&backfill.items).filter(|s| !s.is_empty()),
+                backfill.cursor.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                template::FieldPath::payload(path).map_err(context)?;
             }
         }
         if self.rules.is_empty() {

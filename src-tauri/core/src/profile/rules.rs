@@ -246,7 +246,10 @@ impl Rule {
 
     pub(crate) fn validate(&self) -> Result<(), String> {
         if !self.ignore && self.kind.is_none() {
-            return Err("needs kind = \"report\" | \"assignment\" | \"update\" | \"alert\" | \"info\" (or ignore = true)".into());
+            return Err(
+                "needs kind = \"report\" | \"assignment\" | \"update\" | \"alert\" | \"info\" (or ignore = true)"
+                    .into(),
+            );
         }
         for path in self.when.keys() {
             FieldPath::payload(path).map_err(|e| format!("when: {e}"))?;

@@ -315,7 +315,8 @@ fn unknown_keys_and_bad_templates_name_the_line() {
     let err = Profile::parse(text, "my.toml").unwrap_err().to_string();
     assert!(err.contains("line 6") && err.contains("unclosed"), "{err}");
 
-    let text = "name = \"x\"\nprotocol = \"websocket\"\n[[rules]]\nevent = \"e\"\nkind = \"report\"\ntitle = \"{{$who}}\"\n";
+    let text =
+        "name = \"x\"\nprotocol = \"websocket\"\n[[rules]]\nevent = \"e\"\nkind = \"report\"\ntitle = \"{{$who}}\"\n";
     let err = Profile::parse(text, "my.toml").unwrap_err().to_string();
     assert!(err.contains("unknown variable $who"), "{err}");
 
@@ -323,7 +324,8 @@ fn unknown_keys_and_bad_templates_name_the_line() {
     let err = Profile::parse(text, "my.toml").unwrap_err().to_string();
     assert!(err.contains("line 2") && err.contains("socket.io"), "{err}");
 
-    let text = "name = \"x\"\nprotocol = \"websocket\"\n[[rules]]\nevent = \"e\"\nkind = \"report\"\npriority = \"urgent\"\n";
+    let text =
+        "name = \"x\"\nprotocol = \"websocket\"\n[[rules]]\nevent = \"e\"\nkind = \"report\"\npriority = \"urgent\"\n";
     let err = Profile::parse(text, "my.toml").unwrap_err().to_string();
     assert!(err.contains("line 6") && err.contains("priority"), "{err}");
 }

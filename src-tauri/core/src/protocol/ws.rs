@@ -140,7 +140,7 @@ impl Liveness {
 
     /// How often to call [`Liveness::tick`].
     pub fn tick_every(&self) -> Duration {
-        (self.heartbeat.interval / 3).max(Duration::from_millis(100))
+        (self.heartbeat.interval / 4).max(Duration::from_millis(100))
     }
 
     /// Sends a ping when one is due; returns why the link is dead, if it is.
