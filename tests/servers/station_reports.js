@@ -14,6 +14,9 @@
 //   answer the previous ping, the `ws` README pattern.
 // - Test emit: `room`, when given, is a station id: only that station's officers get the message.
 //   Test kick closes every connection with code 1001 (going away).
+// - STATE_FILE (test setting): reports are saved there after every change and loaded at start, so a restarted
+//   server keeps its reports (the seed's database). POST /__test/ws {"refuse": true} makes WebSocket upgrades
+//   fail with 503 while REST keeps answering (the polling-fallback case).
 
 "use strict";
 
@@ -41,8 +44,14 @@ const officers = [
   { id: "u-officer2", username: "officer2", password: "secret", station_id: 7 },
 ].map((o) => ({ ...o, createdAt: startStamp, updatedAt: startStamp }));
 
-const reports = []; // in id order
-let nextReportId = 1;
+const fs = require("node:fs");
+const STATE_FILE = process.env.STATE_FILE || "";
+const reports = STATE_FILE && fs.existsSync(STATE_FILE) ? JSON.parse(fs.readFileSync(STATE_FILE, "utf8")) : []; // in id order
+let nextReportId = reports.reduce((max, r) => Math.max(max, r.id), 0) + 1;
+let refuseWebSockets = false;
+function saveState() {
+  if (STATE_FILE) fs.writeFileSync(STATE_FILE, JSON.stringify(reports));
+}
 const stations = new Map(); // station_id -> Set of authenticated WebSocket connections
 
 function makeToken(officer) {
@@ -124,6 +133,7 @@ app.post("/api/reports", (req, res) => {
     updatedAt: stamp,
   };
   reports.push(report);
+  saveState();
   sendToStation(stationId, JSON.stringify({ type: "new_report", report }));
   res.status(201).json(report);
 });
@@ -157,6 +167,11 @@ app.post("/__test/emit", (req, res) => {
   res.json({ ok: true });
 });
 
+app.post("/__test/ws", (req, res) => {
+  refuseWebSockets = Boolean((req.body || {}).refuse);
+  res.json({ refuse: refuseWebSockets });
+});
+
 app.get("/__test/clients", (req, res) => {
   res.json({ count: allClients().length });
 });
@@ -180,6 +195,7 @@ function refuseUpgrade(socket, status, reason) {
 server.on("upgrade", (req, socket, head) => {
   const url = new URL(req.url, "http://127.0.0.1");
   if (url.pathname !== "/ws") return refuseUpgrade(socket, 404, "Not Found");
+  if (refuseWebSockets) return refuseUpgrade(socket, 503, "Service Unavailable");
   const claims = verifyToken(url.searchParams.get("token"));
   if (!claims) return refuseUpgrade(socket, 401, "Unauthorized");
   wss.handleUpgrade(req, socket, head, (ws) => {

@@ -28,7 +28,9 @@ use crate::profile::rules::{self, Fetch, Rule};
 use crate::profile::{render_value, AuthMode, Backfill, Profile, Protocol, Scope};
 use crate::protocol::socketio::SocketIo;
 use crate::protocol::websocket::RawWebSocket;
-use crate::protocol::{Heartbeat, Limits, LinkEnd, LinkEvent, LinkSpec, Outgoing, Transport};
+use crate::protocol::{
+    Heartbeat, Limits, LinkEnd, LinkEvent, LinkSpec, Outgoing, Recovery, Transport,
+};
 use crate::secret::Token;
 use crate::server::Server;
 
@@ -183,6 +185,8 @@ pub struct Supervisor {
     /// Per backfill list: the largest cursor value seen, or "primed" for lists compared with the history.
     cursors: BTreeMap<String, String>,
     wake: Option<watch::Receiver<u64>>,
+    /// The Socket.IO private session id, when the server offers connection state recovery.
+    sio_pid: Option<String>,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -212,6 +216,7 @@ impl Supervisor {
             seen: HashMap::new(),
             cursors,
             wake: None,
+            sio_pid: None,
         })
     }
 
@@ -416,8 +421,13 @@ impl Supervisor {
         down_since: &mut Option<String>,
     ) -> Result<(), LinkEnd> {
         match event {
-            LinkEvent::Connected { recovered, .. } => {
+            LinkEvent::Connected { recovered, pid, .. } => {
                 *live = true;
+                // A new session (or one the server did not recover) resumes from its own offsets only.
+                if !recovered {
+                    self.spec.recovery = None;
+                }
+                self.sio_pid = pid;
                 tracing::info!(server = %self.target.server, profile = %self.target.profile.name, recovered, "connected");
                 // Catch up before reporting live: events arriving meanwhile wait in the link's queue, and
                 // "live" then means nothing older is still missing.
@@ -446,7 +456,17 @@ impl Supervisor {
                     .await
                     .map_err(|_| LinkEnd::Abandoned)
             }
-            LinkEvent::Message { event, payload } => {
+            LinkEvent::Message {
+                event,
+                payload,
+                offset,
+            } => {
+                if let (Some(pid), Some(offset)) = (&self.sio_pid, offset) {
+                    self.spec.recovery = Some(Recovery {
+                        pid: pid.clone(),
+                        offset,
+                    });
+                }
                 for alert in self.alerts_for(event, payload).await? {
                     out.send(Update::Alert(Box::new(alert)))
                         .await
@@ -972,6 +992,7 @@ pub fn link_spec(target: &Target, heartbeat: Heartbeat) -> Result<LinkSpec, Stri
         emits,
         heartbeat,
         limits: Limits::default(),
+        recovery: None,
     })
 }
 
@@ -1134,6 +1155,7 @@ mod machine_tests {
                                 .send(LinkEvent::Connected {
                                     sid: None,
                                     recovered: false,
+                                    pid: None,
                                 })
                                 .await;
                         }
@@ -1142,6 +1164,7 @@ mod machine_tests {
                                 .send(LinkEvent::Message {
                                     event: Some("call_created".into()),
                                     payload,
+                                    offset: None,
                                 })
                                 .await;
                         }

@@ -41,6 +41,17 @@ pub struct LinkSpec {
     pub heartbeat: Heartbeat,
     /// Frame limits.
     pub limits: Limits,
+    /// Socket.IO connection state recovery: the previous session to resume.
+    pub recovery: Option<Recovery>,
+}
+
+/// What Socket.IO needs to resume a session: the private session id and the offset of the last event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recovery {
+    /// The private session id from the last CONNECT.
+    pub pid: String,
+    /// The offset of the last event received.
+    pub offset: String,
 }
 
 /// A message sent after connecting.
@@ -86,6 +97,8 @@ pub enum LinkEvent {
         sid: Option<String>,
         /// Socket.IO connection state recovery restored the session (nothing was missed).
         recovered: bool,
+        /// The private session id, when the server offers connection state recovery.
+        pid: Option<String>,
     },
     /// A message from the server.
     Message {
@@ -93,6 +106,8 @@ pub enum LinkEvent {
         event: Option<String>,
         /// The JSON payload (Socket.IO: the first argument, or all of them as an array).
         payload: Value,
+        /// The event's offset, when the server offers connection state recovery.
+        offset: Option<String>,
     },
 }
 

@@ -4,6 +4,11 @@
 //! CONNECT (with the session id) or CONNECT_ERROR (a rejection, e.g. `Unauthorized`). Then events flow; server
 //! pings are answered; events that ask for an acknowledgement get one; binary packets and their attachments
 //! are skipped.
+//!
+//! Connection state recovery (socket.io 4.6+): when the server offers it, its CONNECT carries a private session
+//! id (`pid`) and every event carries its offset as an extra last argument. Reconnecting with `pid` and the
+//! last offset in the CONNECT payload makes the server replay what was missed; it then answers with the same
+//! `pid`, and the link reports `recovered`.
 
 use futures_util::StreamExt;
 use serde_json::Value;
@@ -19,25 +24,50 @@ use super::{LinkEnd, LinkEvent, LinkSpec, Transport};
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SocketIo;
 
+/// What the namespace CONNECT gave us.
+struct Session {
+    sid: String,
+    pid: Option<String>,
+    recovered: bool,
+    /// Packets that came before the CONNECT answer: a recovering server replays missed events first.
+    early: Vec<Incoming>,
+}
+
 impl Transport for SocketIo {
     async fn run(&self, spec: &LinkSpec, events: &mpsc::Sender<LinkEvent>) -> LinkEnd {
         let mut socket = match ws::connect(spec).await {
             Ok(s) => s,
             Err(end) => return end,
         };
-        let (sid, recovered) = match handshake(&mut socket, spec).await {
+        let session = match handshake(&mut socket, spec).await {
             Ok(done) => done,
             Err(end) => return end,
         };
-        if events
-            .send(LinkEvent::Connected {
-                sid: Some(sid),
-                recovered,
-            })
-            .await
-            .is_err()
-        {
+        let with_offsets = session.pid.is_some();
+        let connected = LinkEvent::Connected {
+            sid: Some(session.sid),
+            recovered: session.recovered,
+            pid: session.pid,
+        };
+        if events.send(connected).await.is_err() {
             return LinkEnd::Abandoned;
+        }
+        let mut skip_attachments = 0u32;
+        for packet in session.early {
+            match handle(packet, spec, &mut skip_attachments, with_offsets) {
+                Step::Deliver(event, reply) => {
+                    if let Some(text) = reply {
+                        if let Err(e) = ws::send_text(&mut socket, text, &spec.heartbeat).await {
+                            return LinkEnd::Closed(e);
+                        }
+                    }
+                    if events.send(event).await.is_err() {
+                        return LinkEnd::Abandoned;
+                    }
+                }
+                Step::End(end) => return end,
+                Step::Continue | Step::Reply(_) => {}
+            }
         }
         let mut next_ack_id = 0u64;
         for out in &spec.emits {
@@ -58,16 +88,31 @@ impl Transport for SocketIo {
                 return LinkEnd::Closed(e);
             }
         }
-        stream(&mut socket, spec, events).await
+        stream(&mut socket, spec, events, with_offsets).await
     }
 }
 
-/// Waits for `open`, sends CONNECT, waits for the namespace's answer. Returns the sid and whether the
-/// server recovered the previous session.
-async fn handshake(socket: &mut Socket, spec: &LinkSpec) -> Result<(String, bool), LinkEnd> {
+/// The CONNECT payload: the profile's `auth`, plus `pid` and `offset` when resuming a session.
+fn connect_payload(spec: &LinkSpec) -> Option<Value> {
+    let Some(recovery) = &spec.recovery else {
+        return spec.auth.clone();
+    };
+    let mut payload = match &spec.auth {
+        Some(Value::Object(map)) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    payload.insert("pid".into(), Value::String(recovery.pid.clone()));
+    payload.insert("offset".into(), Value::String(recovery.offset.clone()));
+    Some(Value::Object(payload))
+}
+
+/// How many events a server may send before its CONNECT answer (a recovery replay) before we drop the rest.
+const MAX_EARLY: usize = 10_000;
+
+/// Waits for `open`, sends CONNECT, waits for the namespace's answer.
+async fn handshake(socket: &mut Socket, spec: &LinkSpec) -> Result<Session, LinkEnd> {
     let deadline = Instant::now() + spec.heartbeat.connect_timeout;
-    let open = next_packet(socket, spec, deadline).await?;
-    match open {
+    match next_packet(socket, spec, deadline).await? {
         Incoming::Engine(EioPacket::Open(data)) => {
             tracing::debug!(sid = %data.sid, ping_interval = data.ping_interval_ms, "engine.io open");
         }
@@ -79,18 +124,26 @@ async fn handshake(socket: &mut Socket, spec: &LinkSpec) -> Result<(String, bool
     }
     let connect = SioPacket::Connect {
         ns: spec.namespace.clone(),
-        data: spec.auth.clone(),
+        data: connect_payload(spec),
     };
     ws::send_text(socket, connect.encode_message(), &spec.heartbeat)
         .await
         .map_err(LinkEnd::Closed)?;
+    let mut early = Vec::new();
     loop {
         match next_packet(socket, spec, deadline).await? {
             Incoming::Socket(packet @ SioPacket::Connect { .. }) => {
                 let ack = packet.connect_ack();
                 let sid = ack.as_ref().map(|a| a.sid.clone()).unwrap_or_default();
-                let recovered = ack.is_some_and(|a| a.pid.is_some() && a.offset.is_some());
-                return Ok((sid, recovered));
+                let pid = ack.and_then(|a| a.pid);
+                let recovered =
+                    pid.is_some() && spec.recovery.as_ref().map(|r| &r.pid) == pid.as_ref();
+                return Ok(Session {
+                    sid,
+                    pid,
+                    recovered,
+                    early,
+                });
             }
             Incoming::Socket(SioPacket::ConnectError { message, .. }) => {
                 return Err(LinkEnd::Rejected(format!("CONNECT_ERROR: {message}")));
@@ -102,6 +155,9 @@ async fn handshake(socket: &mut Socket, spec: &LinkSpec) -> Result<(String, bool
             }
             Incoming::Engine(EioPacket::Close) => {
                 return Err(LinkEnd::Closed("server closed during handshake".into()))
+            }
+            packet @ Incoming::Socket(SioPacket::Event { .. }) if early.len() < MAX_EARLY => {
+                early.push(packet)
             }
             other => tracing::debug!("ignored during handshake: {other:?}"),
         }
@@ -123,6 +179,10 @@ async fn next_packet(
         {
             Err(_) => return Err(LinkEnd::Closed("Socket.IO handshake timed out".into())),
             Ok(None) => return Err(LinkEnd::Closed("connection closed during handshake".into())),
+            Ok(Some(Err(e))) if ws::is_recoverable(&e) => {
+                tracing::warn!("dropped a bad frame: {e}");
+                continue;
+            }
             Ok(Some(Err(e))) => return Err(LinkEnd::Closed(e.to_string())),
             Ok(Some(Ok(m))) => m,
         };
@@ -137,7 +197,12 @@ async fn next_packet(
     }
 }
 
-async fn stream(socket: &mut Socket, spec: &LinkSpec, events: &mpsc::Sender<LinkEvent>) -> LinkEnd {
+async fn stream(
+    socket: &mut Socket,
+    spec: &LinkSpec,
+    events: &mpsc::Sender<LinkEvent>,
+    with_offsets: bool,
+) -> LinkEnd {
     let mut liveness = Liveness::new(spec.heartbeat);
     let mut tick = tokio::time::interval(liveness.tick_every());
     let mut skip_attachments = 0u32;
@@ -170,7 +235,7 @@ async fn stream(socket: &mut Socket, spec: &LinkSpec, events: &mpsc::Sender<Link
                         continue;
                     }
                 };
-                match handle(packet, spec, &mut skip_attachments) {
+                match handle(packet, spec, &mut skip_attachments, with_offsets) {
                     Step::Continue => {}
                     Step::Reply(text) => {
                         if let Err(e) = ws::send_text(socket, text, &spec.heartbeat).await {
@@ -208,15 +273,26 @@ enum Step {
     End(LinkEnd),
 }
 
-/// Pure: decides what a packet means for the link.
-fn handle(packet: Incoming, spec: &LinkSpec, skip_attachments: &mut u32) -> Step {
+/// Pure: decides what a packet means for the link. With `with_offsets`, the server appends each event's
+/// offset as a last string argument, which is taken off the payload.
+fn handle(
+    packet: Incoming,
+    spec: &LinkSpec,
+    skip_attachments: &mut u32,
+    with_offsets: bool,
+) -> Step {
     match packet {
         Incoming::Engine(EioPacket::Ping(p)) => Step::Reply(EioPacket::Pong(p).encode()),
         Incoming::Engine(EioPacket::Close) => Step::End(LinkEnd::Closed(
             "server closed the Engine.IO session".into(),
         )),
         Incoming::Engine(_) => Step::Continue,
-        Incoming::Socket(SioPacket::Event { ns, id, name, args }) if ns == spec.namespace => {
+        Incoming::Socket(SioPacket::Event {
+            ns,
+            id,
+            name,
+            mut args,
+        }) if ns == spec.namespace => {
             let reply = id.map(|id| {
                 SioPacket::Ack {
                     ns: ns.clone(),
@@ -225,6 +301,12 @@ fn handle(packet: Incoming, spec: &LinkSpec, skip_attachments: &mut u32) -> Step
                 }
                 .encode_message()
             });
+            let offset = match args.last() {
+                Some(Value::String(_)) if with_offsets => {
+                    args.pop().and_then(|v| v.as_str().map(str::to_string))
+                }
+                _ => None,
+            };
             let payload = match args.len() {
                 0 => Value::Null,
                 1 => args.into_iter().next().unwrap_or(Value::Null),
@@ -234,6 +316,7 @@ fn handle(packet: Incoming, spec: &LinkSpec, skip_attachments: &mut u32) -> Step
                 LinkEvent::Message {
                     event: Some(name),
                     payload,
+                    offset,
                 },
                 reply,
             )
@@ -266,7 +349,7 @@ mod tests {
 
     use super::*;
     use crate::protocol::sio_frame::parse_message;
-    use crate::protocol::{Heartbeat, Limits};
+    use crate::protocol::{Heartbeat, Limits, Recovery};
 
     fn spec() -> LinkSpec {
         LinkSpec {
@@ -275,15 +358,24 @@ mod tests {
                 .unwrap(),
             headers: Vec::new(),
             namespace: "/".into(),
-            auth: None,
+            auth: Some(json!({"token": "t"})),
             emits: Vec::new(),
             heartbeat: Heartbeat::default(),
             limits: Limits::default(),
+            recovery: None,
         }
     }
 
     fn step(text: &str) -> Step {
-        handle(parse_message(text).unwrap(), &spec(), &mut 0)
+        handle(parse_message(text).unwrap(), &spec(), &mut 0, false)
+    }
+
+    fn message(event: &str, payload: Value, offset: Option<&str>) -> LinkEvent {
+        LinkEvent::Message {
+            event: Some(event.into()),
+            payload,
+            offset: offset.map(str::to_string),
+        }
     }
 
     #[test]
@@ -291,23 +383,11 @@ mod tests {
         assert_eq!(step("2"), Step::Reply("3".into()));
         assert_eq!(
             step(r#"42["report:new",{"id":1}]"#),
-            Step::Deliver(
-                LinkEvent::Message {
-                    event: Some("report:new".into()),
-                    payload: json!({"id": 1})
-                },
-                None
-            )
+            Step::Deliver(message("report:new", json!({"id": 1}), None), None)
         );
         assert_eq!(
             step(r#"427["ev",1,2]"#),
-            Step::Deliver(
-                LinkEvent::Message {
-                    event: Some("ev".into()),
-                    payload: json!([1, 2])
-                },
-                Some("437[]".into())
-            )
+            Step::Deliver(message("ev", json!([1, 2]), None), Some("437[]".into()))
         );
     }
 
@@ -337,7 +417,46 @@ mod tests {
             r#"452-["upload",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
         )
         .unwrap();
-        assert_eq!(handle(packet, &spec(), &mut skip), Step::Continue);
+        assert_eq!(handle(packet, &spec(), &mut skip, false), Step::Continue);
         assert_eq!(skip, 2);
+    }
+
+    #[test]
+    fn offsets_come_off_the_payload_when_recovery_is_on() {
+        let packet = parse_message(r#"42["alert:new",{"id":"a1"},"offset-7"]"#).unwrap();
+        assert_eq!(
+            handle(packet, &spec(), &mut 0, true),
+            Step::Deliver(
+                message("alert:new", json!({"id": "a1"}), Some("offset-7")),
+                None
+            )
+        );
+        let packet = parse_message(r#"42["alert:new",{"id":"a1"},"not an offset"]"#).unwrap();
+        let Step::Deliver(
+            LinkEvent::Message {
+                payload,
+                offset: None,
+                ..
+            },
+            _,
+        ) = handle(packet, &spec(), &mut 0, false)
+        else {
+            panic!("expected a message")
+        };
+        assert_eq!(payload, json!([{"id": "a1"}, "not an offset"]));
+    }
+
+    #[test]
+    fn resuming_sends_pid_and_offset_with_the_auth() {
+        let mut spec = spec();
+        assert_eq!(connect_payload(&spec), Some(json!({"token": "t"})));
+        spec.recovery = Some(Recovery {
+            pid: "p1".into(),
+            offset: "o9".into(),
+        });
+        assert_eq!(
+            connect_payload(&spec),
+            Some(json!({"token": "t", "pid": "p1", "offset": "o9"}))
+        );
     }
 }

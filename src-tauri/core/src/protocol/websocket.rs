@@ -21,6 +21,7 @@ impl Transport for RawWebSocket {
             .send(LinkEvent::Connected {
                 sid: None,
                 recovered: false,
+                pid: None,
             })
             .await
             .is_err()
@@ -51,7 +52,7 @@ impl Transport for RawWebSocket {
                     match message {
                         Message::Text(text) => match ws::parse_json(&text, &spec.limits) {
                             Ok(payload) => {
-                                if events.send(LinkEvent::Message { event: None, payload }).await.is_err() {
+                                if events.send(LinkEvent::Message { event: None, payload, offset: None }).await.is_err() {
                                     return LinkEnd::Abandoned;
                                 }
                             }
