@@ -20,8 +20,10 @@
 //!   tokens are kept).
 //! - [`supervisor`]: one connection's life: connect through the profile's transport, turn events into alerts
 //!   (with REST fetches), reconnect with backoff, stop on rejected credentials.
+//! - [`store`]: the alert history (SQLite): alerts deduplicated by (server, id) with their trail of updates,
+//!   read and acknowledged state, connection gaps, backfill cursors, retention; a damaged file is set aside.
 //!
-//! Later layers (history store, alert policy) each get a module here.
+//! Later layers (alert policy) each get a module here.
 
 #![warn(missing_docs)]
 
@@ -34,6 +36,7 @@ pub mod protocol;
 pub mod secret;
 pub mod server;
 pub mod settings;
+pub mod store;
 pub mod supervisor;
 
 pub use error::{Error, Result};
