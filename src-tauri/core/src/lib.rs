@@ -10,20 +10,20 @@
 //! - [`secret`]: [`secret::Token`], a credential that never prints itself in logs or debug output.
 //! - [`error`]: the crate's error enum and `Result` alias.
 //! - [`alert`]: [`alert::Alert`], the one normalized alert every backend event becomes.
-//! - [`profile`]: declarative backend profiles (TOML): connection, auth, subscriptions, and the rules and
-//!   `{{ }}` templates that turn events into alerts; five built in, one per seed backend.
-//! - [`protocol`]: wire protocols as pure encode/parse functions ([`protocol::sio_frame`]: Engine.IO v4 and
-//!   Socket.IO v4 text frames).
-//!
+//! - [`profile`]: declarative backend profiles (TOML): connection, auth, subscriptions, backfill lists, and the
+//!   rules and `{{ }}` templates that turn events into alerts; built-in ones for each seed backend and the demo.
+//! - [`protocol`]: the wire protocols behind one `Transport` trait: raw JSON WebSocket and Socket.IO, over the
+//!   pure Engine.IO/Socket.IO framing of [`protocol::sio_frame`].
 //! - [`server`]: a backend's address, normalized, and its HTTP and WebSocket URLs.
 //! - [`auth`]: the login request and the token stores ([`auth::KeyringStore`]: the OS keyring, the only place
 //!   tokens are kept).
-//! - [`supervisor`]: one connection's life: connect through the profile's transport, turn events into alerts
-//!   (with REST fetches), reconnect with backoff, stop on rejected credentials.
-//!
+//! - [`supervisor`]: one connection's life: connect, turn events into alerts (with REST fetches), catch up
+//!   after reconnects, poll while the socket is down, reconnect with backoff, stop on rejected credentials.
 //! - [`wake`]: notices a wake from sleep or a network change, so links reconnect at once.
+//! - [`store`]: the alert history (SQLite): alerts deduplicated by (server, id) with their trail of updates,
+//!   read and acknowledged state, connection gaps, backfill cursors, retention; a damaged file is set aside.
 //!
-//! Later layers (history store, alert policy) each get a module here.
+//! Later layers (alert policy) each get a module here.
 
 #![warn(missing_docs)]
 
@@ -36,6 +36,7 @@ pub mod protocol;
 pub mod secret;
 pub mod server;
 pub mod settings;
+pub mod store;
 pub mod supervisor;
 pub mod wake;
 

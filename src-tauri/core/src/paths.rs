@@ -51,6 +51,11 @@ impl Paths {
         self.config_dir.join("settings.toml")
     }
 
+    /// The alert history (see [`crate::store`]).
+    pub fn history_file(&self) -> PathBuf {
+        self.data_dir.join(crate::store::FILE_NAME)
+    }
+
     /// Creates the directories that do not exist yet, private to the user (0700) where they are new.
     pub fn create_all(&self) -> Result<()> {
         for dir in [&self.config_dir, &self.data_dir, &self.log_dir] {
@@ -86,6 +91,7 @@ mod tests {
             paths.settings_file(),
             root.path().join("config/settings.toml")
         );
+        assert_eq!(paths.history_file(), root.path().join("data/history.db"));
     }
 
     #[test]

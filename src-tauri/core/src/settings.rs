@@ -4,6 +4,7 @@
 //! naming the file, line and column, because a silently ignored typo in an alerting setting is a missed alert.
 
 use std::path::Path;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -17,6 +18,8 @@ pub struct Settings {
     pub log: LogSettings,
     /// The desktop window.
     pub window: WindowSettings,
+    /// The alert history.
+    pub history: HistorySettings,
 }
 
 /// `[log]`
@@ -57,6 +60,32 @@ impl Default for WindowSettings {
     }
 }
 
+/// `[history]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistorySettings {
+    /// Alerts not received or updated for this many days are deleted (at least 1).
+    pub retention_days: u32,
+    /// At most this many alerts are kept; beyond it the oldest are deleted (at least 1).
+    pub max_alerts: usize,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        Self {
+            retention_days: 30,
+            max_alerts: 50_000,
+        }
+    }
+}
+
+impl HistorySettings {
+    /// `retention_days` as a duration.
+    pub fn max_age(&self) -> Duration {
+        Duration::from_secs(u64::from(self.retention_days) * 24 * 60 * 60)
+    }
+}
+
 impl Settings {
     /// Loads `path`, or the defaults when it does not exist.
     pub fn load(path: &Path) -> Result<Self> {
@@ -80,6 +109,12 @@ impl Settings {
     fn validate(&self) -> Result<(), String> {
         if self.log.keep_files == 0 {
             return Err("log.keep_files must be at least 1".into());
+        }
+        if self.history.retention_days == 0 {
+            return Err("history.retention_days must be at least 1".into());
+        }
+        if self.history.max_alerts == 0 {
+            return Err("history.max_alerts must be at least 1".into());
         }
         Ok(())
     }
@@ -149,5 +184,33 @@ mod tests {
         assert!(err.contains("line 2"), "{err}");
         let err = Settings::parse("[log]\nkeep_files = 0\n").unwrap_err();
         assert!(err.contains("keep_files"), "{err}");
+    }
+
+    #[test]
+    fn history_section() {
+        let defaults = Settings::default().history;
+        assert_eq!((defaults.retention_days, defaults.max_alerts), (30, 50_000));
+        assert_eq!(defaults.max_age().as_secs(), 30 * 86_400);
+
+        let settings = Settings::parse("[history]\nretention_days = 7\n").unwrap();
+        assert_eq!(settings.history.retention_days, 7);
+        assert_eq!(settings.history.max_alerts, 50_000);
+
+        for (text, key) in [
+            ("[history]\nretention_days = 0\n", "retention_days"),
+            ("[history]\nmax_alerts = 0\n", "max_alerts"),
+        ] {
+            let err = Settings::parse(text).unwrap_err();
+            assert!(err.contains(key) && err.contains("at least 1"), "{err}");
+        }
+        let err = Settings::parse("[history]\nmax_alerts = -5\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        let err = Settings::parse("[history]\nretention = 3\n").unwrap_err();
+        assert!(
+            err.contains("line 2, column 1") && err.contains("retention"),
+            "{err}"
+        );
+        let err = Settings::parse("[history]\nretention_days = \"30\"\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
     }
 }
