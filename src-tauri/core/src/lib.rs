@@ -11,7 +11,7 @@
 //! - [`error`]: the crate's error enum and `Result` alias.
 //! - [`alert`]: [`alert::Alert`], the one normalized alert every backend event becomes.
 //! - [`profile`]: declarative backend profiles (TOML): connection, auth, subscriptions, and the rules and
-//!   `{{ }}` templates that turn events into alerts; five built in, one per seed backend.
+//!   `{{ }}` templates that turn events into alerts; six built in: one per seed backend and `demo`.
 //! - [`protocol`]: wire protocols as pure encode/parse functions ([`protocol::sio_frame`]: Engine.IO v4 and
 //!   Socket.IO v4 text frames).
 //!
