@@ -1,4 +1,4 @@
-"""The core and the headless CLI must never pull in the desktop stack (Tauri, wry, tao, GTK, WebKit)."""
+"""The core, the demo backend and the headless CLI never pull in the desktop stack (Tauri, wry, tao, GTK, WebKit)."""
 
 import re
 import subprocess
@@ -10,7 +10,7 @@ from conftest import ROOT
 DESKTOP_CRATES = re.compile(r"^(tauri|wry|tao|gtk|gdk|webkit2gtk|javascriptcore|soup|libappindicator)", re.I)
 
 
-@pytest.mark.parametrize("package", ["alertdesk-core", "alertdesk-cli"])
+@pytest.mark.parametrize("package", ["alertdesk-core", "alertdesk-cli", "alertdesk-demo"])
 def test_no_desktop_crates_in_tree(package):
     result = subprocess.run(
         ["cargo", "tree", "--locked", "-p", package, "-e", "normal,build", "--prefix", "none", "--format", "{p}"],

@@ -23,6 +23,7 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code when the server rejects the credentials.
 pub const EXIT_AUTH: u8 = 3;
 
+pub use commands::demo::DemoArgs;
 pub use commands::listen::ListenArgs;
 pub use commands::login::{LoginArgs, LogoutArgs};
 pub use commands::profile::ProfileCommand;
@@ -59,6 +60,8 @@ pub enum Command {
     /// List, check or show profiles (how Alertdesk talks to each kind of backend).
     #[command(subcommand)]
     Profile(ProfileCommand),
+    /// Run the built-in demo backend on 127.0.0.1 (try Alertdesk with no department backend).
+    Demo(DemoArgs),
     /// Print where Alertdesk keeps settings, data and logs.
     Paths(PathsArgs),
     /// Check a settings file (default: the active settings.toml) and print the effective settings.
@@ -105,7 +108,7 @@ fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
     let paths = Paths::resolve(global.data_dir.as_deref())?;
     let _log_guard = matches!(
         command,
-        Command::Listen(_) | Command::Login(_) | Command::Logout(_)
+        Command::Listen(_) | Command::Login(_) | Command::Logout(_) | Command::Demo(_)
     )
     .then(|| start_logging(&paths))
     .flatten();
@@ -114,6 +117,7 @@ fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
         Command::Login(args) => Ok(commands::login::login(&args)),
         Command::Logout(args) => Ok(commands::login::logout(&args)),
         Command::Profile(cmd) => Ok(commands::profile::run(&cmd)),
+        Command::Demo(args) => Ok(commands::demo::run(&args)),
         Command::Paths(args) => {
             if args.json {
                 println!("{}", serde_json::to_string_pretty(&paths)?);

@@ -14,7 +14,7 @@ use clap::Args;
 use serde_json::json;
 use tokio::sync::mpsc;
 
-use super::{parse_key_value, resolve, runtime, usage_error};
+use super::{parse_key_value, resolve, runtime, shutdown_signal, usage_error};
 use crate::EXIT_AUTH;
 
 /// `alertdesk listen`
@@ -207,24 +207,6 @@ fn one_line(text: &str) -> String {
     text.chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect()
-}
-
-/// Resolves on Ctrl-C or SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let Ok(mut term) = signal(SignalKind::terminate()) else {
-            let _ = tokio::signal::ctrl_c().await;
-            return;
-        };
-        tokio::select! {
-            _ = tokio::signal::ctrl_c() => {}
-            _ = term.recv() => {}
-        }
-    }
-    #[cfg(not(unix))]
-    let _ = tokio::signal::ctrl_c().await;
 }
 
 #[cfg(test)]

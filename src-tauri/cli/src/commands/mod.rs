@@ -1,10 +1,12 @@
 //! One file per command.
 
+pub(crate) mod demo;
 pub(crate) mod listen;
 pub(crate) mod login;
 pub(crate) mod profile;
 
 use std::collections::BTreeMap;
+use std::future::Future;
 use std::process::ExitCode;
 
 use alertdesk_core::profile::Profile;
@@ -52,4 +54,34 @@ pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+}
+
+/// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called (inside the runtime), not when
+/// first awaited, so a signal that arrives right after (say, once `demo` printed its URL) is not lost.
+pub(crate) fn shutdown_signal() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let handlers = signal(SignalKind::terminate()).and_then(|term| {
+            let interrupt = signal(SignalKind::interrupt())?;
+            Ok((term, interrupt))
+        });
+        async move {
+            match handlers {
+                Ok((mut term, mut interrupt)) => {
+                    tokio::select! {
+                        _ = term.recv() => {}
+                        _ = interrupt.recv() => {}
+                    }
+                }
+                Err(_) => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

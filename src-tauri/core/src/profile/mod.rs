@@ -1,7 +1,8 @@
 //! Profiles: how to reach one kind of backend and turn its events into [`Alert`](crate::alert::Alert)s.
 //!
-//! A profile is a TOML file (documented in `docs/profiles.md`); five are built in, one per seed backend. Parsing
-//! is strict: an unknown key, a bad template or a wrong type is an error naming the file, line and column.
+//! A profile is a TOML file (documented in `docs/profiles.md`); six are built in: one per seed backend, and `demo`
+//! for the built-in demo backend (`alertdesk demo`). Parsing is strict: an unknown key, a bad template or a wrong
+//! type is an error naming the file, line and column.
 
 pub mod rules;
 pub mod template;
@@ -245,6 +246,7 @@ pub struct ProfileError {
 
 /// The built-in profiles, embedded in the binary.
 const BUILTIN: &[(&str, &str)] = &[
+    ("demo", include_str!("../../profiles/demo.toml")),
     (
         "emergency-dispatch",
         include_str!("../../profiles/emergency-dispatch.toml"),

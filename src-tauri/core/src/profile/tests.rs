@@ -38,6 +38,7 @@ fn every_builtin_profile_loads() {
     assert_eq!(
         names,
         [
+            "demo",
             "emergency-dispatch",
             "service-calls",
             "station-reports",
@@ -198,6 +199,75 @@ fn station_reports_accepts_both_payload_shapes() {
 }
 
 #[test]
+fn demo_rules() {
+    let report = json!({"id": 9, "seq": 14, "category": "Missing person", "description": "Boy, 8",
+                        "priority": "critical", "location": "12 Elm St", "station_id": 4, "status": "new",
+                        "assigned_to": null, "note": null});
+    let profile = Profile::load("demo").unwrap();
+    assert_eq!(
+        profile.default_server.as_deref(),
+        Some("http://127.0.0.1:8765")
+    );
+    let message = json!({"type": "new_report", "report": report});
+    let scope_vars = BTreeMap::new();
+    let scope = super::Scope {
+        payload: &message,
+        vars: &scope_vars,
+        record: None,
+    };
+    assert_eq!(profile.message.event.render(&scope).unwrap(), "new_report");
+    assert_eq!(
+        classify("demo", &[], "new_report", message, None),
+        Some((
+            Kind::Report,
+            Priority::Critical,
+            "Missing person: Boy, 8".into(),
+            false,
+            "demo-9".into()
+        ))
+    );
+
+    let mut assigned = report.clone();
+    assigned["assigned_to"] = json!("officer");
+    assigned["priority"] = json!("high");
+    let message = json!({"type": "report_assigned", "report": assigned});
+    let mine = classify("demo", &[], "report_assigned", message.clone(), None).unwrap();
+    assert_eq!(
+        (mine.0, mine.1, mine.3, mine.4.as_str()),
+        (Kind::Assignment, Priority::High, true, "demo-9"),
+        "user_id defaults to officer"
+    );
+    let theirs = classify(
+        "demo",
+        &[("user_id", "dispatcher")],
+        "report_assigned",
+        message,
+        None,
+    )
+    .unwrap();
+    assert!(!theirs.3);
+
+    let message = json!({"type": "report_updated", "change": "status",
+                         "report": {"id": 9, "category": "Missing person", "description": "Boy, 8",
+                                    "priority": "normal", "status": "en_route", "assigned_to": "officer"}});
+    let update = classify("demo", &[], "report_updated", message, None).unwrap();
+    assert_eq!(
+        update,
+        (
+            Kind::Update,
+            Priority::Normal,
+            "Update (status): Missing person: Boy, 8".into(),
+            true,
+            "demo-9".into()
+        )
+    );
+    assert_eq!(
+        classify("demo", &[], "something_else", json!({}), None),
+        None
+    );
+}
+
+#[test]
 fn crowd_monitoring_rules() {
     let set = [("event_id", "EV1")];
     let alert = json!({"id": "a1", "type": "overcrowding", "message": "Zone B over 50", "severity": "critical"});
@@ -340,7 +410,7 @@ fn variables_are_checked() {
         "{err}"
     );
     let err = Profile::load("no-such-profile").unwrap_err().to_string();
-    assert!(err.contains("built-in: emergency-dispatch"), "{err}");
+    assert!(err.contains("built-in: demo, emergency-dispatch"), "{err}");
 }
 
 #[test]

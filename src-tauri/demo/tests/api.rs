@@ -1,0 +1,445 @@
+//! The demo server over real sockets: login, the feed, the list, write-backs, expiry, the simulator, shutdown.
+
+// Helpers outside `#[test]` functions are not covered by clippy.toml's allow-unwrap-in-tests; a failed unwrap
+// here is a failed test, as it is inside them.
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use alertdesk_demo::{start, DemoConfig, DemoServer};
+use futures_util::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpStream;
+use tokio::time::timeout;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
+
+type Feed = WebSocketStream<MaybeTlsStream<TcpStream>>;
+
+/// Every wait in these tests is bounded by this.
+const WAIT: Duration = Duration::from_secs(5);
+
+fn quiet() -> DemoConfig {
+    DemoConfig {
+        rate_per_min: 0.0,
+        ..DemoConfig::default()
+    }
+}
+
+async fn login(server: &DemoServer, username: &str) -> String {
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/login", server.url()))
+        .json(&json!({"username": username, "password": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["token"].as_str().unwrap().to_string()
+}
+
+/// POSTs JSON with the token; returns the status and the JSON body.
+async fn post(server: &DemoServer, token: &str, path: &str, body: Value) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .post(format!("{}{path}", server.url()))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn get(server: &DemoServer, token: &str, path: &str) -> (u16, Value) {
+    let response = reqwest::Client::new()
+        .get(format!("{}{path}", server.url()))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.json().await.unwrap())
+}
+
+async fn report(server: &DemoServer, token: &str, station: u32, category: &str) -> Value {
+    let (status, body) = post(
+        server,
+        token,
+        "/api/reports",
+        json!({"category": category, "description": "test", "priority": "high",
+               "location": "1 Main St", "station_id": station}),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    body
+}
+
+async fn connect(server: &DemoServer, token: &str) -> Feed {
+    let url = format!("ws://{}/ws?token={token}", server.addr());
+    let (feed, _) = timeout(WAIT, connect_async(url)).await.unwrap().unwrap();
+    feed
+}
+
+/// The next JSON message on the feed.
+async fn next(feed: &mut Feed) -> Value {
+    loop {
+        let message = timeout(WAIT, feed.next())
+            .await
+            .expect("a message within the wait")
+            .expect("the feed is open")
+            .unwrap();
+        match message {
+            Message::Text(text) => return serde_json::from_str(&text).unwrap(),
+            Message::Ping(_) | Message::Pong(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}
+
+/// The close code the server ends the feed with.
+async fn close_code(feed: &mut Feed, within: Duration) -> u16 {
+    loop {
+        match timeout(within, feed.next()).await.expect("closed in time") {
+            Some(Ok(Message::Close(Some(frame)))) => return u16::from(frame.code),
+            Some(Ok(Message::Close(None))) | None => panic!("closed without a code"),
+            Some(Ok(_)) => {}
+            Some(Err(e)) => panic!("feed failed: {e}"),
+        }
+    }
+}
+
+async fn nothing_within(feed: &mut Feed, within: Duration) {
+    if let Ok(message) = timeout(within, feed.next()).await {
+        panic!("unexpected message: {message:?}");
+    }
+}
+
+#[tokio::test]
+async fn login_gives_an_expiring_token_and_the_user() {
+    let server = start(quiet()).await.unwrap();
+    let client = reqwest::Client::new();
+    let url = format!("{}/api/login", server.url());
+    let response = client
+        .post(&url)
+        .json(&json!({"username": "officer", "password": "demo"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    let token = body["token"].as_str().unwrap();
+    assert_eq!(token.len(), 32);
+    assert!(token.chars().all(|c| c.is_ascii_hexdigit()));
+    let expires = chrono::DateTime::parse_from_rfc3339(body["expires_at"].as_str().unwrap())
+        .unwrap()
+        .signed_duration_since(chrono::Utc::now());
+    assert!((expires.num_minutes() - 12 * 60).abs() <= 1, "{expires:?}");
+    assert_eq!(
+        body["user"],
+        json!({"id": "officer", "name": "Officer Sam Carter", "role": "officer", "station_id": 4})
+    );
+    let dispatcher = post(
+        &server,
+        "",
+        "/api/login",
+        json!({"username": "dispatcher", "password": "demo"}),
+    )
+    .await;
+    assert_eq!(dispatcher.0, 200);
+    assert_eq!(dispatcher.1["user"]["role"], "dispatcher");
+    assert_eq!(dispatcher.1["user"]["station_id"], Value::Null);
+
+    for bad in [
+        json!({"username": "officer", "password": "nope"}),
+        json!({"username": "nobody", "password": "demo"}),
+    ] {
+        let response = client.post(&url).json(&bad).send().await.unwrap();
+        assert_eq!(response.status(), 401);
+        let body: Value = response.json().await.unwrap();
+        assert!(body["error"].is_string(), "{body}");
+    }
+    let response = client
+        .post(&url)
+        .json(&json!({"username": "officer"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_feed_refuses_bad_tokens_with_401() {
+    let server = start(quiet()).await.unwrap();
+    for query in ["?token=0123456789abcdef0123456789abcdef", "?token=", ""] {
+        let url = format!("ws://{}/ws{query}", server.addr());
+        match timeout(WAIT, connect_async(url)).await.unwrap() {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                assert_eq!(response.status(), 401, "{query}");
+            }
+            other => panic!("{query}: expected HTTP 401, got {other:?}"),
+        }
+    }
+    let (status, _) = get(&server, "nope", "/api/reports").await;
+    assert_eq!(status, 401);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn officers_get_their_station_and_dispatchers_every_station() {
+    let server = start(quiet()).await.unwrap();
+    let officer = login(&server, "officer").await;
+    let dispatcher = login(&server, "dispatcher").await;
+    let mut officer_feed = connect(&server, &officer).await;
+    let mut dispatcher_feed = connect(&server, &dispatcher).await;
+
+    let elsewhere = report(&server, &dispatcher, 7, "Vandalism").await;
+    let mine = report(&server, &dispatcher, 4, "Burglary").await;
+
+    let got = next(&mut officer_feed).await;
+    assert_eq!(got["type"], "new_report");
+    assert_eq!(got["report"], mine);
+    nothing_within(&mut officer_feed, Duration::from_millis(300)).await;
+    assert_eq!(next(&mut dispatcher_feed).await["report"], elsewhere);
+    assert_eq!(next(&mut dispatcher_feed).await["report"], mine);
+
+    // Assignment and acknowledgement reach both, in change order.
+    let id = mine["id"].as_u64().unwrap();
+    let (status, assigned) = post(
+        &server,
+        &dispatcher,
+        &format!("/api/reports/{id}/assign"),
+        json!({"assigned_to": "officer"}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (
+            assigned["assigned_to"].as_str(),
+            assigned["status"].as_str()
+        ),
+        (Some("officer"), Some("assigned"))
+    );
+    let (status, ack) = post(
+        &server,
+        &officer,
+        &format!("/api/reports/{id}/acknowledge"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        (ack["id"].as_u64(), ack["acknowledged_by"].as_str()),
+        (Some(id), Some("officer"))
+    );
+    assert!(ack["acknowledged_at"].is_string());
+    for feed in [&mut officer_feed, &mut dispatcher_feed] {
+        let got = next(feed).await;
+        assert_eq!(
+            (got["type"].as_str(), got["report"]["assigned_to"].as_str()),
+            (Some("report_assigned"), Some("officer"))
+        );
+        let got = next(feed).await;
+        assert_eq!(
+            (got["type"].as_str(), got["change"].as_str()),
+            (Some("report_updated"), Some("acknowledged"))
+        );
+        assert_eq!(got["report"]["acknowledged_by"], "officer");
+        assert!(got["report"]["seq"].as_u64() > mine["seq"].as_u64());
+    }
+    // Acknowledging again changes nothing.
+    let again = post(
+        &server,
+        &officer,
+        &format!("/api/reports/{id}/acknowledge"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(again, (200, ack));
+    nothing_within(&mut officer_feed, Duration::from_millis(300)).await;
+
+    // Another station's report is not there for the officer.
+    let other = elsewhere["id"].as_u64().unwrap();
+    let (status, _) = post(
+        &server,
+        &officer,
+        &format!("/api/reports/{other}/acknowledge"),
+        json!({}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = post(
+        &server,
+        &officer,
+        &format!("/api/reports/{other}/assign"),
+        json!({"assigned_to": "officer"}),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = post(&server, &officer, "/api/reports/999/acknowledge", json!({})).await;
+    assert_eq!(status, 404);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn since_lists_exactly_the_later_changes() {
+    let server = start(quiet()).await.unwrap();
+    let officer = login(&server, "officer").await;
+    let dispatcher = login(&server, "dispatcher").await;
+    let first = report(&server, &officer, 4, "A").await; // seq 1
+    report(&server, &officer, 4, "B").await; // seq 2
+    let third = report(&server, &dispatcher, 7, "C").await; // seq 3
+    let fourth = report(&server, &officer, 4, "D").await; // seq 4
+    post(
+        &server,
+        &officer,
+        "/api/reports/1/assign",
+        json!({"assigned_to": "officer"}),
+    )
+    .await; // seq 5
+
+    let (status, list) = get(&server, &dispatcher, "/api/reports?since=2").await;
+    assert_eq!(status, 200);
+    let seqs: Vec<_> = list["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["id"].as_u64().unwrap(), r["seq"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(seqs, [(3, 3), (4, 4), (1, 5)]);
+    assert_eq!(list["latest_seq"], 5);
+    assert_eq!(list["reports"][0], third);
+    assert_eq!(list["reports"][1], fourth);
+    assert_eq!(list["reports"][2]["assigned_to"], "officer");
+    assert_eq!(list["reports"][2]["created_at"], first["created_at"]);
+
+    let (_, list) = get(&server, &officer, "/api/reports?since=2").await;
+    let ids: Vec<_> = list["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [4, 1], "the officer does not see station 7");
+    assert_eq!(list["latest_seq"], 5, "latest_seq counts every change");
+
+    let (_, list) = get(&server, &officer, "/api/reports").await;
+    assert_eq!(list["reports"].as_array().unwrap().len(), 3);
+    let (_, list) = get(&server, &officer, "/api/reports?since=5").await;
+    assert_eq!(list, json!({"reports": [], "latest_seq": 5}));
+    let (status, body) = get(&server, &officer, "/api/reports?since=abc").await;
+    assert_eq!(status, 400);
+    assert!(body["error"].is_string());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_expired_token_closes_the_feed_with_4401() {
+    let server = start(DemoConfig {
+        token_ttl: Duration::from_secs(1),
+        ..quiet()
+    })
+    .await
+    .unwrap();
+    let token = login(&server, "officer").await;
+    let mut feed = connect(&server, &token).await;
+    assert_eq!(close_code(&mut feed, Duration::from_secs(4)).await, 4401);
+    let (status, _) = get(&server, &token, "/api/reports").await;
+    assert_eq!(status, 401);
+    let url = format!("ws://{}/ws?token={token}", server.addr());
+    assert!(connect_async(url).await.is_err());
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn pings_are_answered() {
+    let server = start(quiet()).await.unwrap();
+    let token = login(&server, "officer").await;
+    let mut feed = connect(&server, &token).await;
+    feed.send(Message::Ping(b"hb".to_vec().into()))
+        .await
+        .unwrap();
+    let message = timeout(WAIT, feed.next()).await.unwrap().unwrap().unwrap();
+    assert_eq!(message, Message::Pong(b"hb".to_vec().into()));
+    drop(feed);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_simulator_reports_assigns_and_updates() {
+    let server = start(DemoConfig {
+        rate_per_min: 1200.0,
+        seed: Some(3),
+        ..DemoConfig::default()
+    })
+    .await
+    .unwrap();
+    let token = login(&server, "officer").await;
+    let mut feed = connect(&server, &token).await;
+    let (mut reports, mut assigned_to_me, mut updates, mut last_seq) = (0, 0, 0, 0);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    while reports < 3 || assigned_to_me < 1 || updates < 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "after 30 s: {reports} reports, {assigned_to_me} assigned to me, {updates} updates"
+        );
+        let message = next(&mut feed).await;
+        let report = &message["report"];
+        assert_eq!(report["station_id"], 4, "{message}");
+        let seq = report["seq"].as_u64().unwrap();
+        assert!(seq > last_seq, "seq grows: {message}");
+        last_seq = seq;
+        match message["type"].as_str().unwrap() {
+            "new_report" => reports += 1,
+            "report_assigned" if report["assigned_to"] == "officer" => assigned_to_me += 1,
+            "report_updated" => {
+                assert!(
+                    ["status", "priority", "note"].contains(&message["change"].as_str().unwrap())
+                );
+                updates += 1;
+            }
+            other => panic!("unexpected {other}: {message}"),
+        }
+    }
+    drop(feed);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn shutdown_closes_feeds_and_frees_the_port() {
+    let server = start(quiet()).await.unwrap();
+    let addr = server.addr();
+    assert!(addr.ip().is_loopback());
+    let token = login(&server, "dispatcher").await;
+    let mut feed = connect(&server, &token).await;
+    let stopping = tokio::spawn(server.shutdown());
+    assert_eq!(close_code(&mut feed, WAIT).await, 1001);
+    drop(feed);
+    timeout(WAIT, stopping).await.unwrap().unwrap();
+    let again = start(DemoConfig {
+        port: addr.port(),
+        ..quiet()
+    })
+    .await
+    .unwrap();
+    again.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_taken_port_or_a_negative_rate_is_an_error() {
+    let server = start(quiet()).await.unwrap();
+    let taken = start(DemoConfig {
+        port: server.addr().port(),
+        ..quiet()
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse);
+    let negative = start(DemoConfig {
+        rate_per_min: -1.0,
+        ..quiet()
+    })
+    .await
+    .unwrap_err();
+    assert_eq!(negative.kind(), std::io::ErrorKind::InvalidInput);
+    server.shutdown().await;
+}
