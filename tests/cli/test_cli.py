@@ -4,7 +4,7 @@ import json
 
 from conftest import workspace_version
 
-SUBCOMMANDS = ("paths", "settings")
+SUBCOMMANDS = ("listen", "history", "mark-read", "login", "logout", "profile", "demo", "paths", "settings")
 
 
 def test_version_matches_the_workspace(cli):
@@ -25,7 +25,7 @@ def test_every_subcommand_has_help(cli):
     for sub in SUBCOMMANDS:
         result = cli(sub, "--help")
         assert result.returncode == 0, f"{sub}: {result.stderr}"
-        assert result.stdout.startswith(("Print", "Check")), result.stdout
+        assert result.stdout.strip(), f"{sub}: empty help"
         assert f"Usage: {cli.name} {sub}" in result.stdout
 
 

@@ -24,7 +24,7 @@ from support.desktop import (
     tray_menu,
     wait_until,
 )
-from support.webdriver import WebDriver
+from support.webdriver import WebDriver, WebDriverError
 
 pytestmark = pytest.mark.desktop
 
@@ -56,10 +56,23 @@ def app(desktop, tmp_path):
     drivers = []
 
     def launch():
-        driver = WebDriver(desktop)
-        driver.start(str(binary("alertdesk")), ["--data-dir", str(tmp_path)])
-        drivers.append(driver)
-        return driver
+        # WebKitWebDriver now and then resets the very first request of a session; retry (bounded), after
+        # ending any half-started app so the single-instance hand-over cannot reach an orphan.
+        for attempt in range(3):
+            driver = WebDriver(desktop)
+            try:
+                driver.start(str(binary("alertdesk")), ["--data-dir", str(tmp_path)])
+            except (OSError, WebDriverError) as error:
+                driver.quit()
+                for pid in pids_with(f"--data-dir {tmp_path}"):
+                    subprocess.run(["kill", "-9", str(pid)], check=False)
+                if attempt == 2:
+                    raise
+                print(f"session start failed ({error}); retrying")
+                time.sleep(1)
+                continue
+            drivers.append(driver)
+            return driver
 
     yield launch, tmp_path
     for driver in drivers:

@@ -24,6 +24,7 @@ pub const EXIT_USAGE: u8 = 2;
 pub const EXIT_AUTH: u8 = 3;
 
 pub use commands::demo::DemoArgs;
+pub use commands::history::{HistoryArgs, MarkReadArgs};
 pub use commands::listen::ListenArgs;
 pub use commands::login::{LoginArgs, LogoutArgs};
 pub use commands::profile::ProfileCommand;
@@ -53,6 +54,10 @@ pub struct GlobalArgs {
 pub enum Command {
     /// Connect to a backend and print alerts as they arrive (duty mode without the window).
     Listen(ListenArgs),
+    /// Show the alert history (newest first; unread ones marked *).
+    History(HistoryArgs),
+    /// Mark an alert (or all of them) read.
+    MarkRead(MarkReadArgs),
     /// Sign in to a backend; the token is stored in the OS keyring.
     Login(LoginArgs),
     /// Remove a backend's token from the OS keyring.
@@ -113,7 +118,9 @@ fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
     .then(|| start_logging(&paths))
     .flatten();
     match command {
-        Command::Listen(args) => Ok(commands::listen::run(&args)),
+        Command::Listen(args) => Ok(commands::listen::run(&args, &paths)),
+        Command::History(args) => Ok(commands::history::history(&args, &paths)),
+        Command::MarkRead(args) => Ok(commands::history::mark_read(&args, &paths)),
         Command::Login(args) => Ok(commands::login::login(&args)),
         Command::Logout(args) => Ok(commands::login::logout(&args)),
         Command::Profile(cmd) => Ok(commands::profile::run(&cmd)),

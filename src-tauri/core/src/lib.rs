@@ -20,6 +20,7 @@
 //! - [`supervisor`]: one connection's life: connect, turn events into alerts (with REST fetches), catch up
 //!   after reconnects, poll while the socket is down, reconnect with backoff, stop on rejected credentials.
 //! - [`wake`]: notices a wake from sleep or a network change, so links reconnect at once.
+//! - [`history`]: applies a supervisor's updates to the store in batches and says what is news (exactly once).
 //! - [`store`]: the alert history (SQLite): alerts deduplicated by (server, id) with their trail of updates,
 //!   read and acknowledged state, connection gaps, backfill cursors, retention; a damaged file is set aside.
 //!
@@ -30,6 +31,7 @@
 pub mod alert;
 pub mod auth;
 pub mod error;
+pub mod history;
 pub mod paths;
 pub mod profile;
 pub mod protocol;

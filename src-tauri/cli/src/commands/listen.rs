@@ -6,9 +6,12 @@ use std::sync::Arc;
 
 use alertdesk_core::alert::Alert;
 use alertdesk_core::auth::{self, KeyringStore, TokenStore};
+use alertdesk_core::history::{Delivered, History};
+use alertdesk_core::paths::Paths;
 use alertdesk_core::profile::AuthMode;
 use alertdesk_core::protocol::Heartbeat;
 use alertdesk_core::secret::Token;
+use alertdesk_core::store::{Store, StoreError};
 use alertdesk_core::supervisor::{LinkState, Outcome, Supervisor, Target, Update};
 use clap::Args;
 use serde_json::json;
@@ -37,7 +40,7 @@ pub struct ListenArgs {
     pub json: bool,
 }
 
-pub(crate) fn run(args: &ListenArgs) -> ExitCode {
+pub(crate) fn run(args: &ListenArgs, paths: &Paths) -> ExitCode {
     let (profile, server, vars) = match resolve(&args.profile, args.server.as_deref(), &args.set) {
         Ok(resolved) => resolved,
         Err(code) => return code,
@@ -57,12 +60,24 @@ pub(crate) fn run(args: &ListenArgs) -> ExitCode {
             }
         },
     };
+    let store = match open_history(paths) {
+        Ok(store) => Arc::new(std::sync::Mutex::new(store)),
+        Err(code) => return code,
+    };
+    let history = History::new(store, server.as_str(), &profile.name);
+    let cursor = match history.cursor() {
+        Ok(cursor) => cursor,
+        Err(e) => {
+            eprintln!("alertdesk: cannot read the history: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let target = Target {
         profile: Arc::new(profile),
         server,
         vars,
         token,
-        cursor: None,
+        cursor,
     };
     let supervisor = match Supervisor::new(target.clone(), Heartbeat::default()) {
         Ok(s) => s,
@@ -75,37 +90,55 @@ pub(crate) fn run(args: &ListenArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(listen(supervisor, &target, args.json))
+    rt.block_on(listen(supervisor, &target, history, args.json))
 }
 
-async fn listen(supervisor: Supervisor, target: &Target, json: bool) -> ExitCode {
+async fn listen(supervisor: Supervisor, target: &Target, history: History, json: bool) -> ExitCode {
     let (tx, mut rx) = mpsc::channel(1024);
     let supervisor = supervisor.with_wake(alertdesk_core::wake::watch());
     let task = tokio::spawn(supervisor.run(tx, shutdown_signal()));
     let mut stdout = std::io::stdout().lock();
-    while let Some(update) = rx.recv().await {
-        match update {
-            Update::Alert(alert) => {
-                let line = if json {
-                    serde_json::to_string(&alert).unwrap_or_default()
-                } else {
-                    human_line(&alert)
-                };
-                // A closed stdout (`| head`) ends listening quietly.
-                if writeln!(stdout, "{line}")
-                    .and_then(|()| stdout.flush())
-                    .is_err()
-                {
-                    task.abort();
-                    return ExitCode::SUCCESS;
+    let mut store_failed = false;
+    while let Some(first) = rx.recv().await {
+        // Take what is already queued as one batch: one transaction, one disk flush per burst.
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(update) => batch.push(update),
+                Err(_) => break,
+            }
+        }
+        let delivered = match history.apply(batch.clone()).await {
+            Ok(delivered) => delivered,
+            Err(e) => {
+                // Never lose an alert because the history failed: print everything, say so once.
+                if !store_failed {
+                    eprintln!("alertdesk: cannot write the history ({e}); alerts are printed but not kept");
+                    store_failed = true;
                 }
+                unrecorded(batch)
             }
-            Update::State(state) => report_state(&state, target, json),
-            Update::Gap { from, to } => report_gap(&from, &to, target, json),
-            Update::Baseline(records) => {
-                tracing::info!(count = records.len(), "records present before this session");
+        };
+        for item in delivered {
+            match item {
+                Delivered::New(alert) | Delivered::Updated(alert, _) => {
+                    let line = if json {
+                        serde_json::to_string(&alert).unwrap_or_default()
+                    } else {
+                        human_line(&alert)
+                    };
+                    // A closed stdout (`| head`) ends listening quietly.
+                    if writeln!(stdout, "{line}")
+                        .and_then(|()| stdout.flush())
+                        .is_err()
+                    {
+                        task.abort();
+                        return ExitCode::SUCCESS;
+                    }
+                }
+                Delivered::State(state) => report_state(&state, target, json),
+                Delivered::Gap { from, to } => report_gap(&from, &to, target, json),
             }
-            Update::Cursor(_) => {}
         }
     }
     match task.await {
@@ -122,6 +155,22 @@ async fn listen(supervisor: Supervisor, target: &Target, json: bool) -> ExitCode
             ExitCode::FAILURE
         }
     }
+}
+
+/// The most updates recorded in one transaction.
+const MAX_BATCH: usize = 512;
+
+/// What a batch means when the history cannot be written: every alert is news.
+fn unrecorded(batch: Vec<Update>) -> Vec<Delivered> {
+    batch
+        .into_iter()
+        .filter_map(|u| match u {
+            Update::State(s) => Some(Delivered::State(s)),
+            Update::Alert(a) => Some(Delivered::New(a)),
+            Update::Gap { from, to } => Some(Delivered::Gap { from, to }),
+            Update::Baseline(_) | Update::Cursor(_) => None,
+        })
+        .collect()
 }
 
 fn report_state(state: &LinkState, target: &Target, json: bool) {
@@ -156,6 +205,34 @@ fn report_state(state: &LinkState, target: &Target, json: bool) {
     }
 }
 
+/// Opens the history; a damaged file is set aside (and said so), a locked one is an error.
+pub(crate) fn open_history(paths: &Paths) -> Result<Store, ExitCode> {
+    if let Err(e) = paths.create_all() {
+        eprintln!("alertdesk: {e}");
+        return Err(ExitCode::FAILURE);
+    }
+    match Store::open(&paths.history_file()) {
+        Ok(opened) => {
+            if let Some(recovery) = opened.recovered {
+                eprintln!(
+                    "alertdesk: the history was damaged ({}); it was kept aside as {} and a new one started",
+                    recovery.reason,
+                    recovery.kept_aside.display()
+                );
+            }
+            Ok(opened.store)
+        }
+        Err(e @ StoreError::Locked { .. }) => {
+            eprintln!("alertdesk: {e}");
+            Err(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            eprintln!("alertdesk: cannot open the history: {e}");
+            Err(ExitCode::FAILURE)
+        }
+    }
+}
+
 /// The backend cannot tell what was missed while the link was down: say so instead of pretending.
 fn report_gap(from: &str, to: &str, target: &Target, json: bool) {
     if json {
@@ -184,7 +261,7 @@ fn local_time(rfc3339: &str) -> String {
 }
 
 /// `14:02:11  HIGH      report      Burglary: back door — Station 4 · Main St  [report-12]`
-fn human_line(alert: &Alert) -> String {
+pub(crate) fn human_line(alert: &Alert) -> String {
     let time = local_time(&alert.received_at);
     let mut line = format!(
         "{time}  {:<8}  {:<10}  {}",

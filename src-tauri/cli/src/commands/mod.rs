@@ -1,6 +1,7 @@
 //! One file per command.
 
 pub(crate) mod demo;
+pub(crate) mod history;
 pub(crate) mod listen;
 pub(crate) mod login;
 pub(crate) mod profile;

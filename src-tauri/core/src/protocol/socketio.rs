@@ -157,7 +157,7 @@ async fn handshake(socket: &mut Socket, spec: &LinkSpec) -> Result<Session, Link
                 return Err(LinkEnd::Closed("server closed during handshake".into()))
             }
             packet @ Incoming::Socket(SioPacket::Event { .. }) if early.len() < MAX_EARLY => {
-                early.push(packet)
+                early.push(packet);
             }
             other => tracing::debug!("ignored during handshake: {other:?}"),
         }

@@ -1,0 +1,148 @@
+//! `alertdesk history` and `alertdesk mark-read`: the alert history in the data directory.
+
+use std::process::ExitCode;
+
+use alertdesk_core::paths::Paths;
+use alertdesk_core::server::Server;
+use alertdesk_core::store::{Query, StoreError};
+use clap::Args;
+
+use super::listen::{human_line, open_history};
+use super::usage_error;
+
+/// `alertdesk history`
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Only this profile's alerts.
+    #[arg(long, short = 'p', value_name = "NAME")]
+    pub profile: Option<String>,
+    /// Only this server's alerts.
+    #[arg(long, short = 's', value_name = "URL")]
+    pub server: Option<String>,
+    /// Only unread alerts.
+    #[arg(long)]
+    pub unread: bool,
+    /// Only alerts received or updated since T: an RFC 3339 time (2026-11-24T14:00:00Z) or an age (90s, 30m, 12h, 7d).
+    #[arg(long, value_name = "T", value_parser = parse_since)]
+    pub since: Option<String>,
+    /// At most N alerts (newest first).
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// One JSON object per alert (the `listen --json` fields plus server, first_received_at, read_at,
+    /// acknowledged_at, update_count).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `alertdesk mark-read`
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("which").required(true).args(["id", "all"])))]
+pub struct MarkReadArgs {
+    /// The alert's id (as `history` shows it).
+    #[arg(value_name = "ID")]
+    pub id: Option<String>,
+    /// Mark every alert read.
+    #[arg(long)]
+    pub all: bool,
+    /// Only alerts of this server (needed when two servers use the same id).
+    #[arg(long, short = 's', value_name = "URL")]
+    pub server: Option<String>,
+}
+
+fn parse_since(text: &str) -> Result<String, String> {
+    if chrono::DateTime::parse_from_rfc3339(text).is_ok() {
+        return Ok(text.to_string());
+    }
+    let (number, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = number
+        .parse()
+        .map_err(|_| format!("expected an RFC 3339 time or an age like 30m, got {text:?}"))?;
+    let age = match unit {
+        "s" => chrono::Duration::seconds(n),
+        "m" => chrono::Duration::minutes(n),
+        "h" => chrono::Duration::hours(n),
+        "d" => chrono::Duration::days(n),
+        _ => return Err(format!("unknown unit in {text:?} (use s, m, h or d)")),
+    };
+    Ok((chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+fn server_key(server: Option<&str>) -> Result<Option<String>, ExitCode> {
+    server
+        .map(|s| Server::parse(s).map(|s| s.to_string()).map_err(usage_error))
+        .transpose()
+}
+
+pub(crate) fn history(args: &HistoryArgs, paths: &Paths) -> ExitCode {
+    let server = match server_key(args.server.as_deref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let store = match open_history(paths) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let query = Query {
+        server,
+        profile: args.profile.clone(),
+        unread_only: args.unread,
+        since: args.since.clone(),
+        limit: args.limit,
+        ..Query::default()
+    };
+    match store.list(&query) {
+        Ok(alerts) => {
+            for stored in alerts {
+                if args.json {
+                    println!("{}", serde_json::to_string(&stored).unwrap_or_default());
+                } else {
+                    let mark = if stored.read_at.is_some() { " " } else { "*" };
+                    println!("{mark} {}", human_line(&stored.alert));
+                }
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e @ StoreError::BadTime { .. }) => usage_error(e),
+        Err(e) => {
+            eprintln!("alertdesk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+pub(crate) fn mark_read(args: &MarkReadArgs, paths: &Paths) -> ExitCode {
+    let server = match server_key(args.server.as_deref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let store = match open_history(paths) {
+        Ok(store) => store,
+        Err(code) => return code,
+    };
+    let result = match &args.id {
+        Some(id) => store.mark_read(server.as_deref(), id).map(|changed| {
+            println!(
+                "{}",
+                if changed {
+                    format!("Marked {id} read.")
+                } else {
+                    format!("{id} was already read.")
+                }
+            );
+        }),
+        None => store
+            .mark_all_read(server.as_deref())
+            .map(|n| println!("Marked {n} alerts read.")),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e @ (StoreError::NotFound { .. } | StoreError::Ambiguous { .. })) => usage_error(e),
+        Err(e) => {
+            eprintln!("alertdesk: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
