@@ -13,6 +13,8 @@ class Proxy:
         self.port = self.listener.getsockname()[1]
         self.mode = "forward"
         self.accepted = 0
+        self.refused = 0  # connection attempts refused
+        self.links_cut = 0  # live links closed by `cut`
         self._links: list[tuple[socket.socket, socket.socket]] = []
         self._lock = threading.Lock()
         self._closed = False
@@ -30,6 +32,7 @@ class Proxy:
                 return
             self.accepted += 1
             if self.mode == "refuse":
+                self.refused += 1
                 client.close()
                 continue
             try:
@@ -69,6 +72,7 @@ class Proxy:
         if mode == "cut":
             with self._lock:
                 links, self._links = self._links, []
+            self.links_cut += sum(1 for a, _ in links if a.fileno() != -1)
             for pair in links:
                 for s in pair:
                     try:

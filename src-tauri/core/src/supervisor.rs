@@ -34,7 +34,9 @@ use crate::protocol::{
 use crate::secret::Token;
 use crate::server::Server;
 
-/// A link counts as stable, and the backoff starts over, after it stayed up this long.
+/// A link counts as stable, and the backoff starts over, after it stayed up this long, or as soon as it carried
+/// live events: a link that works end to end (authenticated, caught up, delivering) earns a quick retry, while a
+/// server that accepts and drops every connection still sees the delays grow.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
 
 /// What to connect to.
@@ -187,6 +189,8 @@ pub struct Supervisor {
     wake: Option<watch::Receiver<u64>>,
     /// The Socket.IO private session id, when the server offers connection state recovery.
     sio_pid: Option<String>,
+    /// The current link delivered at least one live event.
+    link_traffic: bool,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -217,6 +221,7 @@ impl Supervisor {
             cursors,
             wake: None,
             sio_pid: None,
+            link_traffic: false,
         })
     }
 
@@ -276,7 +281,7 @@ impl Supervisor {
             };
             if was_live {
                 polling = false;
-                if started.elapsed() >= STABLE_AFTER {
+                if started.elapsed() >= STABLE_AFTER || self.link_traffic {
                     backoff = Backoff::new();
                 }
             }
@@ -383,6 +388,7 @@ impl Supervisor {
         down_since: &mut Option<String>,
     ) -> (LinkEnd, bool) {
         let (tx, mut rx) = mpsc::channel(256);
+        self.link_traffic = false;
         let mut link = self.connector.open(self.spec.clone(), tx);
         let mut live = false;
         let end = loop {
@@ -461,6 +467,7 @@ impl Supervisor {
                 payload,
                 offset,
             } => {
+                self.link_traffic = true;
                 if let (Some(pid), Some(offset)) = (&self.sio_pid, offset) {
                     self.spec.recovery = Some(Recovery {
                         pid: pid.clone(),
@@ -1254,6 +1261,41 @@ mod machine_tests {
             "{gaps:?}"
         );
         assert!(gaps[7] <= Duration::from_secs(1), "{gaps:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_short_link_that_carried_events_resets_the_backoff_and_an_empty_one_does_not() {
+        let call = serde_json::json!({"id": "C-9", "title": "Jam", "priority": "high"});
+        let mut links: Vec<_> = (0..6).map(|_| refused()).collect();
+        links.push(vec![
+            Step::Connect,
+            Step::Message(call),
+            Step::End(LinkEnd::Closed("drop".into())),
+        ]);
+        links.extend((0..6).map(|_| refused()));
+        links.push(vec![
+            Step::Connect,
+            Step::End(LinkEnd::Closed("accepted, then dropped".into())),
+        ]);
+        links.push(refused());
+        let (sup, scripted) = supervisor(links);
+        let (tx, mut rx) = mpsc::channel(64);
+        let task = tokio::spawn(sup.run(tx, std::future::pending()));
+        while scripted.opened.lock().unwrap().len() < 16 {
+            rx.recv().await.unwrap();
+        }
+        task.abort();
+        let gaps = gaps(&scripted.opened.lock().unwrap());
+        assert!(
+            gaps[6] <= Duration::from_millis(500),
+            "after a link that delivered: {gaps:?}"
+        );
+        // After six more failures, a link that delivered nothing does not reset: the delay keeps its ceiling.
+        assert!(
+            gaps[13] > Duration::from_secs(0)
+                && gaps.iter().skip(8).any(|g| *g > Duration::from_secs(1)),
+            "{gaps:?}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
