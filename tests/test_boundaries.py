@@ -29,3 +29,16 @@ def test_the_desktop_app_does_depend_on_tauri():
         cwd=ROOT, capture_output=True, text=True, check=True,
     )
     assert any(DESKTOP_CRATES.match(line) for line in result.stdout.splitlines())
+
+
+def test_headless_binary_links_no_desktop_library():
+    """`alertdesk-cli` starts on servers without GTK or WebKit installed: it must not link them."""
+    from conftest import binary
+
+    libraries = subprocess.run(["ldd", str(binary("alertdesk-cli"))], capture_output=True, text=True, check=True).stdout
+    desktop = [line.strip() for line in libraries.splitlines()
+               if re.search(r"gtk|gdk|webkit|javascriptcore|soup|appindicator", line, re.I)]
+    assert desktop == [], desktop
+    # Guard: the same check finds them in the desktop binary.
+    libraries = subprocess.run(["ldd", str(binary("alertdesk"))], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"libwebkit2gtk", libraries), "expected the desktop binary to link WebKitGTK"
