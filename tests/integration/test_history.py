@@ -79,3 +79,15 @@ def test_a_damaged_history_is_kept_aside(name, tmp_path):
     assert len(kept) == 1 and kept[0].read_bytes() == b"this is not a database" * 100
     again = run(name, tmp_path, "history")
     assert again.returncode == 0 and again.stderr == "", "a fresh history, no crash loop"
+
+
+def test_retention_setting_prunes_the_oldest(filled, listen, servers):
+    data_dir, ids, _ = filled
+    (data_dir / "config").mkdir(exist_ok=True)
+    (data_dir / "config" / "settings.toml").write_text("[history]\nmax_alerts = 2\n")
+    server = servers("station-reports")
+    listener = listen("station-reports", server, token=server.login("officer"), data_dir=data_dir)
+    listener.wait_status("live")
+    assert listener.stop() == 0
+    kept = [json.loads(line)["id"] for line in run("alertdesk-cli", data_dir, "history", "--json").stdout.splitlines()]
+    assert kept == [ids[2], ids[1]], kept

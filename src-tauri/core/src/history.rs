@@ -52,6 +52,18 @@ impl History {
         lock(&self.store).cursor(&self.server, &self.profile)
     }
 
+    /// Applies the retention setting: deletes alerts older than `max_age` and the oldest beyond `max_count`.
+    pub async fn prune(
+        &self,
+        max_age: std::time::Duration,
+        max_count: usize,
+    ) -> Result<u64, StoreError> {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || lock(&store).prune(max_age, max_count))
+            .await
+            .map_err(|e| StoreError::Sqlite(format!("history task failed: {e}")))?
+    }
+
     /// Records a batch (in one transaction) and returns what is news, in order.
     pub async fn apply(&self, batch: Vec<Update>) -> Result<Vec<Delivered>, StoreError> {
         let this = self.clone();

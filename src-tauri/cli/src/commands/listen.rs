@@ -11,6 +11,7 @@ use alertdesk_core::paths::Paths;
 use alertdesk_core::profile::AuthMode;
 use alertdesk_core::protocol::Heartbeat;
 use alertdesk_core::secret::Token;
+use alertdesk_core::settings::Settings;
 use alertdesk_core::store::{Store, StoreError};
 use alertdesk_core::supervisor::{LinkState, Outcome, Supervisor, Target, Update};
 use clap::Args;
@@ -90,16 +91,41 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    rt.block_on(listen(supervisor, &target, history, args.json))
+    rt.block_on(listen(supervisor, &target, history, paths, args.json))
 }
 
-async fn listen(supervisor: Supervisor, target: &Target, history: History, json: bool) -> ExitCode {
+async fn listen(
+    supervisor: Supervisor,
+    target: &Target,
+    history: History,
+    paths: &Paths,
+    json: bool,
+) -> ExitCode {
     let (tx, mut rx) = mpsc::channel(1024);
     let supervisor = supervisor.with_wake(alertdesk_core::wake::watch());
     let task = tokio::spawn(supervisor.run(tx, shutdown_signal()));
     let mut stdout = std::io::stdout().lock();
     let mut store_failed = false;
-    while let Some(first) = rx.recv().await {
+    let retention = Settings::load(&paths.settings_file())
+        .unwrap_or_default()
+        .history;
+    // Retention runs at start and then hourly, off the alert path.
+    let mut prune = tokio::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        let first = tokio::select! {
+            update = rx.recv() => match update {
+                Some(update) => update,
+                None => break,
+            },
+            _ = prune.tick() => {
+                match history.prune(retention.max_age(), retention.max_alerts).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!("retention: removed {n} old alerts from the history"),
+                    Err(e) => tracing::warn!("retention: {e}"),
+                }
+                continue;
+            }
+        };
         // Take what is already queued as one batch: one transaction, one disk flush per burst.
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
