@@ -33,10 +33,7 @@ fn parse_rate(text: &str) -> Result<f64, String> {
 pub(crate) fn run(args: &DemoArgs) -> ExitCode {
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("alertdesk: cannot start: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     rt.block_on(serve(args))
 }

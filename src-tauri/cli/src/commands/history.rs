@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use alertdesk_core::paths::Paths;
 use alertdesk_core::server::Server;
-use alertdesk_core::store::{Query, StoreError};
+use alertdesk_core::store::{Query, Store, StoreError};
 use clap::Args;
 
 use super::listen::{human_line, open_history};
@@ -70,19 +70,17 @@ fn parse_since(text: &str) -> Result<String, String> {
     Ok((chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
 }
 
-fn server_key(server: Option<&str>) -> Result<Option<String>, ExitCode> {
-    server
+/// The normalized `--server` (if any) and the history.
+fn open(server: Option<&str>, paths: &Paths) -> Result<(Option<String>, Store), ExitCode> {
+    let server = server
         .map(|s| Server::parse(s).map(|s| s.to_string()).map_err(usage_error))
-        .transpose()
+        .transpose()?;
+    Ok((server, open_history(paths)?))
 }
 
 pub(crate) fn history(args: &HistoryArgs, paths: &Paths) -> ExitCode {
-    let server = match server_key(args.server.as_deref()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let store = match open_history(paths) {
-        Ok(store) => store,
+    let (server, store) = match open(args.server.as_deref(), paths) {
+        Ok(opened) => opened,
         Err(code) => return code,
     };
     let query = Query {
@@ -114,12 +112,8 @@ pub(crate) fn history(args: &HistoryArgs, paths: &Paths) -> ExitCode {
 }
 
 pub(crate) fn mark_read(args: &MarkReadArgs, paths: &Paths) -> ExitCode {
-    let server = match server_key(args.server.as_deref()) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let store = match open_history(paths) {
-        Ok(store) => store,
+    let (server, store) = match open(args.server.as_deref(), paths) {
+        Ok(opened) => opened,
         Err(code) => return code,
     };
     let result = match &args.id {

@@ -86,10 +86,7 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths) -> ExitCode {
     };
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("alertdesk: cannot start: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     rt.block_on(listen(supervisor, &target, history, paths, args.json))
 }

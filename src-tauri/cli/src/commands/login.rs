@@ -55,10 +55,7 @@ pub(crate) fn login(args: &LoginArgs) -> ExitCode {
     };
     let rt = match runtime() {
         Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("alertdesk: cannot start: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(code) => return code,
     };
     let http = auth::http_client();
     let result = rt.block_on(auth::login(

@@ -50,11 +50,16 @@ pub(crate) fn resolve(
     Ok((profile, server, vars))
 }
 
-/// A single-threaded runtime: the CLI waits on a handful of sockets, and one thread keeps it small.
-pub(crate) fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+/// A single-threaded runtime: the CLI waits on a handful of sockets, and one thread keeps it small. A failure
+/// is reported, and its exit code returned.
+pub(crate) fn runtime() -> Result<tokio::runtime::Runtime, ExitCode> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
+        .map_err(|e| {
+            eprintln!("alertdesk: cannot start: {e}");
+            ExitCode::FAILURE
+        })
 }
 
 /// Resolves on Ctrl-C or SIGTERM. The handlers are installed when this is called (inside the runtime), not when

@@ -17,7 +17,7 @@ use tokio::time::{timeout, Instant};
 use tokio_tungstenite::tungstenite::Message;
 
 use super::sio_frame::{parse_message_with, EioPacket, Incoming, SioPacket};
-use super::ws::{self, Liveness, Socket};
+use super::ws::{self, Liveness, Read, Socket};
 use super::{LinkEnd, LinkEvent, LinkSpec, Transport};
 
 /// The Socket.IO transport.
@@ -54,19 +54,9 @@ impl Transport for SocketIo {
         }
         let mut skip_attachments = 0u32;
         for packet in session.early {
-            match handle(packet, spec, &mut skip_attachments, with_offsets) {
-                Step::Deliver(event, reply) => {
-                    if let Some(text) = reply {
-                        if let Err(e) = ws::send_text(&mut socket, text, &spec.heartbeat).await {
-                            return LinkEnd::Closed(e);
-                        }
-                    }
-                    if events.send(event).await.is_err() {
-                        return LinkEnd::Abandoned;
-                    }
-                }
-                Step::End(end) => return end,
-                Step::Continue | Step::Reply(_) => {}
+            let step = handle(packet, spec, &mut skip_attachments, with_offsets);
+            if let Some(end) = perform(step, &mut socket, spec, events).await {
+                return end;
             }
         }
         let mut next_ack_id = 0u64;
@@ -178,13 +168,11 @@ async fn next_packet(
         .await
         {
             Err(_) => return Err(LinkEnd::Closed("Socket.IO handshake timed out".into())),
-            Ok(None) => return Err(LinkEnd::Closed("connection closed during handshake".into())),
-            Ok(Some(Err(e))) if ws::is_recoverable(&e) => {
-                tracing::warn!("dropped a bad frame: {e}");
-                continue;
-            }
-            Ok(Some(Err(e))) => return Err(LinkEnd::Closed(e.to_string())),
-            Ok(Some(Ok(m))) => m,
+            Ok(read) => match ws::classify_read(read) {
+                Read::Frame(message) => message,
+                Read::Skip => continue,
+                Read::End(end) => return Err(end),
+            },
         };
         match frame {
             Message::Text(text) => match parse_message_with(&text, &spec.limits) {
@@ -209,14 +197,10 @@ async fn stream(
     loop {
         tokio::select! {
             frame = socket.next() => {
-                let message = match frame {
-                    None => return LinkEnd::Closed("connection closed".into()),
-                    Some(Err(e)) if ws::is_recoverable(&e) => {
-                        tracing::warn!("dropped a bad frame: {e}");
-                        continue;
-                    }
-                    Some(Err(e)) => return LinkEnd::Closed(e.to_string()),
-                    Some(Ok(m)) => m,
+                let message = match ws::classify_read(frame) {
+                    Read::Frame(message) => message,
+                    Read::Skip => continue,
+                    Read::End(end) => return end,
                 };
                 liveness.saw_traffic();
                 let text = match message {
@@ -235,24 +219,9 @@ async fn stream(
                         continue;
                     }
                 };
-                match handle(packet, spec, &mut skip_attachments, with_offsets) {
-                    Step::Continue => {}
-                    Step::Reply(text) => {
-                        if let Err(e) = ws::send_text(socket, text, &spec.heartbeat).await {
-                            return LinkEnd::Closed(e);
-                        }
-                    }
-                    Step::Deliver(event, reply) => {
-                        if let Some(text) = reply {
-                            if let Err(e) = ws::send_text(socket, text, &spec.heartbeat).await {
-                                return LinkEnd::Closed(e);
-                            }
-                        }
-                        if events.send(event).await.is_err() {
-                            return LinkEnd::Abandoned;
-                        }
-                    }
-                    Step::End(end) => return end,
+                let step = handle(packet, spec, &mut skip_attachments, with_offsets);
+                if let Some(end) = perform(step, socket, spec, events).await {
+                    return end;
                 }
             }
             _ = tick.tick() => {
@@ -261,6 +230,34 @@ async fn stream(
                 }
             }
         }
+    }
+}
+
+/// Carries out a step; returns how the link ended if it did.
+async fn perform(
+    step: Step,
+    socket: &mut Socket,
+    spec: &LinkSpec,
+    events: &mpsc::Sender<LinkEvent>,
+) -> Option<LinkEnd> {
+    let (event, reply) = match step {
+        Step::Continue => return None,
+        Step::End(end) => return Some(end),
+        Step::Reply(text) => (None, Some(text)),
+        Step::Deliver(event, reply) => (Some(event), reply),
+    };
+    if let Some(text) = reply {
+        if let Err(e) = ws::send_text(socket, text, &spec.heartbeat).await {
+            return Some(LinkEnd::Closed(e));
+        }
+    }
+    match event {
+        Some(event) => events
+            .send(event)
+            .await
+            .is_err()
+            .then_some(LinkEnd::Abandoned),
+        None => None,
     }
 }
 

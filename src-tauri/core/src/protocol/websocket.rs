@@ -4,7 +4,7 @@ use futures_util::StreamExt;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 
-use super::ws::{self, Liveness};
+use super::ws::{self, Liveness, Read};
 use super::{LinkEnd, LinkEvent, LinkSpec, Transport};
 
 /// The raw JSON WebSocket transport.
@@ -39,14 +39,10 @@ impl Transport for RawWebSocket {
         loop {
             tokio::select! {
                 frame = socket.next() => {
-                    let message = match frame {
-                        None => return LinkEnd::Closed("connection closed".into()),
-                        Some(Err(e)) if ws::is_recoverable(&e) => {
-                            tracing::warn!("dropped a bad frame: {e}");
-                            continue;
-                        }
-                        Some(Err(e)) => return LinkEnd::Closed(e.to_string()),
-                        Some(Ok(m)) => m,
+                    let message = match ws::classify_read(frame) {
+                        Read::Frame(message) => message,
+                        Read::Skip => continue,
+                        Read::End(end) => return end,
                     };
                     liveness.saw_traffic();
                     match message {

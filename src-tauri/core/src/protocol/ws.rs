@@ -176,9 +176,28 @@ pub fn parse_json(text: &str, limits: &Limits) -> Result<Value, FrameError> {
     serde_json::from_str(text).map_err(|e| FrameError::BadJson(e.to_string()))
 }
 
-/// Whether a read error leaves the connection usable (the frame is dropped and reading goes on).
-pub fn is_recoverable(error: &WsError) -> bool {
-    matches!(error, WsError::Utf8(_))
+/// What one read from the socket means for a transport's loop.
+#[derive(Debug)]
+pub enum Read {
+    /// A frame to handle.
+    Frame(Message),
+    /// A bad frame that was dropped (and logged); the connection is still usable.
+    Skip,
+    /// The link ended.
+    End(LinkEnd),
+}
+
+/// Classifies the result of `socket.next()`. Invalid UTF-8 in a text frame drops that frame only.
+pub fn classify_read(frame: Option<Result<Message, WsError>>) -> Read {
+    match frame {
+        None => Read::End(LinkEnd::Closed("connection closed".into())),
+        Some(Err(e @ WsError::Utf8(_))) => {
+            tracing::warn!("dropped a bad frame: {e}");
+            Read::Skip
+        }
+        Some(Err(e)) => Read::End(LinkEnd::Closed(e.to_string())),
+        Some(Ok(message)) => Read::Frame(message),
+    }
 }
 
 /// Sends a text message, bounded in time.
