@@ -4,7 +4,7 @@ import json
 
 from conftest import workspace_version
 
-SUBCOMMANDS = ("listen", "history", "mark-read", "login", "logout", "profile", "demo", "paths", "settings")
+SUBCOMMANDS = ("listen", "history", "mark-read", "acknowledge", "login", "logout", "profile", "demo", "paths", "settings")
 
 
 def test_version_matches_the_workspace(cli):

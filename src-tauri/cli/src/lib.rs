@@ -23,6 +23,7 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code when the server rejects the credentials.
 pub const EXIT_AUTH: u8 = 3;
 
+pub use commands::acknowledge::AcknowledgeArgs;
 pub use commands::demo::DemoArgs;
 pub use commands::history::{HistoryArgs, MarkReadArgs};
 pub use commands::listen::ListenArgs;
@@ -58,6 +59,8 @@ pub enum Command {
     History(HistoryArgs),
     /// Mark an alert (or all of them) read.
     MarkRead(MarkReadArgs),
+    /// Acknowledge an alert, in the history and (where the profile says how) on the server.
+    Acknowledge(AcknowledgeArgs),
     /// Sign in to a backend; the token is stored in the OS keyring.
     Login(LoginArgs),
     /// Remove a backend's token from the OS keyring.
@@ -113,7 +116,11 @@ fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
     let paths = Paths::resolve(global.data_dir.as_deref())?;
     let _log_guard = matches!(
         command,
-        Command::Listen(_) | Command::Login(_) | Command::Logout(_) | Command::Demo(_)
+        Command::Listen(_)
+            | Command::Login(_)
+            | Command::Logout(_)
+            | Command::Demo(_)
+            | Command::Acknowledge(_)
     )
     .then(|| start_logging(&paths))
     .flatten();
@@ -121,6 +128,7 @@ fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
         Command::Listen(args) => Ok(commands::listen::run(&args, &paths)),
         Command::History(args) => Ok(commands::history::history(&args, &paths)),
         Command::MarkRead(args) => Ok(commands::history::mark_read(&args, &paths)),
+        Command::Acknowledge(args) => Ok(commands::acknowledge::run(&args, &paths)),
         Command::Login(args) => Ok(commands::login::login(&args)),
         Command::Logout(args) => Ok(commands::login::logout(&args)),
         Command::Profile(cmd) => Ok(commands::profile::run(&cmd)),

@@ -19,6 +19,7 @@
 //!   tokens are kept).
 //! - [`supervisor`]: one connection's life: connect, turn events into alerts (with REST fetches), catch up
 //!   after reconnects, poll while the socket is down, reconnect with backoff, stop on rejected credentials.
+//! - [`acknowledge`]: writes an acknowledgement back to the server where the profile says how.
 //! - [`wake`]: notices a wake from sleep or a network change, so links reconnect at once.
 //! - [`history`]: applies a supervisor's updates to the store in batches and says what is news (exactly once).
 //! - [`store`]: the alert history (SQLite): alerts deduplicated by (server, id) with their trail of updates,
@@ -28,6 +29,7 @@
 
 #![warn(missing_docs)]
 
+pub mod acknowledge;
 pub mod alert;
 pub mod auth;
 pub mod error;

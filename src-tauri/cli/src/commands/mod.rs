@@ -1,5 +1,6 @@
 //! One file per command.
 
+pub(crate) mod acknowledge;
 pub(crate) mod demo;
 pub(crate) mod history;
 pub(crate) mod listen;

@@ -60,6 +60,27 @@ pub struct Profile {
     /// polling while the WebSocket cannot be established).
     #[serde(default)]
     pub backfill: Vec<Backfill>,
+    /// How to tell the server an alert was acknowledged (write-back), if it offers a way.
+    #[serde(default)]
+    pub acknowledge: Option<Acknowledge>,
+}
+
+/// `[acknowledge]`: the REST call that writes an acknowledgement back to the server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acknowledge {
+    /// HTTP method: POST, PUT or PATCH.
+    #[serde(default = "default_ack_method")]
+    pub method: String,
+    /// Path template over the alert's payload (its `data`), e.g. `/api/reports/{{report.id}}/acknowledge`.
+    pub path: Template,
+    /// JSON body; string leaves are templates over the payload. Default: no body.
+    #[serde(default)]
+    pub body: Option<toml::Value>,
+}
+
+fn default_ack_method() -> String {
+    "POST".into()
 }
 
 /// `[[backfill]]`: a REST list whose records are classified like events.
@@ -423,6 +444,19 @@ impl Profile {
             for t in rule.templates() {
                 self.check_template(t)
                     .map_err(|e| format!("rules[{i}] (event {:?}): {e}", rule.event))?;
+            }
+        }
+        if let Some(ack) = &self.acknowledge {
+            if !["POST", "PUT", "PATCH"].contains(&ack.method.as_str()) {
+                return Err(format!(
+                    "acknowledge.method {:?} must be POST, PUT or PATCH",
+                    ack.method
+                ));
+            }
+            self.check_template(&ack.path)
+                .map_err(|e| format!("acknowledge.path: {e}"))?;
+            if let Some(body) = &ack.body {
+                templates_in(body).map_err(|e| format!("acknowledge.body: {e}"))?;
             }
         }
         for (i, backfill) in self.backfill.iter().enumerate() {
