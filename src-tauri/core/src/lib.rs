@@ -19,6 +19,7 @@
 //!   tokens are kept).
 //! - [`supervisor`]: one connection's life: connect, turn events into alerts (with REST fetches), catch up
 //!   after reconnects, poll while the socket is down, reconnect with backoff, stop on rejected credentials.
+//! - [`sounds`]: the bundled notification tones, extracted to the data directory for `sound-file` hints.
 //! - [`acknowledge`]: writes an acknowledgement back to the server where the profile says how.
 //! - [`wake`]: notices a wake from sleep or a network change, so links reconnect at once.
 //! - [`history`]: applies a supervisor's updates to the store in batches and says what is news (exactly once).
@@ -40,6 +41,7 @@ pub mod protocol;
 pub mod secret;
 pub mod server;
 pub mod settings;
+pub mod sounds;
 pub mod store;
 pub mod supervisor;
 pub mod wake;
