@@ -32,17 +32,26 @@ TITLE = "Alertdesk"
 
 
 @pytest.fixture(scope="module")
-def desktop(tmp_path_factory):
-    """A window manager, a tray host and tauri-driver on this test session's display and bus."""
+def desktop_session(tmp_path_factory):
+    """A window manager and a tray host on this test session's display and bus."""
     if not os.environ.get("DISPLAY") or not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
         pytest.fail("desktop tests need a display and a session bus: run them through `make test-e2e`")
     logs = tmp_path_factory.mktemp("desktop-logs")
     bg = Background()
     bg.start("status-notifier-watcher", log=logs / "snw.log")
     bg.start("openbox", "--sm-disable", log=logs / "openbox.log")
+    yield logs
+    bg.stop_all()
+
+
+@pytest.fixture
+def desktop(desktop_session):
+    """tauri-driver (and its WebKitWebDriver) for one test: a driver whose previous session ended with its app
+    still running sometimes drops the next session, so each test gets a fresh one."""
+    bg = Background()
     port, native_port = free_port(), free_port()
     bg.start("tauri-driver", "--port", str(port), "--native-port", str(native_port),
-             "--native-driver", "/usr/bin/WebKitWebDriver", log=logs / "tauri-driver.log")
+             "--native-driver", "/usr/bin/WebKitWebDriver", log=desktop_session / f"tauri-driver-{port}.log")
     # tauri-driver answers /status itself before WebKitWebDriver listens: wait for both.
     WebDriver(f"http://127.0.0.1:{port}").wait_ready()
     WebDriver(f"http://127.0.0.1:{native_port}").wait_ready()
@@ -56,20 +65,19 @@ def app(desktop, tmp_path):
     drivers = []
 
     def launch():
-        # WebKitWebDriver now and then resets the very first request of a session; retry (bounded), after
-        # ending any half-started app so the single-instance hand-over cannot reach an orphan.
+        # A launch counts once the UI has answered. WebKitWebDriver now and then drops the first requests of a
+        # session; retry (bounded), after ending any half-started app so single-instance cannot hand over to it.
         for attempt in range(3):
             driver = WebDriver(desktop)
             try:
                 driver.start(str(binary("alertdesk")), ["--data-dir", str(tmp_path)])
-            except (OSError, WebDriverError) as error:
+                driver.wait_for_text('[data-testid="app-version"]', lambda t: t.startswith("v"), timeout=30)
+            except (OSError, WebDriverError, TimeoutError) as error:
                 driver.quit()
-                for pid in pids_with(f"--data-dir {tmp_path}"):
-                    subprocess.run(["kill", "-9", str(pid)], check=False)
+                end_app(tmp_path)
                 if attempt == 2:
                     raise
-                print(f"session start failed ({error}); retrying")
-                time.sleep(1)
+                print(f"session start failed ({error!r}); retrying")
                 continue
             drivers.append(driver)
             return driver
@@ -77,8 +85,20 @@ def app(desktop, tmp_path):
     yield launch, tmp_path
     for driver in drivers:
         driver.quit()
-    for pid in pids_with(f"--data-dir {tmp_path}"):
+    end_app(tmp_path)
+
+
+def end_app(data_dir):
+    """Ends the app running on `data_dir` and waits until it is gone (it owns the single-instance name)."""
+    marker = f"--data-dir {data_dir}"
+    for pid in pids_with(marker):
         subprocess.run(["kill", str(pid)], check=False)
+    try:
+        wait_until(lambda: not pids_with(marker), 10, "the app to exit")
+    except TimeoutError:
+        for pid in pids_with(marker):
+            subprocess.run(["kill", "-9", str(pid)], check=False)
+        wait_until(lambda: not pids_with(marker), 10, "the app to exit after SIGKILL")
 
 
 def our_tray_item(data_dir):

@@ -1,6 +1,7 @@
 """A minimal W3C WebDriver client over HTTP (enough to drive tauri-driver + WebKitWebDriver)."""
 
 import base64
+import http.client
 import json
 import time
 import urllib.error
@@ -20,14 +21,21 @@ class WebDriver:
 
     def _request(self, method: str, path: str, body: dict | None = None, timeout: float = 60):
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(req, timeout=timeout) as resp:
-                payload = json.loads(resp.read() or b"{}")
-        except urllib.error.HTTPError as e:
-            raise WebDriverError(f"{method} {path}: {e.code} {e.read().decode(errors='replace')}") from None
-        return payload.get("value")
+        # tauri-driver forwards over pooled keep-alive connections that WebKitWebDriver may have just closed;
+        # the request then fails before it reached the driver, so it is safe to send again (bounded).
+        for attempt in range(3):
+            req = urllib.request.Request(self.url + path, data=data, method=method,
+                                         headers={"Content-Type": "application/json"})
+            try:
+                with urllib.request.urlopen(req, timeout=timeout) as resp:
+                    payload = json.loads(resp.read() or b"{}")
+                return payload.get("value")
+            except urllib.error.HTTPError as e:
+                raise WebDriverError(f"{method} {path}: {e.code} {e.read().decode(errors='replace')}") from None
+            except (http.client.RemoteDisconnected, ConnectionResetError):
+                if attempt == 2:
+                    raise
+                time.sleep(0.2)
 
     def _session(self, method: str, path: str, body: dict | None = None):
         assert self.session_id, "no session"
