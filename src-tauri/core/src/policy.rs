@@ -26,7 +26,8 @@
 //!   overrides it held back are notified when it is turned off, unless acknowledged or read meanwhile.
 //! - When on duty, a server unreachable for `link_alarm_after_secs` (connecting or reconnecting; polling
 //!   still delivers alerts and does not count) raises one alarm, and one notice when it is back. Rejected
-//!   credentials raise the alarm at once. Link alarms are overrides.
+//!   credentials raise the alarm at once. Link alarms are overrides; one held back by "silence everything" or
+//!   by being off duty is raised once the silence is lifted or the user goes on duty, if the link is still down.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -142,7 +143,9 @@ struct Burst {
 struct Link {
     /// When it became unreachable (monotonic, and local for the message).
     down_since: Option<(Instant, NaiveTime)>,
-    /// The alarm for this outage was raised (shown or held back): never twice.
+    /// The server refused the credentials: alarm at once.
+    auth_failed: bool,
+    /// The alarm for this outage was shown: never twice.
     alarmed: bool,
     /// The alarm on screen, when it was shown.
     alarm_shown: Option<NotificationId>,
@@ -299,6 +302,7 @@ impl Policy {
             }
             LinkState::AuthFailed { .. } => {
                 let since = *link.down_since.get_or_insert((now.instant, now.local));
+                link.auth_failed = true;
                 if !link.alarmed {
                     self.raise_link_alarm(server, since.1, true);
                 }
@@ -371,10 +375,7 @@ impl Policy {
             .filter(|b| b.folded_priority.is_some())
             .map(|b| b.started + BURST_WINDOW);
         let pause = self.paused_until;
-        let links = self.on_duty_links().filter_map(|link| {
-            link.down_since
-                .map(|(t, _)| t + self.settings.link_alarm_after())
-        });
+        let links = self.links_to_alarm().map(|(_, _, at)| at);
         let repeats = (!self.silence_everything)
             .then(|| self.repeating.values().map(|e| e.due))
             .into_iter()
@@ -400,20 +401,16 @@ impl Policy {
             }
         }
 
-        if self.settings.on_duty {
-            let after = self.settings.link_alarm_after();
-            let due: Vec<(String, NaiveTime)> = self
-                .links
-                .iter()
-                .filter(|(_, link)| !link.alarmed)
-                .filter_map(|(name, link)| {
-                    let (since, local) = link.down_since?;
-                    (now.instant >= since + after).then(|| (name.clone(), local))
-                })
-                .collect();
-            for (name, local) in due {
-                self.raise_link_alarm(&name, local, false);
-            }
+        let due: Vec<(String, NaiveTime, bool)> = self
+            .links_to_alarm()
+            .filter(|(_, _, at)| now.instant >= *at)
+            .map(|(name, link, _)| {
+                let local = link.down_since.map_or(now.local, |(_, local)| local);
+                (name.to_string(), local, link.auth_failed)
+            })
+            .collect();
+        for (name, local, auth) in due {
+            self.raise_link_alarm(&name, local, auth);
         }
 
         if !self.silence_everything {
@@ -447,10 +444,22 @@ impl Policy {
         actions
     }
 
-    fn on_duty_links(&self) -> impl Iterator<Item = &Link> {
+    /// Links down and not alarmed yet, with when their alarm is due (none while off duty or silenced).
+    fn links_to_alarm(&self) -> impl Iterator<Item = (&str, &Link, Instant)> {
+        let active = self.settings.on_duty && !self.silence_everything;
+        let after = self.settings.link_alarm_after();
         self.links
-            .values()
-            .filter(|link| self.settings.on_duty && !link.alarmed)
+            .iter()
+            .filter(move |(_, link)| active && !link.alarmed)
+            .filter_map(move |(name, link)| {
+                let (since, _) = link.down_since?;
+                let at = if link.auth_failed {
+                    since
+                } else {
+                    since + after
+                };
+                Some((name.as_str(), link, at))
+            })
     }
 
     fn holding_back(&self, now: Now) -> bool {
@@ -507,10 +516,11 @@ impl Policy {
         let Some(link) = self.links.get_mut(server) else {
             return;
         };
-        link.alarmed = true;
+        // Off duty or silenced, the alarm waits: going on duty or lifting the silence raises it at the next tick.
         if !self.settings.on_duty || self.silence_everything {
             return;
         }
+        link.alarmed = true;
         let (summary, body) = if auth {
             (
                 format!("Signed out of {server} — sign in again"),

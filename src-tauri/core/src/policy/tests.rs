@@ -444,6 +444,27 @@ async fn silence_everything_holds_back_all_and_shows_the_indicator() {
         .collect();
     assert_eq!(ids, ["A-1", "C-1"]);
     assert!(shown.iter().all(|n| n.repeat == 0));
+    // The link alarm held back is raised now, once.
+    let links: Vec<_> = shown
+        .iter()
+        .filter(|n| n.category == Category::Link)
+        .collect();
+    assert_eq!(links.len(), 1);
+    assert!(
+        links[0].summary.contains("sign in again"),
+        "{}",
+        links[0].summary
+    );
+    advance(secs(30)).await;
+    policy.tick(clock.now());
+    assert_eq!(
+        recorder
+            .shown()
+            .iter()
+            .filter(|n| n.category == Category::Link)
+            .count(),
+        1
+    );
 }
 
 fn reconnecting() -> LinkState {
@@ -541,6 +562,15 @@ async fn short_outages_polling_and_off_duty_raise_no_alarm() {
     off_duty.tick(clock.now());
     off_duty.on_link_state(SERVER, &LinkState::Live, clock.now());
     assert_eq!(recorder.count(), 0);
+    assert_eq!(off_duty.next_deadline(), None);
+
+    // Going on duty while Station 9 is still signed out raises its alarm.
+    off_duty.set_settings(AlertingSettings::default()).unwrap();
+    off_duty.tick(clock.now());
+    assert_eq!(
+        summaries(&recorder.shown()),
+        ["Signed out of Station 9 — sign in again"]
+    );
 }
 
 #[tokio::test(start_paused = true)]
