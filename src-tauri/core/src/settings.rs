@@ -540,4 +540,20 @@ mod tests {
         .unwrap();
         assert!(settings.alerting.silences_critical());
     }
+
+    #[test]
+    fn documented_examples_parse() {
+        for doc in [
+            include_str!("../../../docs/settings.md"),
+            include_str!("../../../docs/alerting.md"),
+        ] {
+            let mut blocks = 0;
+            for block in doc.split("```toml\n").skip(1) {
+                let text = block.split("```").next().unwrap();
+                Settings::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                blocks += 1;
+            }
+            assert!(blocks > 0);
+        }
+    }
 }
