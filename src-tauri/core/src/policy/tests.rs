@@ -487,6 +487,7 @@ async fn link_alarm_once_after_60_s_and_one_notice_when_back() {
 
     advance(secs(1)).await;
     policy.tick(clock.now());
+    assert_eq!(recorder.count(), 1, "at 60 s");
     for _ in 0..10 {
         advance(secs(30)).await;
         policy.on_link_state(SERVER, &reconnecting(), clock.now());
