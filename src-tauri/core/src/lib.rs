@@ -25,8 +25,10 @@
 //! - [`history`]: applies a supervisor's updates to the store in batches and says what is news (exactly once).
 //! - [`store`]: the alert history (SQLite): alerts deduplicated by (server, id) with their trail of updates,
 //!   read and acknowledged state, connection gaps, backfill cursors, retention; a damaged file is set aside.
-//!
-//! Later layers (alert policy) each get a module here.
+//! - [`notify`]: notifications as values ([`notify::Notification`]) and the [`notify::Notifier`] that shows
+//!   them ([`notify::RecordingNotifier`] for tests; the desktop shell brings the D-Bus one).
+//! - [`policy`]: the alerting policy: which alerts notify, repeats and escalation until acknowledged, burst
+//!   summaries, quiet hours and pauses with their overrides, the link-health alarm, tones per priority.
 
 #![warn(missing_docs)]
 
@@ -35,7 +37,9 @@ pub mod alert;
 pub mod auth;
 pub mod error;
 pub mod history;
+pub mod notify;
 pub mod paths;
+pub mod policy;
 pub mod profile;
 pub mod protocol;
 pub mod secret;

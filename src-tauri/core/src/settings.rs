@@ -6,8 +6,10 @@
 use std::path::Path;
 use std::time::Duration;
 
+use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
 
+use crate::alert::Priority;
 use crate::{Error, Result};
 
 /// All settings. Every field has a default, so a file only lists what it changes.
@@ -20,6 +22,8 @@ pub struct Settings {
     pub window: WindowSettings,
     /// The alert history.
     pub history: HistorySettings,
+    /// How alerts are notified: repeats, bursts, quiet hours, link alarms and sounds.
+    pub alerting: AlertingSettings,
 }
 
 /// `[log]`
@@ -86,6 +90,204 @@ impl HistorySettings {
     }
 }
 
+/// `[alerting]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertingSettings {
+    /// Critical alerts and assignments to me are notified again this often until acknowledged or read
+    /// (at least 5).
+    pub repeat_every_secs: u64,
+    /// After this many repeats the window comes to the front and asks for attention (at least 1).
+    pub escalate_after: u32,
+    /// In a burst (one second), alerts beyond this many are folded into one summary (at least 1).
+    pub coalesce_above: usize,
+    /// Statuses (in an update's `status` field) that end a record: an update moving to one is notified.
+    pub terminal_statuses: Vec<String>,
+    /// Whether the user is on duty: only then does a lost connection raise an alarm.
+    pub on_duty: bool,
+    /// A server unreachable this long raises the link alarm (at least 5).
+    pub link_alarm_after_secs: u64,
+    /// Sound volume, 0 to 100.
+    pub volume: u8,
+    /// The tone each priority plays.
+    pub tones: ToneSettings,
+    /// Must be `true` in the same file for a change that silences critical alerts (volume 0 or tone `none`).
+    pub confirm_silence_critical: bool,
+    /// Quiet hours (local time): only critical alerts and assignments to me sound. None by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+impl Default for AlertingSettings {
+    fn default() -> Self {
+        Self {
+            repeat_every_secs: 30,
+            escalate_after: 3,
+            coalesce_above: 5,
+            terminal_statuses: vec!["closed".into(), "completed".into(), "resolved".into()],
+            on_duty: true,
+            link_alarm_after_secs: 60,
+            volume: 80,
+            tones: ToneSettings::default(),
+            confirm_silence_critical: false,
+            quiet_hours: None,
+        }
+    }
+}
+
+/// `[alerting.tones]`: the bundled tone file each priority plays, or `none` for silence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ToneSettings {
+    /// Low priority.
+    pub low: String,
+    /// Normal priority.
+    pub normal: String,
+    /// High priority.
+    pub high: String,
+    /// Critical priority.
+    pub critical: String,
+}
+
+impl Default for ToneSettings {
+    fn default() -> Self {
+        Self {
+            low: "low".into(),
+            normal: "normal".into(),
+            high: "high".into(),
+            critical: "critical".into(),
+        }
+    }
+}
+
+/// The tone name that means no sound.
+pub const NO_TONE: &str = "none";
+
+impl ToneSettings {
+    /// The tone for `priority` (may be [`NO_TONE`]).
+    pub fn for_priority(&self, priority: Priority) -> &str {
+        match priority {
+            Priority::Low => &self.low,
+            Priority::Normal => &self.normal,
+            Priority::High => &self.high,
+            Priority::Critical => &self.critical,
+        }
+    }
+}
+
+/// `quiet_hours = { from = "22:00", to = "06:00" }`: local times; `from` later than `to` spans midnight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// Start, `HH:MM` (inclusive).
+    pub from: String,
+    /// End, `HH:MM` (exclusive).
+    pub to: String,
+}
+
+impl QuietHours {
+    /// The start and end as times, or an error naming the bad one.
+    pub fn times(&self) -> Result<(NaiveTime, NaiveTime), String> {
+        let parse = |key: &str, value: &str| {
+            let ok = value.len() == 5 && value.as_bytes()[2] == b':';
+            ok.then(|| NaiveTime::parse_from_str(value, "%H:%M").ok())
+                .flatten()
+                .ok_or_else(|| {
+                    format!(
+                        "alerting.quiet_hours.{key} is {value:?}; expected HH:MM like \"22:00\""
+                    )
+                })
+        };
+        let (from, to) = (parse("from", &self.from)?, parse("to", &self.to)?);
+        if from == to {
+            return Err("alerting.quiet_hours: from and to are the same time".into());
+        }
+        Ok((from, to))
+    }
+
+    /// Whether `time` falls inside (an invalid range contains nothing).
+    pub fn contains(&self, time: NaiveTime) -> bool {
+        match self.times() {
+            Ok((from, to)) if from < to => from <= time && time < to,
+            Ok((from, to)) => time >= from || time < to,
+            Err(_) => false,
+        }
+    }
+}
+
+impl AlertingSettings {
+    /// `repeat_every_secs` as a duration.
+    pub fn repeat_every(&self) -> Duration {
+        Duration::from_secs(self.repeat_every_secs)
+    }
+
+    /// `link_alarm_after_secs` as a duration.
+    pub fn link_alarm_after(&self) -> Duration {
+        Duration::from_secs(self.link_alarm_after_secs)
+    }
+
+    /// Whether these settings play no sound for critical alerts.
+    pub fn silences_critical(&self) -> bool {
+        self.volume == 0 || self.tones.critical == NO_TONE
+    }
+
+    /// Checks every value; the error names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.repeat_every_secs < 5 {
+            return Err("alerting.repeat_every_secs must be at least 5".into());
+        }
+        if self.escalate_after == 0 {
+            return Err("alerting.escalate_after must be at least 1".into());
+        }
+        if self.coalesce_above == 0 {
+            return Err("alerting.coalesce_above must be at least 1".into());
+        }
+        if self.link_alarm_after_secs < 5 {
+            return Err("alerting.link_alarm_after_secs must be at least 5".into());
+        }
+        if self.volume > 100 {
+            return Err(format!(
+                "alerting.volume is {}; it must be between 0 and 100",
+                self.volume
+            ));
+        }
+        if self.terminal_statuses.iter().any(|s| s.trim().is_empty()) {
+            return Err("alerting.terminal_statuses must not contain an empty status".into());
+        }
+        for (key, tone) in [
+            ("low", &self.tones.low),
+            ("normal", &self.tones.normal),
+            ("high", &self.tones.high),
+            ("critical", &self.tones.critical),
+        ] {
+            let valid = !tone.is_empty()
+                && tone
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid {
+                return Err(format!(
+                    "alerting.tones.{key} is {tone:?}; a tone is a bundled tone's name (letters, digits, - and _) \
+                     or \"none\""
+                ));
+            }
+        }
+        if let Some(quiet) = &self.quiet_hours {
+            quiet.times()?;
+        }
+        if self.silences_critical() && !self.confirm_silence_critical {
+            let what = if self.volume == 0 {
+                "alerting.volume = 0"
+            } else {
+                "alerting.tones.critical = \"none\""
+            };
+            return Err(format!(
+                "{what} silences critical alerts; add alerting.confirm_silence_critical = true to confirm"
+            ));
+        }
+        Ok(())
+    }
+}
+
 impl Settings {
     /// Loads `path`, or the defaults when it does not exist.
     pub fn load(path: &Path) -> Result<Self> {
@@ -116,7 +318,7 @@ impl Settings {
         if self.history.max_alerts == 0 {
             return Err("history.max_alerts must be at least 1".into());
         }
-        Ok(())
+        self.alerting.validate()
     }
 }
 
@@ -141,7 +343,10 @@ pub(crate) fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
 
 #[cfg(test)]
 mod tests {
+    use chrono::NaiveTime;
+
     use super::Settings;
+    use crate::alert::Priority;
 
     #[test]
     fn missing_file_gives_defaults() {
@@ -212,5 +417,143 @@ mod tests {
         );
         let err = Settings::parse("[history]\nretention_days = \"30\"\n").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn alerting_section_defaults_and_overrides() {
+        let defaults = Settings::default().alerting;
+        assert_eq!(
+            (
+                defaults.repeat_every_secs,
+                defaults.escalate_after,
+                defaults.coalesce_above,
+                defaults.link_alarm_after_secs,
+                defaults.volume,
+            ),
+            (30, 3, 5, 60, 80)
+        );
+        assert!(defaults.on_duty && !defaults.confirm_silence_critical);
+        assert_eq!(
+            defaults.terminal_statuses,
+            ["closed", "completed", "resolved"]
+        );
+        assert_eq!(defaults.tones.for_priority(Priority::Critical), "critical");
+        assert_eq!(defaults.quiet_hours, None);
+
+        let settings = Settings::parse(
+            "[alerting]\nrepeat_every_secs = 10\nquiet_hours = { from = \"22:00\", to = \"06:00\" }\n\
+             [alerting.tones]\nlow = \"chime-2\"\n",
+        )
+        .unwrap();
+        let alerting = &settings.alerting;
+        assert_eq!(alerting.repeat_every().as_secs(), 10);
+        assert_eq!(alerting.escalate_after, 3);
+        assert_eq!(alerting.tones.low, "chime-2");
+        assert_eq!(alerting.tones.normal, "normal");
+        let quiet = alerting.quiet_hours.as_ref().unwrap();
+        let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert!(quiet.contains(at(23, 0)) && quiet.contains(at(3, 0)) && quiet.contains(at(22, 0)));
+        assert!(!quiet.contains(at(6, 0)) && !quiet.contains(at(12, 0)));
+        assert_eq!(
+            Settings::parse(&super::to_toml(&settings)).unwrap(),
+            settings
+        );
+    }
+
+    #[test]
+    fn alerting_values_are_validated() {
+        for (text, needle) in [
+            (
+                "repeat_every_secs = 4",
+                "alerting.repeat_every_secs must be at least 5",
+            ),
+            (
+                "escalate_after = 0",
+                "alerting.escalate_after must be at least 1",
+            ),
+            (
+                "coalesce_above = 0",
+                "alerting.coalesce_above must be at least 1",
+            ),
+            (
+                "link_alarm_after_secs = 1",
+                "alerting.link_alarm_after_secs",
+            ),
+            ("volume = 101", "alerting.volume is 101"),
+            (
+                "terminal_statuses = [\"closed\", \"\"]",
+                "alerting.terminal_statuses",
+            ),
+            (
+                "quiet_hours = { from = \"22\", to = \"06:00\" }",
+                "alerting.quiet_hours.from",
+            ),
+            (
+                "quiet_hours = { from = \"22:00\", to = \"6:00\" }",
+                "alerting.quiet_hours.to",
+            ),
+            (
+                "quiet_hours = { from = \"25:00\", to = \"06:00\" }",
+                "alerting.quiet_hours.from",
+            ),
+            (
+                "quiet_hours = { from = \"06:00\", to = \"06:00\" }",
+                "the same time",
+            ),
+            ("tones = { high = \"../x\" }", "alerting.tones.high"),
+        ] {
+            let err = Settings::parse(&format!("[alerting]\n{text}\n")).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        let err = Settings::parse("[alerting]\nvolume = 300\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        let err = Settings::parse("[alerting]\nrepeat_every = 30\n").unwrap_err();
+        assert!(
+            err.contains("line 2, column 1") && err.contains("repeat_every"),
+            "{err}"
+        );
+        let err = Settings::parse("[alerting.tones]\nurgent = \"x\"\n").unwrap_err();
+        assert!(err.contains("urgent"), "{err}");
+        let err = Settings::parse("[alerting]\nquiet_hours = { from = \"22:00\" }\n").unwrap_err();
+        assert!(err.contains("to"), "{err}");
+    }
+
+    #[test]
+    fn silencing_critical_needs_confirmation() {
+        let err = Settings::parse("[alerting]\nvolume = 0\n").unwrap_err();
+        assert!(
+            err.contains("alerting.volume = 0")
+                && err.contains("alerting.confirm_silence_critical"),
+            "{err}"
+        );
+        let err = Settings::parse("[alerting.tones]\ncritical = \"none\"\n").unwrap_err();
+        assert!(
+            err.contains("alerting.tones.critical") && err.contains("confirm_silence_critical"),
+            "{err}"
+        );
+        // Other priorities may be silenced freely.
+        let settings = Settings::parse("[alerting.tones]\nlow = \"none\"\n").unwrap();
+        assert!(!settings.alerting.silences_critical());
+        let settings = Settings::parse(
+            "[alerting]\nvolume = 0\nconfirm_silence_critical = true\n[alerting.tones]\ncritical = \"none\"\n",
+        )
+        .unwrap();
+        assert!(settings.alerting.silences_critical());
+    }
+
+    #[test]
+    fn documented_examples_parse() {
+        for doc in [
+            include_str!("../../../docs/settings.md"),
+            include_str!("../../../docs/alerting.md"),
+        ] {
+            let mut blocks = 0;
+            for block in doc.split("```toml\n").skip(1) {
+                let text = block.split("```").next().unwrap();
+                Settings::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                blocks += 1;
+            }
+            assert!(blocks > 0);
+        }
     }
 }
