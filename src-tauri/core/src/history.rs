@@ -64,6 +64,18 @@ impl History {
             .map_err(|e| StoreError::Sqlite(format!("history task failed: {e}")))?
     }
 
+    /// Marks an alert of this server acknowledged (and read); returns it as stored.
+    pub async fn acknowledge(&self, id: &str) -> Result<Option<Alert>, StoreError> {
+        let (this, id) = (self.clone(), id.to_string());
+        tokio::task::spawn_blocking(move || {
+            let store = lock(&this.store);
+            store.acknowledge(Some(&this.server), &id)?;
+            Ok(store.get(&this.server, &id)?.map(|stored| stored.alert))
+        })
+        .await
+        .map_err(|e| StoreError::Sqlite(format!("history task failed: {e}")))?
+    }
+
     /// Records a batch (in one transaction) and returns what is news, in order.
     pub async fn apply(&self, batch: Vec<Update>) -> Result<Vec<Delivered>, StoreError> {
         let this = self.clone();

@@ -27,6 +27,8 @@
 //!   read and acknowledged state, connection gaps, backfill cursors, retention; a damaged file is set aside.
 //! - [`notify`]: notifications as values ([`notify::Notification`]) and the [`notify::Notifier`] that shows
 //!   them ([`notify::RecordingNotifier`] for tests; the desktop shell brings the D-Bus one).
+//! - [`dbus_notifier`]: the [`notify::Notifier`] for the desktop's notification service (notify-rust over
+//!   D-Bus), reporting button clicks back.
 //! - [`policy`]: the alerting policy: which alerts notify, repeats and escalation until acknowledged, burst
 //!   summaries, quiet hours and pauses with their overrides, the link-health alarm, tones per priority.
 
@@ -35,6 +37,7 @@
 pub mod acknowledge;
 pub mod alert;
 pub mod auth;
+pub mod dbus_notifier;
 pub mod error;
 pub mod history;
 pub mod notify;

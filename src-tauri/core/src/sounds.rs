@@ -24,6 +24,15 @@ pub fn theme_name(priority: Priority) -> &'static str {
     }
 }
 
+/// The sound-theme fallback for a bundled tone name (the tones are named after priorities).
+pub fn theme_name_for_tone(tone: &str) -> &'static str {
+    match tone {
+        "critical" => theme_name(Priority::Critical),
+        "high" => theme_name(Priority::High),
+        _ => theme_name(Priority::Normal),
+    }
+}
+
 /// Writes the bundled tones into `dir` (when missing or different) and returns the directory.
 pub fn extract(dir: &Path) -> Result<PathBuf> {
     std::fs::create_dir_all(dir).map_err(|e| Error::Io {

@@ -18,6 +18,7 @@ use clap::Args;
 use serde_json::json;
 use tokio::sync::mpsc;
 
+use super::duty::{self, Duty};
 use super::{parse_key_value, resolve, runtime, shutdown_signal, usage_error};
 use crate::EXIT_AUTH;
 
@@ -39,6 +40,10 @@ pub struct ListenArgs {
     /// One JSON object per alert on stdout, and JSON status lines on stderr.
     #[arg(long)]
     pub json: bool,
+    /// Duty mode: native notifications with sound for the alerts that need them, repeated until acknowledged
+    /// (see docs/alerting.md and the [alerting] settings).
+    #[arg(long)]
+    pub notify: bool,
 }
 
 pub(crate) fn run(args: &ListenArgs, paths: &Paths) -> ExitCode {
@@ -88,7 +93,7 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(listen(supervisor, &target, history, paths, args.json))
+    rt.block_on(listen(supervisor, &target, history, paths, args))
 }
 
 async fn listen(
@@ -96,8 +101,10 @@ async fn listen(
     target: &Target,
     history: History,
     paths: &Paths,
-    json: bool,
+    args: &ListenArgs,
 ) -> ExitCode {
+    let json = args.json;
+    let mut duty = args.notify.then(|| Duty::start(paths, target, &history));
     let (tx, mut rx) = mpsc::channel(1024);
     let supervisor = supervisor.with_wake(alertdesk_core::wake::watch());
     let task = tokio::spawn(supervisor.run(tx, shutdown_signal()));
@@ -114,6 +121,12 @@ async fn listen(
                 Some(update) => update,
                 None => break,
             },
+            wake = duty::next(duty.as_mut()) => {
+                if let Some(duty) = duty.as_mut() {
+                    duty.handle(wake).await;
+                }
+                continue;
+            }
             _ = prune.tick() => {
                 match history.prune(retention.max_age(), retention.max_alerts).await {
                     Ok(0) => {}
@@ -143,6 +156,9 @@ async fn listen(
             }
         };
         for item in delivered {
+            if let Some(duty) = duty.as_mut() {
+                duty.on_delivered(&item);
+            }
             match item {
                 Delivered::New(alert) | Delivered::Updated(alert, _) => {
                     let line = if json {

@@ -2,6 +2,7 @@
 
 pub(crate) mod acknowledge;
 pub(crate) mod demo;
+pub(crate) mod duty;
 pub(crate) mod history;
 pub(crate) mod listen;
 pub(crate) mod login;
