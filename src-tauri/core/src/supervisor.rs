@@ -191,6 +191,8 @@ pub struct Supervisor {
     sio_pid: Option<String>,
     /// The current link delivered at least one live event.
     link_traffic: bool,
+    /// When polling is next due while the socket is down (none while live).
+    next_poll: Option<Instant>,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -222,6 +224,7 @@ impl Supervisor {
             wake: None,
             sio_pid: None,
             link_traffic: false,
+            next_poll: None,
         })
     }
 
@@ -345,11 +348,14 @@ impl Supervisor {
         out: &mpsc::Sender<Update>,
     ) -> Result<(), LinkEnd> {
         let deadline = Instant::now() + delay;
-        let mut next_poll = Instant::now();
+        // The poll schedule spans the waits between reconnect attempts: polls keep the profile's interval
+        // however often the socket is retried.
+        let mut next_poll = *self.next_poll.get_or_insert_with(Instant::now);
         loop {
             if let Some(every) = poll_every {
                 if Instant::now() >= next_poll {
                     next_poll = Instant::now() + every;
+                    self.next_poll = Some(next_poll);
                     match self.catch_up(Source::Poll, out).await {
                         Ok(()) => {
                             if !*polling {
@@ -429,6 +435,7 @@ impl Supervisor {
         match event {
             LinkEvent::Connected { recovered, pid, .. } => {
                 *live = true;
+                self.next_poll = None;
                 // A new session (or one the server did not recover) resumes from its own offsets only.
                 if !recovered {
                     self.spec.recovery = None;
