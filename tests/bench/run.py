@@ -409,28 +409,31 @@ class Bench:
             if count:
                 emitter = self.emitter(client.spec.proto)
                 start_index = len(client.lines)
+                ticks = client.cpu_ticks()
                 first, last = emitter.run(count, rate)
                 emitter.wait_done(count / rate * 5 + 20)
                 got = client.wait_count(first, last, start_index, 60)
+                cpu_us = (client.cpu_ticks() - ticks) / CLK_TCK * 1e6
                 time.sleep(1.0)
-                row.update({"after": client.memory(), "alerts": got, "sent": count})
+                row.update({"after": client.memory(), "alerts": got, "sent": count,
+                            "cpu_us_per_event": round(cpu_us / max(got, 1), 2)})
                 client.lines.clear()
         finally:
             client.stop()
         after = row.get("after")
         log(f"  memory {name:22} idle RSS {idle['rss_kb'] / 1024:.1f} MiB private {idle['private_kb'] / 1024:.1f} MiB"
             + (f"; after {row['alerts']} events RSS {after['rss_kb'] / 1024:.1f} MiB private "
-               f"{after['private_kb'] / 1024:.1f} MiB" if after else ""))
+               f"{after['private_kb'] / 1024:.1f} MiB, {row['cpu_us_per_event']} us CPU per event" if after else ""))
         self.results["memory"].append(row)
         return row
 
     # Dead link: every client through its own black-holing proxy, all at once. Steady 20 events/s; at T0 every
     # proxy black-holes; detection = first not-live status after T0; the proxy is restored (links cut, then
     # forwarding) 1 s after detection, or at T0 + cap; back live = first live status after the restore.
-    def dead_link(self, names: list[str], cap: float) -> list[dict]:
+    def dead_link(self, names: list[str], cap: float, restore_after: float = 1.0) -> list[dict]:
         rate = 20
         lead = 3.0
-        total = lead + cap + 12.0
+        total = lead + cap + restore_after + 11.0
         proxies: dict[str, Proxy] = {}
         clients: dict[str, Client] = {}
         rows = []
@@ -454,7 +457,7 @@ class Bench:
             detected: dict[str, int | None] = {}
             restored: dict[str, int] = {}
             deadline = t0 + int(cap * 1e9)
-            while len(restored) < len(names) and time.monotonic_ns() < deadline + int(2e9):
+            while len(restored) < len(names) and time.monotonic_ns() < deadline + int((restore_after + 2) * 1e9):
                 now = time.monotonic_ns()
                 for name, client in clients.items():
                     if name in restored:
@@ -463,7 +466,7 @@ class Bench:
                         stamp = client.wait_status(NOT_LIVE, t0, 0)
                         if stamp is not None:
                             detected[name] = stamp
-                    due = detected[name] + int(1e9) if name in detected else deadline
+                    due = detected[name] + int(restore_after * 1e9) if name in detected else deadline
                     if now >= due:
                         proxies[name].set_mode("cut")
                         restored[name] = time.monotonic_ns()
@@ -483,6 +486,7 @@ class Bench:
                     "received": got,
                     "lost": last - first + 1 - got,
                     "cap_s": cap,
+                    "restore_after_s": restore_after,
                 }
                 rows.append(row)
                 log(f"  dead link {name:22} detected {fmt_s(row['detect_s'], cap)}  back live "
@@ -606,11 +610,12 @@ def report(results: dict) -> str:
             mib = lambda kb: f"{kb / 1024:.1f}" if kb else "-"  # noqa: E731
             rows.append([r["client"], mib(r["idle"]["rss_kb"]), mib(r["idle"]["private_kb"]),
                          mib(after.get("rss_kb")), mib(after.get("private_kb")), r.get("alerts", "-"),
+                         r.get("cpu_us_per_event", "-"),
                          ratio(ref and ref["idle"]["rss_kb"], r["idle"]["rss_kb"]),
                          ratio(ref_after.get("rss_kb"), after.get("rss_kb"))])
         out.append(table("Memory of the listener process (MiB); ratio = Alertdesk RSS / peer RSS",
                          ["client", "idle RSS", "idle private", "after RSS", "after private", "events",
-                          "idle ratio", "after ratio"], rows))
+                          "CPU us/event", "idle ratio", "after ratio"], rows))
     dead = results["dead_link"]
     if dead:
         by = {r["client"]: r for r in dead}
@@ -620,8 +625,8 @@ def report(results: dict) -> str:
             rows.append([r["client"], fmt_s(r["detect_s"], r["cap_s"]), fmt_s(r["back_live_s"], 15),
                          f"{r['lost']}/{r['sent']}", ratio(ref and ref["detect_s"], r["detect_s"]),
                          ratio(ref and ref["back_live_s"], r["back_live_s"])])
-        out.append(table("Dead link (proxy black-holes the link): detection, back live after the path returns, "
-                         "events lost", ["client", "detected after", "back live after", "lost", "detect ratio",
+        out.append(table("Dead link (proxy black-holes the link): detection, back live after the path returns "
+                         f"({dead[0]['restore_after_s']:g} s after detection), events lost", ["client", "detected after", "back live after", "lost", "detect ratio",
                                          "back-live ratio"], rows))
     idle = results["idle_cpu"]
     if idle:
@@ -646,6 +651,8 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=100_000, help="events for the memory-after figure")
     parser.add_argument("--idle-seconds", type=float, default=60.0)
     parser.add_argument("--dead-cap", type=float, default=55.0, help="longest wait for a dead-link detection")
+    parser.add_argument("--restore-after", type=float, default=1.0,
+                        help="dead link: seconds between a client's detection and the path's return")
     parser.add_argument("--only", default="", help="comma-separated figures (latency,throughput,memory,dead,idle)")
     parser.add_argument("--out", default="", help="raw output file (default tests/bench/results/<date>.txt)")
     args = parser.parse_args()
@@ -685,14 +692,14 @@ def main() -> int:
                 for name in bench.specs:
                     bench.latency(name, rate, seconds)
         if "throughput" in only:
-            rates = [5000, 10000, 20000, 40000, 80000, 160000]
-            for name in bench.specs:
+            rates = [5000, 10000, 20000, 40000, 60000, 80000, 100000, 120000, 140000, 160000, 200000, 240000]
+            for name in ["alertdesk", "alertdesk (tmpfs)"] + main_clients[1:]:
                 bench.throughput(name, rates, 2.0)
         if "memory" in only:
             for name in main_clients:
                 bench.memory(name, args.events, 10000)
         if "dead" in only:
-            bench.dead_link(main_clients, args.dead_cap)
+            bench.dead_link(main_clients, args.dead_cap, args.restore_after)
         if "idle" in only:
             bench.idle_cpu(main_clients, args.idle_seconds)
         text = report(bench.results)
