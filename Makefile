@@ -45,7 +45,7 @@ test-e2e: ## CLI and desktop tests on the real binaries, under Xvfb and a privat
 	ALERTDESK_BIN_DIR=$(BIN_DIR) xvfb-run -a -s "-screen 0 1280x800x24" \
 	  dbus-run-session -- .venv/bin/python -m pytest tests $(PYTEST_ARGS)
 
-bench: ## Full benchmark vs peer clients (release build, about 8 min); raw output in tests/bench/results/
+bench: ## Full benchmark vs peer clients (release build, about 10 min); raw output in tests/bench/results/
 	cargo build --release --locked -p alertdesk-cli
 	$(BENCH_PY) tests/bench/run.py --full --bin $(CURDIR)/target/release/alertdesk-cli
 
