@@ -499,6 +499,59 @@ class Bench:
         self.results["dead_link"].extend(rows)
         return rows
 
+    # Server outage: every client through its own proxy; at T0 every proxy closes the links and then refuses
+    # (accepts and closes) new connections for `outage` seconds, as a restarting server does; then it forwards
+    # again. Back live = first live status after forwarding resumed; lost as for the dead link.
+    def server_outage(self, names: list[str], outage: float) -> list[dict]:
+        rate, lead = 20, 3.0
+        total = lead + outage + 15.0
+        proxies: dict[str, Proxy] = {}
+        clients: dict[str, Client] = {}
+        rows = []
+        try:
+            for name in names:
+                spec = self.specs[name]
+                emitter = self.emitter(spec.proto)
+                proxy = proxies[name] = Proxy(emitter.port)
+                clients[name] = Client(spec, emitter.client_url(proxy.port), self.data_root)
+            for client in clients.values():
+                client.wait_live()
+            time.sleep(0.5)
+            runs = {proto: self.emitter(proto).run(int(rate * total), rate, record=True)
+                    for proto in sorted({self.specs[n].proto for n in names})}
+            time.sleep(lead)
+            t0 = time.monotonic_ns()
+            for proxy in proxies.values():
+                proxy.set_mode("cut")  # closes every link (and forwards: the next line refuses at once)
+                proxy.set_mode("refuse")
+            log(f"  server outage: all {len(proxies)} links cut, new connections refused for {outage:g} s")
+            time.sleep(outage)
+            for proxy in proxies.values():
+                proxy.set_mode("forward")
+            t1 = time.monotonic_ns()
+            back = {name: client.wait_status(("live",), t1, 40) for name, client in clients.items()}
+            down = {name: client.wait_status(NOT_LIVE, t0, 0) for name, client in clients.items()}
+            for proto in runs:
+                self.emitter(proto).wait_done(total + 30)
+            time.sleep(3.0)
+            for name, client in clients.items():
+                first, last = runs[client.spec.proto]
+                got = client.count_between(first, last)
+                row = {"client": name, "outage_s": outage,
+                       "noticed_s": (down[name] - t0) / 1e9 if down.get(name) else None,
+                       "back_live_s": (back[name] - t1) / 1e9 if back.get(name) else None,
+                       "sent": last - first + 1, "received": got, "lost": last - first + 1 - got}
+                rows.append(row)
+                log(f"  server outage {name:22} back live {fmt_s(row['back_live_s'], 40)} after the server "
+                    f"returned; lost {row['lost']}/{row['sent']}")
+        finally:
+            for client in clients.values():
+                client.stop()
+            for proxy in proxies.values():
+                proxy.close()
+        self.results.setdefault("outage", []).extend(rows)
+        return rows
+
     # Idle CPU: every client connected at once, no traffic; utime + stime from /proc/PID/stat over `seconds`.
     def idle_cpu(self, names: list[str], seconds: float) -> list[dict]:
         clients = [self.start(name) for name in names]
@@ -628,6 +681,17 @@ def report(results: dict) -> str:
         out.append(table("Dead link (proxy black-holes the link): detection, back live after the path returns "
                          f"({dead[0]['restore_after_s']:g} s after detection), events lost", ["client", "detected after", "back live after", "lost", "detect ratio",
                                          "back-live ratio"], rows))
+    outage = results.get("outage") or []
+    if outage:
+        by = {r["client"]: r for r in outage}
+        rows = []
+        for r in outage:
+            ref = by.get(peer_for(r["client"])) if "alertdesk" not in r["client"] else None
+            rows.append([r["client"], fmt_s(r["back_live_s"], 40), f"{r['lost']}/{r['sent']}",
+                         ratio(ref and ref["back_live_s"], r["back_live_s"])])
+        out.append(table(f"Server outage ({outage[0]['outage_s']:g} s of closed links and refused connections): "
+                         "back live after the server returns, events lost",
+                         ["client", "back live after", "lost", "back-live ratio"], rows))
     idle = results["idle_cpu"]
     if idle:
         by = {r["client"]: r for r in idle}
@@ -653,7 +717,8 @@ def main() -> int:
     parser.add_argument("--dead-cap", type=float, default=55.0, help="longest wait for a dead-link detection")
     parser.add_argument("--restore-after", type=float, default=1.0,
                         help="dead link: seconds between a client's detection and the path's return")
-    parser.add_argument("--only", default="", help="comma-separated figures (latency,throughput,memory,dead,idle)")
+    parser.add_argument("--outage", type=float, default=20.0, help="server outage: seconds of refused connections")
+    parser.add_argument("--only", default="", help="comma-separated figures (latency,throughput,memory,dead,outage,idle)")
     parser.add_argument("--out", default="", help="raw output file (default tests/bench/results/<date>.txt)")
     args = parser.parse_args()
 
@@ -684,7 +749,7 @@ def main() -> int:
             log(f"bench-smoke: harness OK in {time.monotonic() - started:.1f} s")
             return 0
 
-        only = set(filter(None, args.only.split(","))) or {"latency", "throughput", "memory", "dead", "idle"}
+        only = set(filter(None, args.only.split(","))) or {"latency", "throughput", "memory", "dead", "outage", "idle"}
         log(f"machine: {json.dumps(info)}")
         main_clients = ["alertdesk", "socket.io-client", "python-socketio", "alertdesk ws", "ws"]
         if "latency" in only:
@@ -700,6 +765,8 @@ def main() -> int:
                 bench.memory(name, args.events, 10000)
         if "dead" in only:
             bench.dead_link(main_clients, args.dead_cap, args.restore_after)
+        if "outage" in only:
+            bench.server_outage(main_clients, args.outage)
         if "idle" in only:
             bench.idle_cpu(main_clients, args.idle_seconds)
         text = report(bench.results)
