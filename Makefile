@@ -6,9 +6,10 @@ export PATH := $(HOME)/.cargo/bin:$(PATH)
 
 CARGO_FLAGS := --workspace --locked
 PYTEST_ARGS ?=
+BENCH_PY ?= $(CURDIR)/.venv/bin/python
 BIN_DIR := $(CURDIR)/target/debug
 
-.PHONY: help setup setup-test build run test lint test-rust test-ui test-e2e
+.PHONY: help setup setup-test build run test lint test-rust test-ui test-e2e bench bench-smoke
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -25,7 +26,7 @@ build: setup ## Build both binaries (target/debug/alertdesk and alertdesk-cli)
 run: build ## Set up, build and start Alertdesk (the window, or the headless listener without a display)
 	scripts/run-app $(BIN_DIR)
 
-test: setup-test lint test-rust test-ui test-e2e ## Run the whole test suite (installs what it needs)
+test: setup-test lint test-rust test-ui test-e2e bench-smoke ## Run the whole test suite (installs what it needs)
 	@echo "make test: all checks passed"
 
 lint: ## rustfmt and clippy (warnings are errors)
@@ -43,3 +44,11 @@ test-e2e: ## CLI and desktop tests on the real binaries, under Xvfb and a privat
 	cargo build $(CARGO_FLAGS)
 	ALERTDESK_BIN_DIR=$(BIN_DIR) xvfb-run -a -s "-screen 0 1280x800x24" \
 	  dbus-run-session -- .venv/bin/python -m pytest tests $(PYTEST_ARGS)
+
+bench: ## Full benchmark vs peer clients (release build, about 10 min); raw output in tests/bench/results/
+	cargo build --release --locked -p alertdesk-cli
+	$(BENCH_PY) tests/bench/run.py --full --bin $(CURDIR)/target/release/alertdesk-cli
+
+bench-smoke: ## A few seconds of the benchmark harness (fails if the harness breaks, not on missed targets)
+	test -x $(BIN_DIR)/alertdesk-cli || cargo build --locked -p alertdesk-cli
+	$(BENCH_PY) tests/bench/run.py --smoke --bin $(BIN_DIR)/alertdesk-cli
