@@ -150,3 +150,31 @@ def test_kill_9_loses_nothing_stored_and_backfill_fills_the_rest(listen, servers
     assert max(both.values()) == 1, "an alert was printed by both runs"
     stored = history_ids(second.cmd[0].rsplit("/", 1)[-1], tmp_path)
     assert set(stored) == set(expected) and max(stored.values()) == 1
+
+
+def test_back_live_soon_after_a_long_outage(listen, tmp_path):
+    """The backoff grows while the server is down, but once it listens again the link is back within seconds
+    (the waits probe the port), not after the remaining backoff of up to 30 s."""
+    state = tmp_path / "reports.json"
+    server = start_server("station-reports", STATE_FILE=str(state))
+    try:
+        token = server.login("officer")
+        listener = listen("station-reports", server, token=token, data_dir=tmp_path / "client")
+        listener.wait_status("live")
+        server.wait_clients(1)
+        port = server.port
+        server.stop()
+        time.sleep(12)  # long enough for backoff delays of several seconds
+        lives = len([s for s in listener.statuses if s["status"] == "live"])
+        server = start_server("station-reports", STATE_FILE=str(state), PORT=port)
+        back = time.monotonic()
+        deadline = back + 20
+        while len([s for s in listener.statuses if s["status"] == "live"]) == lives and time.monotonic() < deadline:
+            time.sleep(0.05)
+        took = time.monotonic() - back
+        assert len([s for s in listener.statuses if s["status"] == "live"]) > lives, listener.stderr_lines
+        assert took <= 3.0, f"back live {took:.1f}s after the server returned"
+        r = post_reports(server, 1, rate_per_s=10)
+        assert collect(listener, set(r), timeout=10)[r[0]] == 1
+    finally:
+        server.stop()

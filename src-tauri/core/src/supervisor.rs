@@ -193,6 +193,8 @@ pub struct Supervisor {
     link_traffic: bool,
     /// When polling is next due while the socket is down (none while live).
     next_poll: Option<Instant>,
+    /// The last attempt found nothing listening: the waits probe the port to reconnect as soon as it is back.
+    unreachable: bool,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -225,6 +227,7 @@ impl Supervisor {
             sio_pid: None,
             link_traffic: false,
             next_poll: None,
+            unreachable: false,
         })
     }
 
@@ -280,7 +283,14 @@ impl Supervisor {
                         .await;
                     return Outcome::AuthFailed(reason);
                 }
-                LinkEnd::Closed(reason) => reason,
+                LinkEnd::Closed(reason) => {
+                    self.unreachable = false;
+                    reason
+                }
+                LinkEnd::Unreachable(reason) => {
+                    self.unreachable = true;
+                    reason
+                }
             };
             if was_live {
                 polling = false;
@@ -381,6 +391,7 @@ impl Supervisor {
             let until = poll_every.map_or(deadline, |_| deadline.min(next_poll));
             tokio::select! {
                 () = tokio::time::sleep_until(until) => {}
+                () = back_online(self.unreachable.then(|| self.spec.url.clone()), deadline) => return Ok(()),
                 () = woken(self.wake.as_mut()) => return Ok(()),
             }
         }
@@ -805,6 +816,32 @@ enum Fetched {
 
 /// The cursor of a backfill list that has no cursor field: its baseline is set, compare with the history.
 const PRIMED: &str = "primed";
+
+/// Resolves once a server that refused connections (`url` given) accepts one again, probing its port every
+/// second, so a long backoff does not keep an officer offline after the server returns. Never resolves when
+/// the last failure was not at the TCP level (the server answered), nor within the last second of the wait.
+async fn back_online(url: Option<url::Url>, deadline: Instant) {
+    let Some(url) = url else {
+        return std::future::pending().await;
+    };
+    loop {
+        let next = Instant::now() + PROBE_EVERY;
+        if next >= deadline {
+            return std::future::pending().await;
+        }
+        tokio::time::sleep_until(next).await;
+        if crate::protocol::ws::tcp_reachable(&url, PROBE_EVERY).await {
+            tracing::info!(
+                "{} accepts connections again",
+                crate::protocol::ws::redact(&url)
+            );
+            return;
+        }
+    }
+}
+
+/// How often a down server's port is probed during a backoff wait.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
 
 /// The reason given when a wake trigger cut the link.
 const WOKE: &str = "woke up or network changed";

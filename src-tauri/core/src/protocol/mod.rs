@@ -116,6 +116,9 @@ pub enum LinkEvent {
 pub enum LinkEnd {
     /// Closed, failed or went silent: try again.
     Closed(String),
+    /// Nothing accepted the TCP connection (refused, unreachable, timed out): the server or the network is
+    /// down. Try again; a cheap TCP probe can tell when it is back.
+    Unreachable(String),
     /// The server refused the credentials: do not retry with the same ones.
     Rejected(String),
     /// The receiver of the events went away.

@@ -88,8 +88,31 @@ pub async fn connect(spec: &LinkSpec) -> Result<Socket, LinkEnd> {
                 )))
             }
         }
+        Ok(Err(WsError::Io(e))) if is_unreachable(&e) => {
+            Err(LinkEnd::Unreachable(format!("IO error: {e}")))
+        }
         Ok(Err(e)) => Err(LinkEnd::Closed(e.to_string())),
     }
+}
+
+fn is_unreachable(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::{ConnectionRefused, HostUnreachable, NetworkUnreachable, TimedOut};
+    matches!(
+        e.kind(),
+        ConnectionRefused | HostUnreachable | NetworkUnreachable | TimedOut
+    )
+}
+
+/// Whether something accepts TCP connections at the URL's host and port now (bounded by `within`).
+pub async fn tcp_reachable(url: &url::Url, within: std::time::Duration) -> bool {
+    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    matches!(
+        timeout(within, TcpStream::connect((host, port))).await,
+        Ok(Ok(_))
+    )
 }
 
 /// How a close frame from the server ends the link.
