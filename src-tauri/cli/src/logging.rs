@@ -52,7 +52,11 @@ pub fn init(paths: &Paths, settings: &LogSettings, console: Console) -> Option<W
         .build(&paths.log_dir);
     let (file_layer, guard, file_error) = match file {
         Ok(appender) => {
-            let (writer, guard) = tracing_appender::non_blocking(appender);
+            // The default queue holds 128,000 lines (about 4 MB resident from the start); 1,024 absorbs any burst
+            // of log lines, and beyond it lines are dropped (lossy), never alerts.
+            let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
+                .buffered_lines_limit(1024)
+                .finish(appender);
             let layer = fmt::layer()
                 .with_ansi(false)
                 .with_writer(writer)
