@@ -150,12 +150,7 @@ pub async fn login(
     let mut vars = vars.clone();
     vars.insert("username".into(), username.to_string());
     vars.insert("password".into(), password.expose().to_string());
-    let empty = Value::Null;
-    let scope = Scope {
-        payload: &empty,
-        vars: &vars,
-        record: None,
-    };
+    let scope = Scope::of_vars(&vars);
     let path = login
         .path
         .render(&scope)

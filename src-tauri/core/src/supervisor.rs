@@ -562,12 +562,7 @@ impl Supervisor {
         if let Some(cursor) = cursor.filter(|c| *c != PRIMED) {
             vars.insert("cursor".into(), cursor.to_string());
         }
-        let empty = Value::Null;
-        let scope = Scope {
-            payload: &empty,
-            vars: &vars,
-            record: None,
-        };
+        let scope = Scope::of_vars(&vars);
         let path = backfill
             .path
             .render(&scope)
@@ -727,12 +722,7 @@ impl Supervisor {
         let Some(list) = &fetch.list else {
             return Ok(Vec::new());
         };
-        let empty = Value::Null;
-        let scope = Scope {
-            payload: &empty,
-            vars: &self.target.vars,
-            record: None,
-        };
+        let scope = Scope::of_vars(&self.target.vars);
         let Ok(path) = list.render(&scope) else {
             return Ok(Vec::new());
         };
@@ -932,16 +922,11 @@ fn rest_auth_header(target: &Target) -> Option<(String, String)> {
     let token = target.token.as_ref()?;
     let mut vars = target.vars.clone();
     vars.insert("token".into(), token.expose().to_string());
-    let empty = Value::Null;
     let value = target
         .profile
         .auth
         .value
-        .render(&Scope {
-            payload: &empty,
-            vars: &vars,
-            record: None,
-        })
+        .render(&Scope::of_vars(&vars))
         .ok()?;
     Some((target.profile.auth.header.clone(), value))
 }
@@ -951,12 +936,7 @@ pub fn link_spec(target: &Target, heartbeat: Heartbeat) -> Result<LinkSpec, Stri
     let profile = &target.profile;
     let mut url = target.server.ws_url(profile.ws_path())?;
     let vars = &target.vars;
-    let empty = Value::Null;
-    let scope = Scope {
-        payload: &empty,
-        vars,
-        record: None,
-    };
+    let scope = Scope::of_vars(vars);
     {
         let mut query = url.query_pairs_mut();
         if profile.protocol == Protocol::Socketio {
@@ -1013,11 +993,7 @@ pub fn link_spec(target: &Target, heartbeat: Heartbeat) -> Result<LinkSpec, Stri
             if let Some(item) = item {
                 vars.insert("item".into(), item);
             }
-            let scope = Scope {
-                payload: &empty,
-                vars: &vars,
-                record: None,
-            };
+            let scope = Scope::of_vars(&vars);
             let data = match emit
                 .data
                 .as_ref()

@@ -56,6 +56,20 @@ pub struct Scope<'a> {
     pub record: Option<&'a Value>,
 }
 
+/// The payload of a scope that has none.
+static NO_PAYLOAD: Value = Value::Null;
+
+impl<'a> Scope<'a> {
+    /// Variables only, no payload or record: for URLs, query values, login bodies and emitted data.
+    pub fn of_vars(vars: &'a BTreeMap<String, String>) -> Self {
+        Self {
+            payload: &NO_PAYLOAD,
+            vars,
+            record: None,
+        }
+    }
+}
+
 /// A field a template needs is missing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field} is missing")]
