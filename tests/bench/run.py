@@ -16,6 +16,7 @@ arrive, a process cannot be sampled, or ldd shows desktop libraries), never on a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -427,16 +428,11 @@ class Bench:
         self.results["memory"].append(row)
         return row
 
-    # Dead link: every client through its own black-holing proxy, all at once. Steady 20 events/s; at T0 every
-    # proxy black-holes; detection = first not-live status after T0; the proxy is restored (links cut, then
-    # forwarding) 1 s after detection, or at T0 + cap; back live = first live status after the restore.
-    def dead_link(self, names: list[str], cap: float, restore_after: float = 1.0) -> list[dict]:
-        rate = 20
-        lead = 3.0
-        total = lead + cap + restore_after + 11.0
+    @contextlib.contextmanager
+    def proxied_clients(self, names: list[str]):
+        """Every client through a proxy of its own to its emitter, all live; all stopped afterwards."""
         proxies: dict[str, Proxy] = {}
         clients: dict[str, Client] = {}
-        rows = []
         try:
             for name in names:
                 spec = self.specs[name]
@@ -446,9 +442,39 @@ class Bench:
             for client in clients.values():
                 client.wait_live()
             time.sleep(0.5)
-            runs = {}
-            for proto in sorted({self.specs[n].proto for n in names}):
-                runs[proto] = self.emitter(proto).run(int(rate * total), rate, record=True)
+            yield proxies, clients
+        finally:
+            for client in clients.values():
+                client.stop()
+            for proxy in proxies.values():
+                proxy.close()
+
+    def recorded_runs(self, names: list[str], rate: int, seconds: float) -> dict:
+        """Starts a steady, recorded stream on each protocol the clients use: proto -> (first id, last id)."""
+        return {proto: self.emitter(proto).run(int(rate * seconds), rate, record=True)
+                for proto in sorted({self.specs[n].proto for n in names})}
+
+    def finish_runs(self, runs: dict, seconds: float) -> None:
+        for proto in runs:
+            self.emitter(proto).wait_done(seconds + 30)
+        time.sleep(3.0)
+
+    @staticmethod
+    def delivery(client: Client, runs: dict) -> dict:
+        first, last = runs[client.spec.proto]
+        got = client.count_between(first, last)
+        return {"sent": last - first + 1, "received": got, "lost": last - first + 1 - got}
+
+    # Dead link: every client through its own black-holing proxy, all at once. Steady 20 events/s; at T0 every
+    # proxy black-holes; detection = first not-live status after T0; the proxy is restored (links cut, then
+    # forwarding) 1 s after detection, or at T0 + cap; back live = first live status after the restore.
+    def dead_link(self, names: list[str], cap: float, restore_after: float = 1.0) -> list[dict]:
+        rate = 20
+        lead = 3.0
+        total = lead + cap + restore_after + 11.0
+        rows = []
+        with self.proxied_clients(names) as (proxies, clients):
+            runs = self.recorded_runs(names, rate, total)
             time.sleep(lead)
             t0 = time.monotonic_ns()
             for proxy in proxies.values():
@@ -472,30 +498,19 @@ class Bench:
                         restored[name] = time.monotonic_ns()
                 time.sleep(0.05)
             back = {name: clients[name].wait_status(("live",), restored[name], 15) for name in restored}
-            for proto in runs:
-                self.emitter(proto).wait_done(total + 30)
-            time.sleep(3.0)
+            self.finish_runs(runs, total)
             for name, client in clients.items():
-                first, last = runs[client.spec.proto]
-                got = client.count_between(first, last)
                 row = {
                     "client": name,
                     "detect_s": (detected[name] - t0) / 1e9 if detected.get(name) else None,
                     "back_live_s": (back[name] - restored[name]) / 1e9 if back.get(name) else None,
-                    "sent": last - first + 1,
-                    "received": got,
-                    "lost": last - first + 1 - got,
+                    **self.delivery(client, runs),
                     "cap_s": cap,
                     "restore_after_s": restore_after,
                 }
                 rows.append(row)
                 log(f"  dead link {name:22} detected {fmt_s(row['detect_s'], cap)}  back live "
                     f"{fmt_s(row['back_live_s'], 15)}  lost {row['lost']}/{row['sent']}")
-        finally:
-            for client in clients.values():
-                client.stop()
-            for proxy in proxies.values():
-                proxy.close()
         self.results["dead_link"].extend(rows)
         return rows
 
@@ -505,20 +520,9 @@ class Bench:
     def server_outage(self, names: list[str], outage: float) -> list[dict]:
         rate, lead = 20, 3.0
         total = lead + outage + 15.0
-        proxies: dict[str, Proxy] = {}
-        clients: dict[str, Client] = {}
         rows = []
-        try:
-            for name in names:
-                spec = self.specs[name]
-                emitter = self.emitter(spec.proto)
-                proxy = proxies[name] = Proxy(emitter.port)
-                clients[name] = Client(spec, emitter.client_url(proxy.port), self.data_root)
-            for client in clients.values():
-                client.wait_live()
-            time.sleep(0.5)
-            runs = {proto: self.emitter(proto).run(int(rate * total), rate, record=True)
-                    for proto in sorted({self.specs[n].proto for n in names})}
+        with self.proxied_clients(names) as (proxies, clients):
+            runs = self.recorded_runs(names, rate, total)
             time.sleep(lead)
             t0 = time.monotonic_ns()
             for proxy in proxies.values():
@@ -531,24 +535,15 @@ class Bench:
             t1 = time.monotonic_ns()
             back = {name: client.wait_status(("live",), t1, 40) for name, client in clients.items()}
             down = {name: client.wait_status(NOT_LIVE, t0, 0) for name, client in clients.items()}
-            for proto in runs:
-                self.emitter(proto).wait_done(total + 30)
-            time.sleep(3.0)
+            self.finish_runs(runs, total)
             for name, client in clients.items():
-                first, last = runs[client.spec.proto]
-                got = client.count_between(first, last)
                 row = {"client": name, "outage_s": outage,
                        "noticed_s": (down[name] - t0) / 1e9 if down.get(name) else None,
                        "back_live_s": (back[name] - t1) / 1e9 if back.get(name) else None,
-                       "sent": last - first + 1, "received": got, "lost": last - first + 1 - got}
+                       **self.delivery(client, runs)}
                 rows.append(row)
                 log(f"  server outage {name:22} back live {fmt_s(row['back_live_s'], 40)} after the server "
                     f"returned; lost {row['lost']}/{row['sent']}")
-        finally:
-            for client in clients.values():
-                client.stop()
-            for proxy in proxies.values():
-                proxy.close()
         self.results.setdefault("outage", []).extend(rows)
         return rows
 
