@@ -1,7 +1,6 @@
 """Links that fail the ways real ones do: upgrades refused while REST works, sessions the server can recover,
 tokens that expire mid-session."""
 
-import time
 
 from support.proxy import Proxy
 
@@ -29,11 +28,7 @@ def test_polling_fallback_while_upgrades_are_refused(listen, servers):
     assert (alert["id"], alert["source"]) == (f"report-{r['id']}", "poll")
     # The socket is back: polling stops and alerts are live again.
     server.post("/__test/ws", {"refuse": False})
-    lives = len(statuses(listener, "live"))
-    deadline = time.monotonic() + 40
-    while len(statuses(listener, "live")) == lives and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert len(statuses(listener, "live")) > lives, listener.stderr_lines
+    assert listener.wait_for_more("live", listener.count("live"), 40), listener.stderr_lines
     server.wait_clients(1)
     r = report(server, "live again")
     alert = listener.next_alert()

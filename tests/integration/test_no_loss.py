@@ -108,10 +108,7 @@ def test_server_restart_with_persisted_state(listen, tmp_path):
         listener.wait_status("reconnecting")
         server = start_server("station-reports", STATE_FILE=str(state), PORT=port)
         during = post_reports(server, 3, rate_per_s=20, first_description=3)  # likely before we reconnect
-        lives = len([s for s in listener.statuses if s["status"] == "live"])
-        deadline = time.monotonic() + 40
-        while len([s for s in listener.statuses if s["status"] == "live"]) == lives and time.monotonic() < deadline:
-            time.sleep(0.1)
+        listener.wait_for_more("live", listener.count("live"), 40)
         server.wait_clients(1)
         after = post_reports(server, 3, rate_per_s=20, first_description=6)
         seen = collect(listener, set(before + during + after), timeout=30)
@@ -165,14 +162,12 @@ def test_back_live_soon_after_a_long_outage(listen, tmp_path):
         port = server.port
         server.stop()
         time.sleep(12)  # long enough for backoff delays of several seconds
-        lives = len([s for s in listener.statuses if s["status"] == "live"])
+        lives = listener.count("live")
         server = start_server("station-reports", STATE_FILE=str(state), PORT=port)
         back = time.monotonic()
-        deadline = back + 20
-        while len([s for s in listener.statuses if s["status"] == "live"]) == lives and time.monotonic() < deadline:
-            time.sleep(0.05)
+        came_back = listener.wait_for_more("live", lives, 20)
         took = time.monotonic() - back
-        assert len([s for s in listener.statuses if s["status"] == "live"]) > lives, listener.stderr_lines
+        assert came_back, listener.stderr_lines
         assert took <= 3.0, f"back live {took:.1f}s after the server returned"
         r = post_reports(server, 1, rate_per_s=10)
         assert collect(listener, set(r), timeout=10)[r[0]] == 1

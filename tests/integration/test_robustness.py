@@ -91,10 +91,7 @@ def test_half_open_link_is_noticed_within_10s(listen, servers, profile, extra):
         assert "dead" in reason, reason
         # The link comes back by itself once the network does.
         proxy.set_mode("cut")
-        live_before = len([s for s in listener.statuses if s["status"] == "live"])
-        deadline = time.monotonic() + 20
-        while time.monotonic() < deadline and len([s for s in listener.statuses if s["status"] == "live"]) == live_before:
-            time.sleep(0.05)
-        assert len([s for s in listener.statuses if s["status"] == "live"]) > live_before, listener.stderr_lines
+        live_before = listener.count("live")
+        assert listener.wait_for_more("live", live_before, 20), listener.stderr_lines
     finally:
         proxy.close()

@@ -68,6 +68,18 @@ class Listener:
                     raise AssertionError(f"no {status!r} status within {timeout}s; stderr:\n" + "\n".join(self.stderr_lines))
                 self._status_event.wait(min(left, 0.2))
 
+    def count(self, status: str) -> int:
+        """How many times the link reported `status` so far."""
+        with self._status_event:
+            return len([s for s in self.statuses if s["status"] == status])
+
+    def wait_for_more(self, status: str, than: int, timeout: float) -> bool:
+        """Waits (bounded) until `status` was reported more than `than` times; says whether it was."""
+        deadline = time.monotonic() + timeout
+        while self.count(status) <= than and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.count(status) > than
+
     def next_alert(self, timeout: float = 5) -> dict:
         try:
             return self.alerts.get(timeout=timeout)[1]
