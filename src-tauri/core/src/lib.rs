@@ -29,6 +29,8 @@
 //!   them ([`notify::RecordingNotifier`] for tests; the desktop shell brings the D-Bus one).
 //! - [`dbus_notifier`]: the [`notify::Notifier`] for the desktop's notification service (notify-rust over
 //!   D-Bus), reporting button clicks back.
+//! - [`desk`]: the desktop app's engine without the window: every signed-in server's link, the history, the
+//!   policy, and the typed events the UI draws ([`desk::view`], with generated TypeScript types).
 //! - [`policy`]: the alerting policy: which alerts notify, repeats and escalation until acknowledged, burst
 //!   summaries, quiet hours and pauses with their overrides, the link-health alarm, tones per priority.
 
@@ -38,6 +40,7 @@ pub mod acknowledge;
 pub mod alert;
 pub mod auth;
 pub mod dbus_notifier;
+pub mod desk;
 pub mod error;
 pub mod history;
 pub mod notify;
