@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use crate::acknowledge::write_back;
 use crate::alert::Alert;
 use crate::auth::{self, TokenStore};
-use crate::dbus_notifier::NotifierEvent;
+use crate::dbus_notifier::{DbusNotifier, NotifierEvent};
 use crate::history::{Delivered, History};
 use crate::notify::{AlertKey, Notifier, ACTION_ACKNOWLEDGE};
 use crate::paths::Paths;
@@ -393,6 +393,11 @@ impl Desk {
         rx.await.unwrap_or(0)
     }
 
+    /// Shows a notice in the UI (a failure outside the desk, e.g. a scripted start that cannot connect).
+    pub fn notify_ui(&self, level: NoticeLevel, message: String) {
+        let _ = self.requests.send(Request::Notice(level, message));
+    }
+
     /// Stops every link and the actor.
     pub async fn shutdown(&self) {
         let (tx, rx) = oneshot::channel();
@@ -400,6 +405,31 @@ impl Desk {
             let _ = rx.await;
         }
     }
+}
+
+/// The app icon shown on notifications.
+const ICON: &[u8] = include_bytes!("../../../../icons/128x128.png");
+
+/// Starts the D-Bus notifier (desktop app and `listen --notify`) with the tones and the icon written to the
+/// data directory, where the notification service can read them.
+pub fn start_notifier(paths: &Paths) -> (DbusNotifier, mpsc::UnboundedReceiver<NotifierEvent>) {
+    let sounds = crate::sounds::extract(&paths.data_dir.join("sounds")).unwrap_or_else(|e| {
+        tracing::warn!("cannot write the notification tones: {e}");
+        paths.data_dir.join("sounds")
+    });
+    let icon = paths.data_dir.join("alertdesk.png");
+    let icon = if std::fs::read(&icon).ok().as_deref() == Some(ICON) {
+        Some(icon)
+    } else {
+        match std::fs::write(&icon, ICON) {
+            Ok(()) => Some(icon),
+            Err(e) => {
+                tracing::warn!("cannot write the notification icon: {e}");
+                None
+            }
+        }
+    };
+    DbusNotifier::start(sounds, icon)
 }
 
 fn default_label(profile: &Profile, server: &Server) -> String {

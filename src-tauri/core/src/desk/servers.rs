@@ -74,6 +74,15 @@ pub fn load(path: &Path) -> (Vec<ServerEntry>, Option<String>) {
     }
 }
 
+/// Reads the saved servers without side effects: anything unreadable is an empty list ([`load`] reports it).
+pub fn peek(path: &Path) -> Vec<ServerEntry> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| toml::from_str::<File>(&text).ok())
+        .map(|file| file.server)
+        .unwrap_or_default()
+}
+
 fn aside_path(path: &Path) -> PathBuf {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
     path.with_extension(format!("toml.broken-{stamp}"))
