@@ -41,6 +41,8 @@ pub(crate) struct AppInfo {
     version: &'static str,
     /// Why settings.toml was ignored, if it was.
     settings_error: Option<String>,
+    /// `[window] theme`: "system", "light" or "dark".
+    theme: alertdesk_core::settings::Theme,
 }
 
 // Tauri hands commands their State and arguments by value.
@@ -51,6 +53,7 @@ pub(crate) fn app_info(state: State<'_, AppState>) -> AppInfo {
         name: "Alertdesk",
         version: alertdesk_core::VERSION,
         settings_error: state.settings_error.clone(),
+        theme: state.theme,
     }
 }
 

@@ -25,6 +25,7 @@ pub(crate) const MAIN_WINDOW: &str = "main";
 /// What the commands can read about this run; registered once in `setup`.
 pub(crate) struct AppState {
     pub(crate) settings_error: Option<String>,
+    pub(crate) theme: Theme,
 }
 
 /// Everything the window state plugin remembers except visibility: a window hidden to the tray at quit must
@@ -107,7 +108,10 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
                 .with_state_flags(geometry_flags())
                 .build(),
         )
-        .manage(AppState { settings_error })
+        .manage(AppState {
+            settings_error,
+            theme: settings.window.theme,
+        })
         .manage(DemoBackend::default())
         .invoke_handler(commands::handler())
         .setup(move |app| {
@@ -220,19 +224,20 @@ fn start_desk(
             store,
         )
     });
-    app.manage(desk.clone());
+    // Connected before the window subscribes, so its first snapshot already lists the server.
     if let Some(s) = scripted {
-        tauri::async_runtime::spawn(async move {
-            let target = format!("{} ({})", s.server, s.profile);
-            match desk.connect(&s.profile, &s.server, s.vars, s.token).await {
-                Ok(view) => tracing::info!(server = %view.server, "connected at start"),
-                Err(e) => {
-                    tracing::error!("cannot connect {target}: {e}");
-                    desk.notify_ui(NoticeLevel::Error, format!("cannot connect {target}: {e}"));
-                }
+        let target = format!("{} ({})", s.server, s.profile);
+        let connected =
+            tauri::async_runtime::block_on(desk.connect(&s.profile, &s.server, s.vars, s.token));
+        match connected {
+            Ok(view) => tracing::info!(server = %view.server, "connected at start"),
+            Err(e) => {
+                tracing::error!("cannot connect {target}: {e}");
+                desk.notify_ui(NoticeLevel::Error, format!("cannot connect {target}: {e}"));
             }
-        });
+        }
     }
+    app.manage(desk);
 }
 
 /// Shows, restores and focuses the main window (tray "Open", a tray click, a second launch).

@@ -10,6 +10,8 @@ import { keyOf, Model } from './model';
 import { SignIn } from './signin';
 
 export function renderAppInfo(doc: Document, info: AppInfo): void {
+  if (info.theme === 'system') delete doc.documentElement.dataset.theme;
+  else doc.documentElement.dataset.theme = info.theme;
   const version = doc.querySelector<HTMLElement>('[data-testid="app-version"]');
   if (version) version.textContent = `v${info.version}`;
   const banner = doc.querySelector<HTMLElement>('[data-testid="settings-error"]');

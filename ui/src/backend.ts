@@ -15,6 +15,8 @@ export interface AppInfo {
   name: string;
   version: string;
   settingsError: string | null;
+  /** `[window] theme` */
+  theme: 'system' | 'light' | 'dark';
 }
 
 export interface Backend {

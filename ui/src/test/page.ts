@@ -37,7 +37,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
       return Promise.resolve(result);
     };
   const base: Backend = {
-    appInfo: record('appInfo', { name: 'Alertdesk', version: '9.9.9', settingsError: null }),
+    appInfo: record('appInfo', { name: 'Alertdesk', version: '9.9.9', settingsError: null, theme: 'system' }),
     subscribe: (onEvent) => {
       calls.push(['subscribe', []]);
       listener = onEvent;

@@ -158,6 +158,7 @@ impl Desk {
             notify_failure: None,
             paused_until: None,
             store_failed: false,
+            unseen: Vec::new(),
         };
         tokio::spawn(actor.run(
             inbox,
@@ -522,6 +523,8 @@ struct Actor {
     notify_failure: Option<String>,
     paused_until: Option<String>,
     store_failed: bool,
+    /// Notices from before the UI subscribed.
+    unseen: Vec<DeskEvent>,
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -626,6 +629,9 @@ impl Actor {
             if !ui.send(event) {
                 self.ui = None;
             }
+        } else if matches!(event, DeskEvent::Notice { .. }) && self.unseen.len() < 10 {
+            // Said before the window subscribed (a broken servers file at start): shown when it does.
+            self.unseen.push(event.clone());
         }
         if let Some(shell) = &self.shell {
             shell.send(event);
@@ -773,6 +779,9 @@ impl Actor {
                 match self.snapshot().await {
                     Ok(snapshot) => {
                         sink.send(&DeskEvent::Snapshot(snapshot));
+                        for notice in self.unseen.drain(..) {
+                            sink.send(&notice);
+                        }
                     }
                     Err(e) => tracing::error!("cannot read the history for the window: {e}"),
                 }
