@@ -30,8 +30,10 @@ impl DemoBackend {
         if let Some(server) = running.as_ref() {
             return Ok(server.url());
         }
+        // Livelier than `alertdesk demo`'s default: a new user should see the list move within seconds.
         let config = DemoConfig {
             port,
+            rate_per_min: 30.0,
             ..DemoConfig::default()
         };
         let server = alertdesk_demo::start(config)

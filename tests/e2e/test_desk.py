@@ -180,3 +180,27 @@ def test_scripted_start_and_rejected_token_banner(app, servers):
     assert "no token" in banner
     state = driver.execute("return document.querySelector('[data-testid=\"server-status\"]').dataset.state")
     assert state == "auth_failed"
+
+
+def test_try_the_demo(app, secret_service):
+    """"Try the demo" on the sign-in screen: the built-in backend starts in the app, sign-in goes through the
+    normal path (token in the keyring), and live demo alerts fill the list."""
+    launch, data_dir = app
+    driver = launch()
+    wait_until(lambda: dialog_open(driver), 15, "the sign-in screen on first run")
+    driver.click('[data-testid="try-demo"]')
+    try:
+        wait_until(lambda: not dialog_open(driver), 20, "the demo to start")
+    except TimeoutError:
+        pytest.fail(f"the demo did not start: {driver.text(driver.find('[data-testid=sign-in-error]'))!r}")
+    server = driver.wait_for(
+        "const s = document.querySelector('[data-testid=\"server-status\"]');"
+        "return s && [s.dataset.state, s.querySelector('.label').textContent, s.title]",
+        lambda s: s and s[0] == "live")
+    assert server[1] == "Demo"
+    url = server[2].splitlines()[0]
+    assert url.startswith("http://127.0.0.1:"), url
+    token = secret_lookup(f"demo@{url}")
+    assert token and files_containing(data_dir, token) == []
+    driver.wait_for("return document.querySelectorAll('[data-testid=\"alert-row\"]').length", lambda n: n >= 2,
+                    timeout=40)
