@@ -204,3 +204,26 @@ def test_try_the_demo(app, secret_service):
     assert token and files_containing(data_dir, token) == []
     driver.wait_for("return document.querySelectorAll('[data-testid=\"alert-row\"]').length", lambda n: n >= 2,
                     timeout=40)
+
+
+def test_readme_first_command_opens_the_window_on_the_demo(desktop_session, tmp_path):
+    """scripts/run-app with a display: the window comes up connected to the demo, and its title counts the
+    demo's alerts as they arrive (within 30 s)."""
+    import os
+    import re
+    import signal
+
+    from conftest import BIN_DIR
+
+    env = dict(os.environ, ALERTDESK_DATA_DIR=str(tmp_path), HOME=str(tmp_path))
+    proc = subprocess.Popen([str(ROOT / "scripts" / "run-app"), str(BIN_DIR)], env=env, start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        title = wait_until(lambda: next((t for t in mapped_windows() if re.fullmatch(r"Alertdesk \(\d+\)", t)),
+                                        None), 30, "demo alerts counted in the window title")
+        assert int(title.split("(")[1].rstrip(")")) >= 1
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(15)
+    leftovers = subprocess.run(["pgrep", "-f", f"--data-dir {tmp_path}"], capture_output=True, text=True).stdout
+    assert leftovers.strip() == "", leftovers

@@ -37,8 +37,7 @@ pub use commands::profile::ProfileCommand;
     version,
     about,
     long_about = None,
-    propagate_version = true,
-    args_conflicts_with_subcommands = true
+    propagate_version = true
 )]
 pub struct Cli {
     /// Options every command accepts.
@@ -129,8 +128,19 @@ impl Cli {
                 command = command.mut_arg(arg, |a| a.hide(true));
             }
         }
-        let matches = command.get_matches();
-        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+        let matches = command.get_matches_mut();
+        let cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if cli.command.is_some() && cli.desktop.profile.is_some() {
+            // `alertdesk --profile P listen ...`: the desktop's --profile cannot go with a command.
+            command
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "--profile/--server/--set before a command are the desktop app's; put them after the \
+                     command (e.g. `listen --profile NAME`)",
+                )
+                .exit();
+        }
+        cli
     }
 }
 
