@@ -128,20 +128,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
             }
             Ok(())
         })
-        .on_window_event(move |window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                if close_to_tray && window.label() == MAIN_WINDOW {
-                    api.prevent_close();
-                    if let Err(e) = window.app_handle().save_window_state(geometry_flags()) {
-                        tracing::warn!("cannot save window state: {e}");
-                    }
-                    if let Err(e) = window.hide() {
-                        tracing::warn!("cannot hide window: {e}");
-                    }
-                    tracing::info!("window hidden to the tray");
-                }
-            }
-        })
+        .on_window_event(move |window, event| hide_on_close(close_to_tray, window, event))
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,
@@ -175,6 +162,22 @@ fn window_theme(theme: Theme) -> Option<tauri::Theme> {
         Theme::System => None,
         Theme::Light => Some(tauri::Theme::Light),
         Theme::Dark => Some(tauri::Theme::Dark),
+    }
+}
+
+/// Closing the main window hides it to the tray (when `close_to_tray`), after saving its geometry.
+fn hide_on_close(close_to_tray: bool, window: &tauri::Window, event: &WindowEvent) {
+    if let WindowEvent::CloseRequested { api, .. } = event {
+        if close_to_tray && window.label() == MAIN_WINDOW {
+            api.prevent_close();
+            if let Err(e) = window.app_handle().save_window_state(geometry_flags()) {
+                tracing::warn!("cannot save window state: {e}");
+            }
+            if let Err(e) = window.hide() {
+                tracing::warn!("cannot hide window: {e}");
+            }
+            tracing::info!("window hidden to the tray");
+        }
     }
 }
 
