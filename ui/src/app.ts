@@ -95,8 +95,10 @@ export class App {
         if (event.escalate) this.notice('error', 'An alert is still unacknowledged after repeated notifications.');
         return;
       default:
+        // Drawn at once: the Rust side already batches (at most every 50 ms), and waiting for a frame here
+        // would add up to one more frame to every alert's way onto the screen.
         this.model.apply(event);
-        this.schedule();
+        this.draw();
     }
   }
 

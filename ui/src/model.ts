@@ -52,6 +52,9 @@ export class Model {
   loaded = false;
   filters: Filters = { ...NO_FILTERS };
   private cache: Item[] | null = null;
+  /** Every alert key, newest first by first arrival (which never changes for a key): kept sorted as alerts
+   *  arrive, so drawing the list never sorts 10,000 alerts again. */
+  private order: string[] = [];
 
   apply(event: DeskEvent): void {
     switch (event.type) {
@@ -69,6 +72,7 @@ export class Model {
 
   private applySnapshot(s: Snapshot): void {
     this.alerts = new Map(s.alerts.map((a) => [keyOf(a), a]));
+    this.order = [...this.alerts.values()].sort(byArrival).map(keyOf);
     this.gaps = s.gaps;
     this.servers = s.servers;
     this.unread = s.unread;
@@ -78,7 +82,11 @@ export class Model {
   }
 
   private applyBatch(b: Batch): void {
-    for (const alert of b.alerts) this.alerts.set(keyOf(alert), alert);
+    for (const alert of b.alerts) {
+      const key = keyOf(alert);
+      if (!this.alerts.has(key)) this.insertOrdered(key, alert.firstReceivedAt);
+      this.alerts.set(key, alert);
+    }
     if (this.alerts.size > LIST_LIMIT) this.trim();
     this.gaps = [...b.gaps, ...this.gaps];
     this.servers = b.servers;
@@ -87,12 +95,27 @@ export class Model {
     this.notifyFailure = b.notifyFailure;
   }
 
+  /** Binary search for the place of a new key (newest first); new alerts usually go to the very top. */
+  private insertOrdered(key: string, at: string): void {
+    let lo = 0;
+    let hi = this.order.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      const other = this.alerts.get(this.order[mid])?.firstReceivedAt ?? '';
+      if (other > at) lo = mid + 1;
+      else hi = mid;
+    }
+    this.order.splice(lo, 0, key);
+  }
+
   /** Drops the oldest read alerts beyond the limit (unread ones stay until read). */
   private trim(): void {
-    const oldestFirst = [...this.alerts.values()].sort(byArrival).reverse();
-    for (const a of oldestFirst) {
-      if (this.alerts.size <= LIST_LIMIT) break;
-      if (a.readAt !== null) this.alerts.delete(keyOf(a));
+    for (let i = this.order.length - 1; i >= 0 && this.alerts.size > LIST_LIMIT; i--) {
+      const key = this.order[i];
+      if (this.alerts.get(key)?.readAt !== null) {
+        this.alerts.delete(key);
+        this.order.splice(i, 1);
+      }
     }
   }
 
@@ -118,9 +141,19 @@ export class Model {
     if (this.cache) return this.cache;
     const f = this.filters;
     const text = f.text.trim().toLowerCase();
+    const filtering = text !== '' || f.kind !== '' || f.minPriority !== '' || f.unreadOnly;
+    const gaps = filtering
+      ? []
+      : this.gaps
+          .filter((g) => !f.server || g.server === f.server)
+          .map((gap) => ({ at: gap.to ?? gap.from, gap }))
+          .sort((x, y) => (x.at < y.at ? 1 : x.at > y.at ? -1 : 0));
     const pinned: Item[] = [];
-    const rest: Array<{ at: string; item: Item }> = [];
-    for (const [key, a] of this.alerts) {
+    const rest: Item[] = [];
+    let g = 0;
+    for (const key of this.order) {
+      const a = this.alerts.get(key);
+      if (!a) continue;
       if (f.server && a.server !== f.server) continue;
       if (f.kind && a.kind !== f.kind) continue;
       if (f.minPriority && RANK[a.priority] < RANK[f.minPriority]) continue;
@@ -128,21 +161,14 @@ export class Model {
       if (text && !matches(a, text, this.serverLabel(a.server))) continue;
       if (a.assignedToMe && a.acknowledgedAt === null) {
         pinned.push({ type: 'alert', key, alert: a, pinned: true });
-      } else {
-        rest.push({ at: a.firstReceivedAt, item: { type: 'alert', key, alert: a, pinned: false } });
+        continue;
       }
+      // Gaps newer than this alert go before it.
+      while (g < gaps.length && gaps[g].at > a.firstReceivedAt) rest.push(gapItem(gaps[g++].gap));
+      rest.push({ type: 'alert', key, alert: a, pinned: false });
     }
-    const filtering = text !== '' || f.kind !== '' || f.minPriority !== '' || f.unreadOnly;
-    if (!filtering) {
-      for (const gap of this.gaps) {
-        if (f.server && gap.server !== f.server) continue;
-        const at = gap.to ?? gap.from;
-        rest.push({ at, item: { type: 'gap', key: `gap\u0000${gap.server}\u0000${gap.from}`, gap } });
-      }
-    }
-    pinned.sort((x, y) => byArrival((x as { alert: AlertRow }).alert, (y as { alert: AlertRow }).alert));
-    rest.sort((x, y) => (x.at < y.at ? 1 : x.at > y.at ? -1 : 0));
-    this.cache = [...pinned, ...rest.map((r) => r.item)];
+    while (g < gaps.length) rest.push(gapItem(gaps[g++].gap));
+    this.cache = [...pinned, ...rest];
     return this.cache;
   }
 
@@ -150,6 +176,10 @@ export class Model {
   needsSignIn(): ServerView[] {
     return this.servers.filter((s) => s.link.status === 'auth_failed');
   }
+}
+
+function gapItem(gap: GapView): Item {
+  return { type: 'gap', key: `gap\u0000${gap.server}\u0000${gap.from}`, gap };
 }
 
 function byArrival(x: AlertRow, y: AlertRow): number {
