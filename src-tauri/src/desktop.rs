@@ -115,13 +115,15 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
         .manage(DemoBackend::default())
         .invoke_handler(commands::handler())
         .setup(move |app| {
-            WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
-                .title("Alertdesk")
-                .inner_size(1100.0, 720.0)
-                .min_inner_size(560.0, 400.0)
-                .visible(!start_hidden)
-                .theme(theme)
-                .build()?;
+            let window =
+                WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
+                    .title("Alertdesk")
+                    .inner_size(1100.0, 720.0)
+                    .min_inner_size(560.0, 400.0)
+                    .visible(!start_hidden)
+                    .theme(theme)
+                    .build()?;
+            lighten_webview(&window);
             tray::create(app.handle())?;
             if let Some((paths, settings, store, scripted)) = startup.take() {
                 start_desk(app.handle(), paths, settings, store, scripted);
@@ -178,6 +180,30 @@ fn hide_on_close(close_to_tray: bool, window: &tauri::Window, event: &WindowEven
             }
             tracing::info!("window hidden to the tray");
         }
+    }
+}
+
+/// The window shows one local page all shift: WebKit's browser caches and GPU compositing buy nothing here and
+/// cost tens of megabytes (see docs/benchmarks.md).
+fn lighten_webview(window: &tauri::WebviewWindow) {
+    #[cfg(target_os = "linux")]
+    let result = window.with_webview(|webview| {
+        use webkit2gtk::{
+            CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
+        };
+        let view = webview.inner();
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+        if let Some(settings) = WebViewExt::settings(&view) {
+            settings.set_enable_page_cache(false);
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+    });
+    #[cfg(not(target_os = "linux"))]
+    let result: tauri::Result<()> = Ok(());
+    if let Err(e) = result {
+        tracing::warn!("cannot tune the web view: {e}");
     }
 }
 

@@ -642,8 +642,12 @@ impl Actor {
         self.emit(&DeskEvent::Notice { level, message });
     }
 
+    /// The token kept for `entry`, when its profile sends one (no keyring access otherwise).
     async fn stored_token(&self, entry: &ServerEntry) -> Option<Token> {
         let profile = Profile::load(&entry.profile).ok()?;
+        if profile.auth.mode == AuthMode::None {
+            return None;
+        }
         let server = Server::parse(&entry.url).ok()?;
         let account = auth::account(&profile.name, &server);
         let tokens = Arc::clone(&self.tokens);
