@@ -5,7 +5,13 @@ use std::path::Path;
 use std::process::Command;
 
 /// Every `#[tauri::command]` of the app; tauri-build makes an `allow-<name>` permission for each.
-const COMMANDS: &[&str] = &["app_info"];
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "update_status",
+    "update_check",
+    "update_install",
+    "update_cancel",
+];
 
 fn main() {
     build_ui();

@@ -8,7 +8,7 @@ use alertdesk_core::settings::Settings;
 use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
-use crate::{commands, tray};
+use crate::{commands, tray, updates};
 
 /// The label of the one main window (capabilities refer to it).
 pub(crate) const MAIN_WINDOW: &str = "main";
@@ -48,6 +48,7 @@ pub(crate) fn run(global: &GlobalArgs) -> ExitCode {
     let window_state_file = paths.data_dir.join("window-state.json");
     let close_to_tray = settings.window.close_to_tray;
     let start_hidden = settings.window.start_hidden;
+    let update_settings = settings.updates.clone();
 
     let app = tauri::Builder::default()
         // Must be the first plugin: a second launch hands over to us and exits before anything else starts.
@@ -61,8 +62,15 @@ pub(crate) fn run(global: &GlobalArgs) -> ExitCode {
                 .with_state_flags(geometry_flags())
                 .build(),
         )
+        .plugin(updates::plugin())
         .manage(AppState { settings_error })
-        .invoke_handler(tauri::generate_handler![commands::app_info])
+        .invoke_handler(tauri::generate_handler![
+            commands::app_info,
+            updates::update_status,
+            updates::update_check,
+            updates::update_install,
+            updates::update_cancel,
+        ])
         .setup(move |app| {
             WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
                 .title("Alertdesk")
@@ -71,6 +79,7 @@ pub(crate) fn run(global: &GlobalArgs) -> ExitCode {
                 .visible(!start_hidden)
                 .build()?;
             tray::create(app.handle())?;
+            updates::setup(app.handle(), update_settings);
             Ok(())
         })
         .on_window_event(move |window, event| {

@@ -3,6 +3,7 @@
 mod commands;
 mod desktop;
 mod tray;
+mod updates;
 
 use std::process::ExitCode;
 
