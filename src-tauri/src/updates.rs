@@ -440,6 +440,10 @@ pub(crate) async fn install<R: Runtime>(
         Ok(()) => tracing::info!("update installed"),
         Err(e) => {
             tracing::warn!("update not installed: {}", e.message);
+            if !matches!(e.kind, UpdateErrorKind::Busy | UpdateErrorKind::Cancelled) {
+                // The next attempt asks the server again: a damaged mirror may have been repaired meanwhile.
+                app.updates().set_pending(None);
+            }
             report(UpdateProgress::Failed {
                 message: e.message.clone(),
             });

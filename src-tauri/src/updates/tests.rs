@@ -187,6 +187,10 @@ impl Fixture {
     fn dpkg(&self) -> Installer {
         let mut dpkg: Vec<OsString> =
             vec!["dpkg".into(), "--root".into(), self.root.clone().into()];
+        // Not the machine's /var/log/dpkg.log.
+        let mut log = OsString::from("--log=");
+        log.push(self.root.join("dpkg.log"));
+        dpkg.push(log);
         if !super::running_as_root() {
             dpkg.push("--force-not-root".into());
         }
