@@ -9,7 +9,8 @@
 //! a zenity/kdialog password dialog piped to `sudo -S`, then a terminal `sudo`: we run `dpkg -i` directly when
 //! already root (kiosk installs, CI) and through `pkexec` otherwise, check first that the package is Alertdesk
 //! at the announced version, and say plainly what is missing when neither works. A build that was not
-//! installed from the package (`cargo build`) reports updates but does not install them.
+//! installed from the package (`cargo build`) reports updates, downloads and verifies them, but does not
+//! install them.
 //!
 //! # Contract for the UI
 //!
@@ -478,6 +479,14 @@ async fn install_steps<R: Runtime>(
             _ => UpdateError::new(NoUpdate, "no update available: this is the latest version"),
         })?
     };
+    let bytes = tokio::select! {
+        result = download(&update, report) => result?,
+        _ = cancelled.wait_for(|c| *c) => {
+            return Err(UpdateError::new(Cancelled, "the update was cancelled; nothing was installed"))
+        }
+    };
+
+    // Checked after the download, so a development build still exercises everything short of installing.
     if matches!(updates.installer, Installer::Unsupported) {
         return Err(UpdateError::new(
             Install,
@@ -485,13 +494,6 @@ async fn install_steps<R: Runtime>(
              install the new version with your package manager",
         ));
     }
-
-    let bytes = tokio::select! {
-        result = download(&update, report) => result?,
-        _ = cancelled.wait_for(|c| *c) => {
-            return Err(UpdateError::new(Cancelled, "the update was cancelled; nothing was installed"))
-        }
-    };
 
     let mut said = None;
     while let Some(reason) = updates.wait_reason() {
