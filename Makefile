@@ -59,5 +59,6 @@ deb: setup ## Build the release .deb (alertdesk + alertdesk-cli), unsigned, into
 release: setup ## Signed release into dist/: BASE_URL=https://... with TAURI_SIGNING_PRIVATE_KEY set (docs/releasing.md)
 	scripts/release --base-url "$(BASE_URL)"
 
-test-package: setup-test ## Build the signed .deb with a test key, inspect it, dpkg -i it, run both binaries, remove it (root)
-	.venv/bin/python -m pytest tests/package -m package $(PYTEST_ARGS)
+test-package: setup-test ## Build the .deb, inspect it, dpkg -i it, run it, let it update itself, remove it (root, ~10 min)
+	xvfb-run -a -s "-screen 0 1280x800x24" \
+	  dbus-run-session -- .venv/bin/python -m pytest tests/package -m package $(PYTEST_ARGS)

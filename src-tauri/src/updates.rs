@@ -48,8 +48,12 @@
 //! };
 //! ```
 //!
-//! `update_install` installs the update found by the last check (checking first when there is none). It sends
-//! `failed` on its channel before rejecting, so a UI may follow the channel alone.
+//! `update_install` installs the update found by the last check (checking first when there is none: then
+//! `kind` is `noUpdate` when up to date, `check` when the server could not be asked, `disabled` when updates
+//! are off or no server is set). It sends `failed` on its channel before rejecting, so a UI may follow the
+//! channel alone. `busy`: a check or install is running; `cancelled`: `update_cancel`; `download`, `verify`
+//! (signature, key, signed version) and `install` (package identity, administrator prompt, dpkg) say where
+//! it stopped. Whatever the kind, nothing was installed and the running version keeps working.
 //!
 //! # Waiting for urgent alerts
 //!
@@ -473,8 +477,9 @@ async fn install_steps<R: Runtime>(
     } else {
         check_locked(app, &updates).await;
         updates.pending().ok_or_else(|| match updates.status() {
-            UpdateStatus::Error { message } | UpdateStatus::Disabled { reason: message } => {
-                UpdateError::new(NoUpdate, message)
+            UpdateStatus::Error { message } => UpdateError::new(UpdateErrorKind::Check, message),
+            UpdateStatus::Disabled { reason } => {
+                UpdateError::new(UpdateErrorKind::Disabled, reason)
             }
             _ => UpdateError::new(NoUpdate, "no update available: this is the latest version"),
         })?

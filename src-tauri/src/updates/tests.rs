@@ -459,7 +459,7 @@ async fn an_unreachable_or_broken_server_is_a_clear_error() {
     );
     let (result, events) = install_collecting(&app).await;
     let err = result.unwrap_err();
-    assert_eq!(err.kind, UpdateErrorKind::NoUpdate);
+    assert_eq!(err.kind, UpdateErrorKind::Check);
     assert!(err.message.starts_with("cannot reach"), "{err:?}");
     assert!(matches!(events[..], [UpdateProgress::Failed { .. }]));
 
@@ -569,7 +569,7 @@ async fn turned_off_unconfigured_or_unpackaged_copies_do_not_install() {
         UpdateStatus::Disabled { reason } if reason.contains("set updates.endpoints")
     ));
     let (result, _) = install_collecting(&unconfigured).await;
-    assert_eq!(result.unwrap_err().kind, UpdateErrorKind::NoUpdate);
+    assert_eq!(result.unwrap_err().kind, UpdateErrorKind::Disabled);
 
     // A `cargo build` copy sees the update but leaves installing to the package manager.
     let unpackaged = fx.app(Installer::Unsupported);
