@@ -9,10 +9,10 @@ PYTEST_ARGS ?=
 BENCH_PY ?= $(CURDIR)/.venv/bin/python
 BIN_DIR := $(CURDIR)/target/debug
 
-.PHONY: help setup setup-test build run test lint test-rust test-ui test-e2e bench bench-smoke
+.PHONY: help setup setup-test build run test lint test-rust test-ui test-e2e bench bench-smoke deb release test-package
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 setup: ## Install what building and running needs (apt packages, Rust, npm packages)
 	scripts/setup
@@ -53,3 +53,13 @@ bench: ## Full benchmark vs peer clients (release build, about 10 min); raw outp
 bench-smoke: ## A few seconds of the benchmark harness (fails if the harness breaks, not on missed targets)
 	test -x $(BIN_DIR)/alertdesk-cli || cargo build --locked -p alertdesk-cli
 	$(BENCH_PY) tests/bench/run.py --smoke --bin $(BIN_DIR)/alertdesk-cli
+
+deb: setup ## Build the release .deb (alertdesk + alertdesk-cli), unsigned, into dist/ (about 5 min)
+	scripts/release --unsigned
+
+release: setup ## Signed release into dist/: BASE_URL=https://... with TAURI_SIGNING_PRIVATE_KEY set (docs/releasing.md)
+	scripts/release --base-url "$(BASE_URL)"
+
+test-package: setup-test ## Build the .deb, inspect it, dpkg -i it, run it, let it update itself, remove it (root, ~10 min)
+	xvfb-run -a -s "-screen 0 1280x800x24" \
+	  dbus-run-session -- .venv/bin/python -m pytest tests/package -m package $(PYTEST_ARGS)

@@ -19,6 +19,10 @@ const COMMANDS: &[&str] = &[
     "clear_read",
     "acknowledge",
     "set_notifications",
+    "update_status",
+    "update_check",
+    "update_install",
+    "update_cancel",
 ];
 
 fn main() {

@@ -30,6 +30,10 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         clear_read,
         acknowledge,
         set_notifications,
+        crate::updates::update_status,
+        crate::updates::update_check,
+        crate::updates::update_install,
+        crate::updates::update_cancel,
     ]
 }
 

@@ -17,7 +17,7 @@ use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
 use crate::bridge::ShellSink;
 use crate::demo::DemoBackend;
-use crate::{commands, tray};
+use crate::{commands, tray, updates};
 
 /// The label of the one main window (capabilities refer to it).
 pub(crate) const MAIN_WINDOW: &str = "main";
@@ -95,6 +95,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
     let start_hidden = settings.window.start_hidden;
     let theme = window_theme(settings.window.theme);
     let mut startup = Some((paths.clone(), settings.clone(), store, scripted));
+    let update_settings = settings.updates.clone();
 
     let app = tauri::Builder::default()
         // Must be the first plugin: a second launch hands over to us and exits before anything else starts.
@@ -108,6 +109,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
                 .with_state_flags(geometry_flags())
                 .build(),
         )
+        .plugin(updates::plugin())
         .manage(AppState {
             settings_error,
             theme: settings.window.theme,
@@ -125,6 +127,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
                     .build()?;
             lighten_webview(&window);
             tray::create(app.handle())?;
+            // Updates first: the desk installs its install gate into the update state.
+            updates::setup(app.handle(), update_settings);
             if let Some((paths, settings, store, scripted)) = startup.take() {
                 start_desk(app.handle(), paths, settings, store, scripted);
             }
@@ -188,16 +192,13 @@ fn hide_on_close(close_to_tray: bool, window: &tauri::Window, event: &WindowEven
 fn lighten_webview(window: &tauri::WebviewWindow) {
     #[cfg(target_os = "linux")]
     let result = window.with_webview(|webview| {
-        use webkit2gtk::{
-            CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
-        };
+        use webkit2gtk::{CacheModel, SettingsExt, WebContextExt, WebViewExt};
         let view = webview.inner();
         if let Some(context) = view.context() {
             context.set_cache_model(CacheModel::DocumentViewer);
         }
         if let Some(settings) = WebViewExt::settings(&view) {
             settings.set_enable_page_cache(false);
-            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
         }
     });
     #[cfg(not(target_os = "linux"))]
@@ -253,6 +254,17 @@ fn start_desk(
             store,
         )
     });
+    // No update installs while an urgent alert waits for acknowledgement.
+    let gate_desk = desk.clone();
+    updates::set_install_gate(
+        app,
+        updates::InstallGate::new(move || match gate_desk.awaiting_now() {
+            0 => None,
+            n => Some(format!(
+                "{n} critical alert(s) or assignment(s) to you still wait for acknowledgement"
+            )),
+        }),
+    );
     // Connected before the window subscribes, so its first snapshot already lists the server.
     if let Some(s) = scripted {
         let target = format!("{} ({})", s.server, s.profile);

@@ -5,6 +5,7 @@ mod commands;
 mod demo;
 mod desktop;
 mod tray;
+mod updates;
 
 use std::process::ExitCode;
 

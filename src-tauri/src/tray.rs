@@ -1,4 +1,4 @@
-//! The tray icon and its menu: a status line, Open, Mark all read, Pause notifications, Quit.
+//! The tray icon and its menu: a status line, Open, Mark all read, Pause notifications, Check for updates, Quit.
 //!
 //! The icon has three variants: normal, a dot for unread alerts, and offline when a server is down (offline
 //! wins: a dead link matters more than unread alerts). Linux trays have no tooltips, so the unread count is
@@ -39,6 +39,13 @@ pub(crate) fn create(app: &AppHandle) -> tauri::Result<()> {
             &MenuItem::with_id(app, "resume", "Resume notifications", true, None::<&str>)?,
         ],
     )?;
+    let check = MenuItem::with_id(
+        app,
+        "check-updates",
+        "Check for updates",
+        true,
+        None::<&str>,
+    )?;
     let quit = MenuItem::with_id(app, "quit", "Quit", true, None::<&str>)?;
     let menu = Menu::with_items(
         app,
@@ -49,6 +56,7 @@ pub(crate) fn create(app: &AppHandle) -> tauri::Result<()> {
             &read,
             &pause,
             &PredefinedMenuItem::separator(app)?,
+            &check,
             &quit,
         ],
     )?;
@@ -80,6 +88,7 @@ fn on_menu(app: &AppHandle, id: &str) {
             tracing::info!("quit from the tray");
             return app.exit(0);
         }
+        "check-updates" => return crate::updates::check_now(app),
         "mark-all-read" => None,
         "pause-15" => Some(NotificationsRequest::Pause { minutes: Some(15) }),
         "pause-60" => Some(NotificationsRequest::Pause { minutes: Some(60) }),

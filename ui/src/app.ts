@@ -8,6 +8,7 @@ import type { DeskEvent, Kind, NoticeLevel, Priority, ServerView } from './gener
 import { VirtualList } from './list';
 import { keyOf, Model } from './model';
 import { SignIn } from './signin';
+import { UpdatePrompt } from './updates';
 
 export function renderAppInfo(doc: Document, info: AppInfo): void {
   if (info.theme === 'system') delete doc.documentElement.dataset.theme;
@@ -75,6 +76,7 @@ export class App {
     } catch (error) {
       renderFailure(this.doc, error);
     }
+    await new UpdatePrompt(this.get('update-banner'), this.backend).start();
     // Countdowns ("reconnecting in 4 s") and "offline since" tick without events.
     this.ticker = setInterval(() => this.drawServers(), 1000);
   }

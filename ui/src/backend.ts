@@ -1,6 +1,7 @@
 // The few thin commands the UI calls (src-tauri/src/commands.rs), and the one event stream it listens to.
 
 import { Channel, invoke } from '@tauri-apps/api/core';
+import { listen } from '@tauri-apps/api/event';
 import type {
   AlertDetail,
   DeskEvent,
@@ -9,6 +10,7 @@ import type {
   ServerView,
   SignInForm,
 } from './generated/types';
+import type { UpdateProgress, UpdateStatus } from './generated/updates';
 
 /** Mirrors `commands::AppInfo` in src-tauri/src/commands.rs. */
 export interface AppInfo {
@@ -33,6 +35,13 @@ export interface Backend {
   clearRead(): Promise<number>;
   acknowledge(server: string, id: string): Promise<void>;
   setNotifications(request: NotificationsRequest): Promise<void>;
+  updateStatus(): Promise<UpdateStatus>;
+  updateCheck(): Promise<UpdateStatus>;
+  /** Resolves never on success (the app restarts); rejects with an UpdateError. */
+  updateInstall(onProgress: (p: UpdateProgress) => void): Promise<void>;
+  updateCancel(): Promise<boolean>;
+  /** The result of every update check (at start, periodic, the tray's "Check for updates"). */
+  onUpdateStatus(listener: (s: UpdateStatus) => void): Promise<void>;
 }
 
 /** The real backend: Tauri's IPC. */
@@ -54,4 +63,15 @@ export const tauriBackend: Backend = {
   clearRead: () => invoke('clear_read'),
   acknowledge: (server, id) => invoke('acknowledge', { server, id }),
   setNotifications: (request) => invoke('set_notifications', { request }),
+  updateStatus: () => invoke('update_status'),
+  updateCheck: () => invoke('update_check'),
+  updateInstall: (onProgress) => {
+    const channel = new Channel<UpdateProgress>();
+    channel.onmessage = onProgress;
+    return invoke('update_install', { onProgress: channel });
+  },
+  updateCancel: () => invoke('update_cancel'),
+  onUpdateStatus: async (listener) => {
+    await listen<UpdateStatus>('update-status', (event) => listener(event.payload));
+  },
 };

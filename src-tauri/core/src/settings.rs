@@ -24,6 +24,8 @@ pub struct Settings {
     pub history: HistorySettings,
     /// How alerts are notified: repeats, bursts, quiet hours, link alarms and sounds.
     pub alerting: AlertingSettings,
+    /// Signed updates of the desktop app.
+    pub updates: UpdateSettings,
 }
 
 /// `[log]`
@@ -304,6 +306,67 @@ impl AlertingSettings {
     }
 }
 
+/// `[updates]`: where and how often the desktop app looks for signed updates.
+///
+/// There is deliberately no key for the signing public key: it is built into the package, because this file is
+/// writable by the user and the key is what stands between a forged build and an install as root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdateSettings {
+    /// Whether the app looks for updates at all (at start, periodically and on request).
+    pub enabled: bool,
+    /// Update manifest URLs (`latest.json`), tried in order. Empty means the ones built into the package.
+    pub endpoints: Vec<String>,
+    /// Hours between two automatic checks (at least 1).
+    pub check_every_hours: u32,
+}
+
+impl Default for UpdateSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            endpoints: Vec::new(),
+            check_every_hours: 6,
+        }
+    }
+}
+
+impl UpdateSettings {
+    /// `check_every_hours` as a duration.
+    pub fn check_every(&self) -> Duration {
+        Duration::from_secs(u64::from(self.check_every_hours) * 60 * 60)
+    }
+
+    /// The endpoints as URLs (empty when the package's own are to be used).
+    pub fn endpoint_urls(&self) -> Result<Vec<url::Url>, String> {
+        self.endpoints.iter().map(|e| parse_endpoint(e)).collect()
+    }
+
+    /// Checks every value; the error names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.check_every_hours == 0 {
+            return Err("updates.check_every_hours must be at least 1".into());
+        }
+        self.endpoint_urls().map(|_| ())
+    }
+}
+
+/// An update endpoint: `https://`, or `http://` to this machine only (for testing a release locally).
+fn parse_endpoint(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text)
+        .map_err(|e| format!("updates.endpoints: {text:?} is not a URL ({e})"))?;
+    let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
+        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err(format!(
+            "updates.endpoints: {text:?} must be an https:// URL (http:// only to this machine, for testing)"
+        )),
+    }
+}
+
 impl Settings {
     /// Loads `path`, or the defaults when it does not exist.
     pub fn load(path: &Path) -> Result<Self> {
@@ -334,7 +397,8 @@ impl Settings {
         if self.history.max_alerts == 0 {
             return Err("history.max_alerts must be at least 1".into());
         }
-        self.alerting.validate()
+        self.alerting.validate()?;
+        self.updates.validate()
     }
 }
 
@@ -563,6 +627,53 @@ mod tests {
         )
         .unwrap();
         assert!(settings.alerting.silences_critical());
+    }
+
+    #[test]
+    fn updates_section() {
+        let defaults = Settings::default().updates;
+        assert!(defaults.enabled && defaults.endpoints.is_empty());
+        assert_eq!(defaults.check_every().as_secs(), 6 * 3600);
+
+        let settings = Settings::parse(
+            "[updates]\nendpoints = [\"https://updates.example.org/alertdesk/latest.json\", \
+             \"http://127.0.0.1:8080/latest.json\"]\ncheck_every_hours = 1\n",
+        )
+        .unwrap();
+        let urls = settings.updates.endpoint_urls().unwrap();
+        assert_eq!(urls[0].host_str(), Some("updates.example.org"));
+        assert_eq!(urls[1].port(), Some(8080));
+        assert_eq!(settings.updates.check_every().as_secs(), 3600);
+        assert_eq!(
+            Settings::parse(&super::to_toml(&settings)).unwrap(),
+            settings
+        );
+
+        for (text, needle) in [
+            (
+                "check_every_hours = 0",
+                "updates.check_every_hours must be at least 1",
+            ),
+            ("endpoints = [\"not a url\"]", "is not a URL"),
+            (
+                "endpoints = [\"http://updates.example.org/latest.json\"]",
+                "must be an https:// URL",
+            ),
+            (
+                "endpoints = [\"ftp://127.0.0.1/latest.json\"]",
+                "must be an https:// URL",
+            ),
+        ] {
+            let err = Settings::parse(&format!("[updates]\n{text}\n")).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        for loopback in ["http://localhost:1/x", "http://[::1]:1/x"] {
+            let text = format!("[updates]\nendpoints = [\"{loopback}\"]\n");
+            Settings::parse(&text).unwrap_or_else(|e| panic!("{loopback}: {e}"));
+        }
+        // The signing key is not a setting: it would let whoever can write this file feed a forged build.
+        let err = Settings::parse("[updates]\npubkey = \"x\"\n").unwrap_err();
+        assert!(err.contains("pubkey") && err.contains("line 2"), "{err}");
     }
 
     #[test]

@@ -56,6 +56,8 @@ mockIPC((cmd, args) => {
       return 0;
     case 'alert_detail':
       throw 'no such alert in the harness';
+    case 'update_status':
+      return { type: 'notChecked' };
     default:
       return null;
   }

@@ -61,6 +61,11 @@ export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
     clearRead: record('clearRead', 0),
     acknowledge: record('acknowledge', undefined),
     setNotifications: record('setNotifications', undefined),
+    updateStatus: record('updateStatus', { type: 'notChecked' }),
+    updateCheck: record('updateCheck', { type: 'notChecked' }),
+    updateInstall: record('updateInstall', undefined),
+    updateCancel: record('updateCancel', true),
+    onUpdateStatus: record('onUpdateStatus', undefined),
   };
   return {
     ...base,

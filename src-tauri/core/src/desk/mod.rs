@@ -117,6 +117,8 @@ enum Request {
 #[derive(Clone)]
 pub struct Desk {
     requests: mpsc::UnboundedSender<Request>,
+    /// Alerts still repeating until acknowledged, as of the actor's last step (for the update gate).
+    awaiting: Arc<std::sync::atomic::AtomicUsize>,
     tokens: Arc<dyn TokenStore>,
     http: reqwest::Client,
     config_dir: std::path::PathBuf,
@@ -131,8 +133,10 @@ impl Desk {
         let servers_file = options.paths.config_dir.join(servers::FILE_NAME);
         let (entries, servers_error) = servers::load(&servers_file);
         let http = auth::http_client();
+        let awaiting = Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let desk = Self {
             requests: requests.clone(),
+            awaiting: Arc::clone(&awaiting),
             tokens: Arc::clone(&options.tokens),
             http: http.clone(),
             config_dir: options.paths.config_dir.clone(),
@@ -159,6 +163,7 @@ impl Desk {
             paused_until: None,
             store_failed: false,
             unseen: Vec::new(),
+            awaiting,
         };
         tokio::spawn(actor.run(
             inbox,
@@ -394,6 +399,11 @@ impl Desk {
         rx.await.unwrap_or(0)
     }
 
+    /// [`Desk::awaiting_acknowledgement`] without waiting: as of the desk's last step (for synchronous callers).
+    pub fn awaiting_now(&self) -> usize {
+        self.awaiting.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// Shows a notice in the UI (a failure outside the desk, e.g. a scripted start that cannot connect).
     pub fn notify_ui(&self, level: NoticeLevel, message: String) {
         let _ = self.requests.send(Request::Notice(level, message));
@@ -525,6 +535,8 @@ struct Actor {
     store_failed: bool,
     /// Notices from before the UI subscribed.
     unseen: Vec<DeskEvent>,
+    /// Shared with [`Desk::awaiting_now`].
+    awaiting: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -621,7 +633,15 @@ impl Actor {
                     }
                 }
             }
+            self.note_awaiting();
         }
+    }
+
+    fn note_awaiting(&self) {
+        self.awaiting.store(
+            self.policy.repeating().len(),
+            std::sync::atomic::Ordering::Relaxed,
+        );
     }
 
     fn emit(&mut self, event: &DeskEvent) {

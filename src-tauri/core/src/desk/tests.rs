@@ -256,6 +256,7 @@ async fn alerts_reach_the_ui_once_with_unread_counts_and_read_state() {
     // Notified: the critical one and the assignment repeat until answered.
     assert!(fx.notifier.count() >= 3);
     assert_eq!(fx.desk.awaiting_acknowledgement().await, 2);
+    assert_eq!(fx.desk.awaiting_now(), 2);
 
     fx.desk.mark_read(&feed.url, "r-1").await.unwrap();
     fx.ui.wait_for("two unread", |r| r.list().1 == 2).await;
