@@ -28,7 +28,10 @@
 //! - [`notify`]: notifications as values ([`notify::Notification`]) and the [`notify::Notifier`] that shows
 //!   them ([`notify::RecordingNotifier`] for tests; the desktop shell brings the D-Bus one).
 //! - [`dbus_notifier`]: the [`notify::Notifier`] for the desktop's notification service (notify-rust over
-//!   D-Bus), reporting button clicks back.
+//!   D-Bus), reporting button clicks back; asks the server whether it plays sounds, and plays the tones itself
+//!   when it does not.
+//! - [`player`]: plays the bundled tones in-process (rodio, on a thread of its own) behind a small
+//!   [`player::Player`] trait ([`player::RecordingPlayer`] for tests).
 //! - [`policy`]: the alerting policy: which alerts notify, repeats and escalation until acknowledged, burst
 //!   summaries, quiet hours and pauses with their overrides, the link-health alarm, tones per priority.
 
@@ -42,6 +45,7 @@ pub mod error;
 pub mod history;
 pub mod notify;
 pub mod paths;
+pub mod player;
 pub mod policy;
 pub mod profile;
 pub mod protocol;

@@ -45,7 +45,8 @@ impl Duty {
                 paths.data_dir.join("sounds")
             });
         let icon = write_icon(paths);
-        let (notifier, events) = DbusNotifier::start(sounds, icon);
+        let player = Arc::new(alertdesk_core::player::AudioPlayer::new());
+        let (notifier, events) = DbusNotifier::start(sounds, icon, player);
         Self {
             policy: Policy::new(settings.alerting, Arc::new(notifier)),
             events,
