@@ -288,3 +288,69 @@ def test_a_new_server_is_asked_again(servers, tmp_path):
         for s in (first, second):
             if s is not None:
                 s.stop()
+
+
+# --- speak_critical: critical alerts read aloud through espeak-ng ----------------------------------------------
+
+ESPEAK = "/usr/bin/espeak-ng"
+
+
+def speech_shim(tmp_path):
+    """A PATH holding only an `espeak-ng` that records its arguments and has the real espeak-ng speak them into a
+    WAV file instead of the sound card."""
+    shim = tmp_path / "bin"
+    shim.mkdir()
+    args, wav = tmp_path / "speech-args", tmp_path / "speech.wav"
+    script = shim / "espeak-ng"
+    script.write_text(f"#!/bin/sh\nprintf '%s\\n' \"$@\" >> '{args}'\nexec {ESPEAK} -w '{wav}' \"$@\"\n")
+    script.chmod(0o755)
+    return {"PATH": str(shim)}, args, wav
+
+
+def wav_peak(path) -> tuple[int, float]:
+    import array
+    import wave
+
+    with wave.open(str(path)) as w:
+        assert w.getsampwidth() == 2, w.getparams()
+        frames = w.readframes(w.getnframes())
+    samples = array.array("h", frames)
+    return len(samples), max((abs(x) for x in samples), default=0) / 32768
+
+
+@pytest.mark.skipif(not os.path.exists(ESPEAK), reason="needs espeak-ng (scripts/setup --test installs it)")
+def test_speak_critical_reads_critical_alerts_aloud(notifications, servers, tmp_path):
+    server = servers("station-reports")
+    env, args, wav = speech_shim(tmp_path)
+    listener = sound_duty(server, tmp_path / "d", "[alerting]\nspeak_critical = true\n", env)
+    try:
+        listener.wait_status("live")
+        server.wait_clients(1)
+        report(server, "high", "Not read out")
+        report(server, "critical", "Smoke in stairwell; $(id) -x\n")
+        notifications.wait_for(lambda c: "Smoke in stairwell" in c["summary"])
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and not (wav.exists() and wav.stat().st_size > 1000):
+            time.sleep(0.2)
+        time.sleep(1)  # espeak-ng finishes the file
+        # One call, for the critical alert only, its title as one argument after "--".
+        assert args.read_text().splitlines() == ["--", "Critical: Fire: Smoke in stairwell; $(id) -x"]
+        count, loudest = wav_peak(wav)
+        assert count > 10_000 and loudest > 0.1, (count, loudest)
+    finally:
+        assert listener.stop() == 0
+
+
+def test_speak_critical_is_off_by_default(notifications, servers, tmp_path):
+    server = servers("station-reports")
+    env, args, wav = speech_shim(tmp_path)
+    listener = sound_duty(server, tmp_path / "d", "", env)
+    try:
+        listener.wait_status("live")
+        server.wait_clients(1)
+        report(server, "critical", "Quiet please")
+        notifications.wait_for(lambda c: "Quiet please" in c["summary"])
+        time.sleep(1.5)
+        assert not args.exists() and not wav.exists()
+    finally:
+        assert listener.stop() == 0

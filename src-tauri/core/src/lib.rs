@@ -32,6 +32,7 @@
 //!   when it does not.
 //! - [`player`]: plays the bundled tones in-process (rodio, on a thread of its own) behind a small
 //!   [`player::Player`] trait ([`player::RecordingPlayer`] for tests).
+//! - [`speech`]: reads critical alerts aloud through `spd-say` or `espeak-ng` (`speak_critical`, off by default).
 //! - [`policy`]: the alerting policy: which alerts notify, repeats and escalation until acknowledged, burst
 //!   summaries, quiet hours and pauses with their overrides, the link-health alarm, tones per priority.
 
@@ -53,6 +54,7 @@ pub mod secret;
 pub mod server;
 pub mod settings;
 pub mod sounds;
+pub mod speech;
 pub mod store;
 pub mod supervisor;
 pub mod wake;
