@@ -146,15 +146,14 @@ impl Worker {
         while let Some(command) = requests.recv().await {
             match command {
                 Command::Show(id, notification) => {
-                    let server = if notification.sound.is_some() {
-                        self.capabilities.server_sound().await
-                    } else {
-                        ServerSound::Plays
-                    };
-                    self.show(id, &notification, &mut shown).await;
-                    if let Some(tone) = tone_to_play(&notification, server) {
-                        self.player.play(tone);
+                    // The tone first, so a slow notification server does not delay it.
+                    if notification.sound.is_some() {
+                        let server = self.capabilities.server_sound().await;
+                        if let Some(tone) = tone_to_play(&notification, server) {
+                            self.player.play(tone);
+                        }
                     }
+                    self.show(id, &notification, &mut shown).await;
                 }
                 Command::Close(id) => {
                     if let Some(handle) = shown.remove(&id) {
