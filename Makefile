@@ -36,9 +36,10 @@ lint: ## rustfmt and clippy (warnings are errors)
 test-rust: ## Unit and crate tests
 	cargo test $(CARGO_FLAGS)
 
-test-ui: ## The UI's type check and unit tests
+test-ui: ## The UI's type check, unit tests (jsdom) and browser tests (headless Chromium, mocked IPC)
 	npm --prefix ui run typecheck
 	npm --prefix ui test
+	npm --prefix ui run test:browser
 
 test-e2e: ## CLI and desktop tests on the real binaries, under Xvfb and a private D-Bus session
 	cargo build $(CARGO_FLAGS)

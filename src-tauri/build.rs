@@ -5,7 +5,21 @@ use std::path::Path;
 use std::process::Command;
 
 /// Every `#[tauri::command]` of the app; tauri-build makes an `allow-<name>` permission for each.
-const COMMANDS: &[&str] = &["app_info"];
+const COMMANDS: &[&str] = &[
+    "app_info",
+    "subscribe",
+    "profiles",
+    "import_profile",
+    "sign_in",
+    "sign_out",
+    "try_demo",
+    "alert_detail",
+    "mark_read",
+    "mark_all_read",
+    "clear_read",
+    "acknowledge",
+    "set_notifications",
+];
 
 fn main() {
     build_ui();

@@ -1,13 +1,22 @@
-//! The desktop app: one main window, a tray icon, hide-to-tray, single instance, remembered geometry.
+//! The desktop app: one main window, a tray icon, hide-to-tray, single instance, remembered geometry, and the
+//! core's desk (every server's link, the history, notifications) feeding the window and the tray.
 
 use std::process::ExitCode;
+use std::sync::Arc;
 
-use alertdesk_cli::{logging, GlobalArgs};
+use alertdesk_cli::{logging, DesktopArgs, GlobalArgs};
+use alertdesk_core::auth::{self, KeyringStore, TokenStore};
+use alertdesk_core::desk::{self, Desk, DeskOptions, NoticeLevel};
 use alertdesk_core::paths::Paths;
-use alertdesk_core::settings::Settings;
+use alertdesk_core::protocol::Heartbeat;
+use alertdesk_core::secret::Token;
+use alertdesk_core::settings::{Settings, Theme};
+use alertdesk_core::store::{Store, StoreError};
 use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
+use crate::bridge::ShellSink;
+use crate::demo::DemoBackend;
 use crate::{commands, tray};
 
 /// The label of the one main window (capabilities refer to it).
@@ -16,6 +25,7 @@ pub(crate) const MAIN_WINDOW: &str = "main";
 /// What the commands can read about this run; registered once in `setup`.
 pub(crate) struct AppState {
     pub(crate) settings_error: Option<String>,
+    pub(crate) theme: Theme,
 }
 
 /// Everything the window state plugin remembers except visibility: a window hidden to the tray at quit must
@@ -24,7 +34,32 @@ fn geometry_flags() -> StateFlags {
     StateFlags::all() - StateFlags::VISIBLE
 }
 
-pub(crate) fn run(global: &GlobalArgs) -> ExitCode {
+/// A server to connect at start for this run only (`--profile/--server/--set`).
+struct Scripted {
+    profile: String,
+    server: String,
+    vars: std::collections::BTreeMap<String, String>,
+    token: Option<Token>,
+}
+
+impl Scripted {
+    /// The token is read once and taken out of the environment, so the web view's processes do not inherit it.
+    fn from_args(args: &DesktopArgs) -> Option<Self> {
+        let token = std::env::var(auth::TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(Token::new);
+        std::env::remove_var(auth::TOKEN_ENV);
+        args.profile.clone().map(|profile| Self {
+            profile,
+            server: args.server.clone().unwrap_or_default(),
+            vars: args.set.iter().cloned().collect(),
+            token,
+        })
+    }
+}
+
+pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
     let paths =
         match Paths::resolve(global.data_dir.as_deref()).and_then(|p| p.create_all().map(|()| p)) {
             Ok(paths) => paths,
@@ -45,9 +80,21 @@ pub(crate) fn run(global: &GlobalArgs) -> ExitCode {
     }
     tracing::info!(version = alertdesk_core::VERSION, data = %paths.data_dir.display(), "starting desktop app");
 
+    let store = match open_history(&paths) {
+        Ok(store) => store,
+        Err(message) => {
+            tracing::error!("{message}");
+            eprintln!("alertdesk: {message}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let scripted = Scripted::from_args(args);
+
     let window_state_file = paths.data_dir.join("window-state.json");
     let close_to_tray = settings.window.close_to_tray;
     let start_hidden = settings.window.start_hidden;
+    let theme = window_theme(settings.window.theme);
+    let mut startup = Some((paths.clone(), settings.clone(), store, scripted));
 
     let app = tauri::Builder::default()
         // Must be the first plugin: a second launch hands over to us and exits before anything else starts.
@@ -61,32 +108,29 @@ pub(crate) fn run(global: &GlobalArgs) -> ExitCode {
                 .with_state_flags(geometry_flags())
                 .build(),
         )
-        .manage(AppState { settings_error })
-        .invoke_handler(tauri::generate_handler![commands::app_info])
+        .manage(AppState {
+            settings_error,
+            theme: settings.window.theme,
+        })
+        .manage(DemoBackend::default())
+        .invoke_handler(commands::handler())
         .setup(move |app| {
-            WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
-                .title("Alertdesk")
-                .inner_size(1100.0, 720.0)
-                .min_inner_size(560.0, 400.0)
-                .visible(!start_hidden)
-                .build()?;
+            let window =
+                WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
+                    .title("Alertdesk")
+                    .inner_size(1100.0, 720.0)
+                    .min_inner_size(560.0, 400.0)
+                    .visible(!start_hidden)
+                    .theme(theme)
+                    .build()?;
+            lighten_webview(&window);
             tray::create(app.handle())?;
+            if let Some((paths, settings, store, scripted)) = startup.take() {
+                start_desk(app.handle(), paths, settings, store, scripted);
+            }
             Ok(())
         })
-        .on_window_event(move |window, event| {
-            if let WindowEvent::CloseRequested { api, .. } = event {
-                if close_to_tray && window.label() == MAIN_WINDOW {
-                    api.prevent_close();
-                    if let Err(e) = window.app_handle().save_window_state(geometry_flags()) {
-                        tracing::warn!("cannot save window state: {e}");
-                    }
-                    if let Err(e) = window.hide() {
-                        tracing::warn!("cannot hide window: {e}");
-                    }
-                    tracing::info!("window hidden to the tray");
-                }
-            }
-        })
+        .on_window_event(move |window, event| hide_on_close(close_to_tray, window, event))
         .build(tauri::generate_context!());
     let app = match app {
         Ok(app) => app,
@@ -96,7 +140,12 @@ pub(crate) fn run(global: &GlobalArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    app.run(move |_app, event| {
+    app.run(move |app, event| {
+        if let RunEvent::Exit = event {
+            if let Some(desk) = app.try_state::<Desk>() {
+                tauri::async_runtime::block_on(desk.shutdown());
+            }
+        }
         // Closing the window is not quitting: only the tray's Quit (an explicit exit code) ends the app.
         if let RunEvent::ExitRequested {
             code: None, api, ..
@@ -108,6 +157,116 @@ pub(crate) fn run(global: &GlobalArgs) -> ExitCode {
         }
     });
     ExitCode::SUCCESS
+}
+
+fn window_theme(theme: Theme) -> Option<tauri::Theme> {
+    match theme {
+        Theme::System => None,
+        Theme::Light => Some(tauri::Theme::Light),
+        Theme::Dark => Some(tauri::Theme::Dark),
+    }
+}
+
+/// Closing the main window hides it to the tray (when `close_to_tray`), after saving its geometry.
+fn hide_on_close(close_to_tray: bool, window: &tauri::Window, event: &WindowEvent) {
+    if let WindowEvent::CloseRequested { api, .. } = event {
+        if close_to_tray && window.label() == MAIN_WINDOW {
+            api.prevent_close();
+            if let Err(e) = window.app_handle().save_window_state(geometry_flags()) {
+                tracing::warn!("cannot save window state: {e}");
+            }
+            if let Err(e) = window.hide() {
+                tracing::warn!("cannot hide window: {e}");
+            }
+            tracing::info!("window hidden to the tray");
+        }
+    }
+}
+
+/// The window shows one local page all shift: WebKit's browser caches and GPU compositing buy nothing here and
+/// cost tens of megabytes (see docs/benchmarks.md).
+fn lighten_webview(window: &tauri::WebviewWindow) {
+    #[cfg(target_os = "linux")]
+    let result = window.with_webview(|webview| {
+        use webkit2gtk::{
+            CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
+        };
+        let view = webview.inner();
+        if let Some(context) = view.context() {
+            context.set_cache_model(CacheModel::DocumentViewer);
+        }
+        if let Some(settings) = WebViewExt::settings(&view) {
+            settings.set_enable_page_cache(false);
+            settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+        }
+    });
+    #[cfg(not(target_os = "linux"))]
+    let result: tauri::Result<()> = Ok(());
+    if let Err(e) = result {
+        tracing::warn!("cannot tune the web view: {e}");
+    }
+}
+
+/// Opens the history; a damaged file is set aside (and said so in the log), a locked one is an error.
+fn open_history(paths: &Paths) -> Result<Store, String> {
+    match Store::open(&paths.history_file()) {
+        Ok(opened) => {
+            if let Some(recovery) = opened.recovered {
+                tracing::error!(
+                    "the history was damaged ({}); it was kept aside as {} and a new one started",
+                    recovery.reason,
+                    recovery.kept_aside.display()
+                );
+            }
+            Ok(opened.store)
+        }
+        Err(e @ StoreError::Locked { .. }) => Err(e.to_string()),
+        Err(e) => Err(format!("cannot open the history: {e}")),
+    }
+}
+
+/// Starts the desk (notifier, saved servers, a scripted one) and hands it to the commands and the tray.
+fn start_desk(
+    app: &AppHandle,
+    paths: Paths,
+    settings: Settings,
+    store: Store,
+    scripted: Option<Scripted>,
+) {
+    let tokens: Arc<dyn TokenStore> = Arc::new(KeyringStore);
+    let shell = Arc::new(ShellSink::new(app.clone()));
+    let demo = app.state::<DemoBackend>();
+    let desk = tauri::async_runtime::block_on(async {
+        demo.restart_saved(&paths, Arc::clone(&tokens)).await;
+        let (notifier, notifier_events) = desk::start_notifier(&paths);
+        Desk::start(
+            DeskOptions {
+                paths,
+                settings,
+                tokens,
+                notifier: Arc::new(notifier),
+                notifier_events,
+                heartbeat: Heartbeat::default(),
+                wake: Some(alertdesk_core::wake::watch()),
+                shell: Some(shell),
+            },
+            store,
+        )
+    });
+    // Connected before the window subscribes, so its first snapshot already lists the server.
+    if let Some(s) = scripted {
+        let target = format!("{} ({})", s.server, s.profile);
+        let connected =
+            tauri::async_runtime::block_on(desk.connect(&s.profile, &s.server, s.vars, s.token));
+        match connected {
+            Ok(view) => tracing::info!(server = %view.server, "connected at start"),
+            Err(e) => {
+                tracing::error!("cannot connect {target}: {e}");
+                desk.notify_ui(NoticeLevel::Error, format!("cannot connect {target}: {e}"));
+            }
+        }
+    }
+    app.manage(desk);
 }
 
 /// Shows, restores and focuses the main window (tray "Open", a tray click, a second launch).

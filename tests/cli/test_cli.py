@@ -95,3 +95,15 @@ def test_cli_binary_without_command_is_a_usage_error(tmp_path):
     result = subprocess.run([str(binary("alertdesk-cli"))], capture_output=True, text=True, env=headless_env())
     assert result.returncode == 2
     assert "a command is required" in result.stderr
+
+
+def test_desktop_connect_flags_do_not_mix_with_commands(cli):
+    """`--profile/--server` before a command belong to the desktop app; both binaries refuse the mix (exit 2)."""
+    mixed = cli("--profile", "demo", "--server", "http://127.0.0.1:9", "listen", "--profile", "demo")
+    assert mixed.returncode == 2, mixed.stderr
+    assert "put them after the command" in mixed.stderr
+    if cli.name == "alertdesk-cli":
+        alone = cli("--profile", "demo", "--server", "http://127.0.0.1:9")
+        assert alone.returncode == 2
+        assert "desktop app, which is `alertdesk`" in alone.stderr
+        assert "--profile" not in cli("--help").stdout.split("Commands:")[0]

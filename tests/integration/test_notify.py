@@ -9,17 +9,10 @@ import pytest
 
 from conftest import binary
 from support.listener import Listener
-from support.notifications import NotificationServer
+from support.notifications import NotificationServer, kill_notification_daemons
 
 pytestmark = pytest.mark.skipif(not os.environ.get("DBUS_SESSION_BUS_ADDRESS"),
                                 reason="needs the session bus the Makefile provides (dbus-run-session)")
-
-
-def kill_notification_daemons():
-    subprocess.run(["pkill", "-x", "dunst"], check=False)
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and subprocess.run(["pgrep", "-x", "dunst"], capture_output=True).returncode == 0:
-        time.sleep(0.1)
 
 
 @pytest.fixture

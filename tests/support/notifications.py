@@ -4,10 +4,11 @@ user clicking "Acknowledge" would. dunst stays the daemon for plain capture test
 actions from a script."""
 
 import asyncio
+import subprocess
 import threading
 import time
 
-from dbus_next import BusType, Variant
+from dbus_next import BusType, DBusError, Variant
 from dbus_next.aio import MessageBus
 from dbus_next.service import ServiceInterface, method, signal
 
@@ -27,6 +28,8 @@ class _Interface(ServiceInterface):
     @method()
     def Notify(self, app_name: "s", replaces_id: "u", app_icon: "s", summary: "s", body: "s", actions: "as",
                hints: "a{sv}", expire_timeout: "i") -> "u":
+        if self.owner.broken:
+            raise DBusError("org.freedesktop.DBus.Error.Failed", "notification service is broken")
         return self.owner._record(app_name, replaces_id, app_icon, summary, body, actions,
                                   {k: _plain(v) for k, v in hints.items()}, expire_timeout)
 
@@ -52,8 +55,10 @@ class _Interface(ServiceInterface):
 
 
 class NotificationServer:
-    def __init__(self, capabilities=("actions", "body", "body-markup", "persistence", "sound")):
+    def __init__(self, capabilities=("actions", "body", "body-markup", "persistence", "sound"), broken=False):
+        """`broken`: every Notify fails with a D-Bus error (a notification service that cannot show anything)."""
         self.capabilities = capabilities
+        self.broken = broken
         self.calls: list[dict] = []
         self.closed: list[int] = []
         self._next_id = 1
@@ -117,3 +122,11 @@ class NotificationServer:
 
         asyncio.run_coroutine_threadsafe(disconnect(), self._loop).result(10)
         self._loop.call_soon_threadsafe(self._loop.stop)
+
+
+def kill_notification_daemons():
+    """Ends dunst (auto-started by D-Bus activation) so a test can own the notification service or have none."""
+    subprocess.run(["pkill", "-x", "dunst"], check=False)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and subprocess.run(["pgrep", "-x", "dunst"], capture_output=True).returncode == 0:
+        time.sleep(0.1)

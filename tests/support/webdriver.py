@@ -78,6 +78,28 @@ class WebDriver:
     def screenshot(self, path) -> None:
         path.write_bytes(base64.b64decode(self._session("GET", "/screenshot")))
 
+    def click(self, css: str) -> None:
+        self._session("POST", f"/element/{self.find(css)}/click", {})
+
+    def type(self, css: str, text: str) -> None:
+        element = self.find(css)
+        self._session("POST", f"/element/{element}/clear", {})
+        self._session("POST", f"/element/{element}/value", {"text": text})
+
+    def wait_for(self, script: str, predicate, timeout: float = 30, *args):
+        """Runs `script` until `predicate(result)` holds; returns the result."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                last = self.execute(script, *args)
+                if predicate(last):
+                    return last
+            except WebDriverError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"{script!r}: {last!r} never matched within {timeout}s")
+
     def wait_for_text(self, css: str, predicate, timeout: float = 30) -> str:
         """Polls the element's text until `predicate(text)` holds; returns it."""
         deadline = time.monotonic() + timeout

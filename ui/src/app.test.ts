@@ -1,55 +1,129 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { clearMocks, mockIPC } from '@tauri-apps/api/mocks';
-import { invoke } from '@tauri-apps/api/core';
-import { boot, type AppInfo } from './app';
+import { App, boot } from './app';
+import type { AlertDetail } from './generated/types';
+import { alert, batch, server, snapshot } from './test/fixtures';
+import { fakeBackend, type FakeBackend, loadPage } from './test/page';
 
-function page(): Document {
-  const doc = document.implementation.createHTMLDocument('t');
-  doc.body.innerHTML = `
-    <span data-testid="app-version"></span>
-    <div data-testid="settings-error" hidden></div>`;
-  return doc;
+const $ = (testid: string) => document.querySelector<HTMLElement>(`[data-testid="${testid}"]`)!;
+const rows = () => [...document.querySelectorAll<HTMLElement>('[data-testid="alert-row"]')];
+const flush = () => new Promise((r) => setTimeout(r, 40));
+
+function detailOf(id: string): AlertDetail {
+  return {
+    alert: alert(id),
+    event: 'new_report',
+    source: 'live',
+    shownAt: null,
+    trail: [],
+    payload: '{"id": 1}',
+    writesBack: true,
+  };
 }
 
-describe('boot', () => {
-  let calls: string[];
-  beforeEach(() => {
-    calls = [];
-  });
-  afterEach(() => clearMocks());
+describe('the window', () => {
+  let backend: FakeBackend;
+  let app: App;
 
-  it('asks the core for app_info and shows the version', async () => {
-    mockIPC((cmd) => {
-      calls.push(cmd);
-      if (cmd === 'app_info') return { name: 'Alertdesk', version: '1.2.3', settingsError: null } satisfies AppInfo;
-      throw new Error(`unexpected ${cmd}`);
+  beforeEach(async () => {
+    loadPage();
+    backend = fakeBackend({
+      detail: (_server, id) => {
+        backend.calls.push(['detail', [id]]);
+        return Promise.resolve(detailOf(id));
+      },
     });
-    const doc = page();
-    await boot(doc, invoke);
-    expect(calls).toEqual(['app_info']);
-    expect(doc.querySelector('[data-testid="app-version"]')?.textContent).toBe('v1.2.3');
-    expect(doc.querySelector<HTMLElement>('[data-testid="settings-error"]')?.hidden).toBe(true);
+    app = await boot(document, backend);
+  });
+  afterEach(() => app.dispose());
+
+  it('shows the version and subscribes', () => {
+    expect($('app-version').textContent).toBe('v9.9.9');
+    expect(backend.calls.map((c) => c[0])).toEqual(['appInfo', 'subscribe']);
   });
 
-  it('shows a settings error as text, never as markup', async () => {
-    const hostile = 'line 1: <img src=x onerror="window.pwned=1">';
-    mockIPC(() => ({ name: 'Alertdesk', version: '1.0.0', settingsError: hostile }));
-    const doc = page();
-    await boot(doc, invoke);
-    const banner = doc.querySelector<HTMLElement>('[data-testid="settings-error"]')!;
-    expect(banner.hidden).toBe(false);
-    expect(banner.textContent).toContain(hostile);
-    expect(banner.querySelector('img')).toBeNull();
+  it('draws rows, the unread badge and the title from events', async () => {
+    backend.emit(snapshot({ alerts: [alert('1'), alert('2', { readAt: '2026-11-24T14:00:00Z' })], unread: 1 }));
+    await flush();
+    expect(rows().map((r) => r.dataset.alertId)).toEqual(['2', '1']);
+    expect(rows().map((r) => r.dataset.unread)).toEqual(['false', 'true']);
+    expect($('unread-badge').textContent).toBe('1');
+    expect(document.title).toBe('Alertdesk (1)');
+    expect($('server-status').dataset.state).toBe('live');
+    backend.emit(batch({ alerts: [alert('3', { assignedToMe: true })], unread: 2 }));
+    await flush();
+    expect(rows()[0].dataset.alertId).toBe('3');
+    expect(rows()[0].classList.contains('pinned')).toBe(true);
+    expect($('unread-badge').textContent).toBe('2');
   });
 
-  it('says so when the core cannot be reached', async () => {
-    mockIPC(() => {
-      throw new Error('ipc down');
-    });
-    const doc = page();
-    await boot(doc, invoke);
-    const banner = doc.querySelector<HTMLElement>('[data-testid="settings-error"]')!;
-    expect(banner.hidden).toBe(false);
-    expect(banner.textContent).toContain('ipc down');
+  it('renders server text as text, never as markup', async () => {
+    const evil = '<img src=x onerror="window.__xss=1"><a href="javascript:alert(1)">x</a>';
+    backend.emit(snapshot({ alerts: [alert('x', { title: evil, body: evil })], servers: [server({ label: evil })] }));
+    await flush();
+    expect(rows()[0].querySelector('.title')!.textContent).toBe(evil);
+    expect(document.querySelectorAll('img[src="x"], a[href^="javascript"]').length).toBe(0);
+  });
+
+  it('opens a row on Enter: marks it read and shows the detail pane', async () => {
+    backend.emit(snapshot({ alerts: [alert('1'), alert('2')], unread: 2 }));
+    await flush();
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'j', bubbles: true }));
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'j', bubbles: true }));
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'k', bubbles: true }));
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    await flush();
+    expect(backend.calls).toContainEqual(['markRead', ['http://127.0.0.1:8080', '2']]);
+    expect($('detail-pane').hidden).toBe(false);
+    expect($('detail-title').textContent).toBe('Report 2');
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'a', bubbles: true }));
+    expect(backend.calls).toContainEqual(['acknowledge', ['http://127.0.0.1:8080', '2']]);
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'R', bubbles: true }));
+    expect(backend.calls.some((c) => c[0] === 'markAllRead')).toBe(true);
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: '?', bubbles: true }));
+    expect(($('help-overlay') as HTMLDialogElement).open).toBe(true);
+  });
+
+  it('mark all read is a button too, and / focuses the search', async () => {
+    backend.emit(snapshot({ alerts: [alert('1')], unread: 1 }));
+    await flush();
+    $('mark-all-read').click();
+    expect(backend.calls.some((c) => c[0] === 'markAllRead')).toBe(true);
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: '/', bubbles: true }));
+    expect(document.activeElement).toBe($('search'));
+  });
+
+  it('asks to sign in on first run, and again for a refused server', async () => {
+    backend.emit(snapshot({ servers: [] }));
+    await flush();
+    expect(($('sign-in') as HTMLDialogElement).open).toBe(true);
+    ($('sign-in') as HTMLDialogElement).close();
+    backend.emit(batch({ servers: [server({ link: { status: 'auth_failed', reason: 'token expired' } })] }));
+    await flush();
+    expect($('sign-in-again').textContent).toContain('token expired');
+    expect($('server-status').dataset.state).toBe('auth_failed');
+  });
+
+  it('silencing everything needs a confirmation', async () => {
+    $('pause').click();
+    (document.querySelector('[data-pause="silence"]') as HTMLElement).click();
+    ($('confirm') as HTMLDialogElement).close('cancel');
+    expect(backend.calls.some((c) => c[0] === 'setNotifications')).toBe(false);
+    $('pause').click();
+    (document.querySelector('[data-pause="silence"]') as HTMLElement).click();
+    ($('confirm') as HTMLDialogElement).close('ok');
+    expect(backend.calls).toContainEqual(['setNotifications', [{ mode: 'silence', on: true }]]);
+    backend.emit(batch({ notifications: { mode: 'silenced' } }));
+    await flush();
+    expect($('notifications-state').hidden).toBe(false);
+    expect($('notifications-state').dataset.mode).toBe('silenced');
+  });
+
+  it('keeps 10,000 alerts in the model but only a screenful in the DOM', async () => {
+    const many = Array.from({ length: 10_000 }, (_, i) => alert(`m${i}`));
+    backend.emit(snapshot({ alerts: many, unread: 10_000 }));
+    await flush();
+    expect(app.model.items().length).toBe(10_000);
+    expect(rows().length).toBeGreaterThan(5);
+    expect(rows().length).toBeLessThan(100);
   });
 });

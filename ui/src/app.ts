@@ -1,19 +1,19 @@
-// The window's first view: what build is running, and whether settings were ignored.
-// Server- or file-derived text is always set with textContent, never parsed as HTML.
+// The window: a view of the Rust core's state. Events arrive batched (at most every 50 ms) and are drawn once
+// per animation frame. Server- or file-derived text is always set with textContent, never parsed as HTML.
 
-/** Mirrors `commands::AppInfo` in src-tauri/src/commands.rs. */
-export interface AppInfo {
-  name: string;
-  version: string;
-  settingsError: string | null;
-}
-
-export type Invoke = <T>(cmd: string, args?: Record<string, unknown>) => Promise<T>;
+import type { AppInfo, Backend } from './backend';
+import { renderDetail } from './detail';
+import { linkReason, linkText, notificationsText } from './format';
+import type { DeskEvent, Kind, NoticeLevel, Priority, ServerView } from './generated/types';
+import { VirtualList } from './list';
+import { keyOf, Model } from './model';
+import { SignIn } from './signin';
 
 export function renderAppInfo(doc: Document, info: AppInfo): void {
+  if (info.theme === 'system') delete doc.documentElement.dataset.theme;
+  else doc.documentElement.dataset.theme = info.theme;
   const version = doc.querySelector<HTMLElement>('[data-testid="app-version"]');
   if (version) version.textContent = `v${info.version}`;
-  doc.title = info.name;
   const banner = doc.querySelector<HTMLElement>('[data-testid="settings-error"]');
   if (banner) {
     banner.textContent = info.settingsError ? `Settings ignored, using defaults: ${info.settingsError}` : '';
@@ -29,10 +29,427 @@ export function renderFailure(doc: Document, error: unknown): void {
   }
 }
 
-export async function boot(doc: Document, invoke: Invoke): Promise<void> {
-  try {
-    renderAppInfo(doc, await invoke<AppInfo>('app_info'));
-  } catch (error) {
-    renderFailure(doc, error);
+const nextFrame: (f: () => void) => void =
+  typeof requestAnimationFrame === 'function' ? (f) => requestAnimationFrame(() => f()) : (f) => setTimeout(f, 16);
+
+export class App {
+  readonly model = new Model();
+  private readonly list: VirtualList;
+  private readonly signIn: SignIn;
+  private selected: string | null = null;
+  /** The alert shown in the detail pane, and the version of it that was drawn. */
+  private detailShown: { key: string; version: string } | null = null;
+  private drawPending = false;
+  /** The user closed the first-run sign-in: do not open it again by itself. */
+  private signInDismissed = false;
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private readonly keyListener = (event: KeyboardEvent) => this.onKey(event);
+
+  constructor(
+    private readonly doc: Document,
+    private readonly backend: Backend,
+  ) {
+    const viewport = this.get('alert-list');
+    this.list = new VirtualList(viewport, viewport.querySelector<HTMLElement>('.spacer-rows') ?? viewport, this.model, (key) =>
+      this.open(key),
+    );
+    this.signIn = new SignIn(this.get<HTMLDialogElement>('sign-in'), backend, () => {
+      this.signInDismissed = true;
+    });
+    this.get<HTMLDialogElement>('sign-in').addEventListener('close', () => {
+      this.signInDismissed = true;
+    });
+    this.wire();
   }
+
+  private get<T extends HTMLElement = HTMLElement>(testid: string): T {
+    const found = this.doc.querySelector<T>(`[data-testid="${testid}"]`);
+    if (!found) throw new Error(`missing element ${testid}`);
+    return found;
+  }
+
+  async start(): Promise<void> {
+    try {
+      renderAppInfo(this.doc, await this.backend.appInfo());
+      await this.backend.subscribe((event) => this.onEvent(event));
+    } catch (error) {
+      renderFailure(this.doc, error);
+    }
+    // Countdowns ("reconnecting in 4 s") and "offline since" tick without events.
+    this.ticker = setInterval(() => this.drawServers(), 1000);
+  }
+
+  /** Stops listening (tests start a fresh App per page). */
+  dispose(): void {
+    clearInterval(this.ticker);
+    this.doc.removeEventListener('keydown', this.keyListener);
+  }
+
+  onEvent(event: DeskEvent): void {
+    switch (event.type) {
+      case 'notice':
+        this.notice(event.level, event.message);
+        return;
+      case 'focus':
+        this.open(keyOf(event));
+        if (event.escalate) this.notice('error', 'An alert is still unacknowledged after repeated notifications.');
+        return;
+      default:
+        // Drawn at once: the Rust side already batches (at most every 50 ms), and waiting for a frame here
+        // would add up to one more frame to every alert's way onto the screen.
+        this.model.apply(event);
+        this.draw();
+    }
+  }
+
+  private schedule(): void {
+    if (this.drawPending) return;
+    this.drawPending = true;
+    nextFrame(() => {
+      this.drawPending = false;
+      this.draw();
+    });
+  }
+
+  /** Draws everything from the model now. */
+  draw(): void {
+    const m = this.model;
+    const badge = this.get('unread-badge');
+    badge.textContent = String(m.unread);
+    badge.dataset.count = String(m.unread);
+    badge.setAttribute('aria-label', `${m.unread} unread alerts`);
+    this.doc.title = m.unread > 0 ? `Alertdesk (${m.unread})` : 'Alertdesk';
+
+    const notifications = this.get('notifications-state');
+    const text = notificationsText(m.notifications);
+    notifications.hidden = text === '';
+    notifications.dataset.mode = m.notifications.mode;
+    notifications.querySelector('.text')!.textContent = text;
+    const failure = this.get('notify-failure');
+    failure.hidden = m.notifyFailure === null;
+    failure.textContent = m.notifyFailure
+      ? `Desktop notifications do not work (${m.notifyFailure}). Alerts still arrive here: keep this window in view.`
+      : '';
+
+    this.drawServers();
+    this.drawSignInBanners(m.needsSignIn());
+    this.drawServerFilter();
+
+    const items = m.items();
+    this.list.setItems(items, this.selected);
+    this.get('empty-state').hidden = items.length > 0;
+    const count = this.get('list-count');
+    count.textContent = items.length === m.alerts.size ? `${items.length} alerts` : `${items.length} of ${m.alerts.size} alerts`;
+
+    this.refreshDetail();
+    if (m.loaded && m.servers.length === 0 && !this.signInDismissed && !this.signIn.isOpen) {
+      void this.signIn.open({}, true);
+    }
+  }
+
+  private drawServers(): void {
+    const nav = this.get('servers');
+    nav.replaceChildren();
+    for (const s of this.model.servers) nav.append(this.serverChip(s));
+  }
+
+  private serverChip(s: ServerView): HTMLElement {
+    const chip = this.doc.createElement('div');
+    chip.className = `server state-${s.link.status}`;
+    chip.setAttribute('data-testid', 'server-status');
+    chip.dataset.state = s.link.status;
+    chip.dataset.serverId = s.id;
+    chip.title = [s.server, linkReason(s.link)].filter(Boolean).join('\n');
+    const dot = this.doc.createElement('span');
+    dot.className = 'dot';
+    dot.setAttribute('aria-hidden', 'true');
+    const label = this.doc.createElement('span');
+    label.className = 'label';
+    label.textContent = s.label;
+    const state = this.doc.createElement('span');
+    state.className = 'state';
+    state.textContent = linkText(s);
+    const unread = this.doc.createElement('span');
+    unread.className = 'unread';
+    unread.textContent = s.unread > 0 ? String(s.unread) : '';
+    const out = this.doc.createElement('button');
+    out.type = 'button';
+    out.className = 'sign-out';
+    out.textContent = '×';
+    out.setAttribute('data-testid', 'sign-out');
+    out.setAttribute('aria-label', `Sign out of ${s.label}`);
+    out.addEventListener('click', () => this.signOut(s, out));
+    chip.append(dot, label, state, unread, out);
+    chip.setAttribute('role', 'status');
+    chip.setAttribute('aria-label', `${s.label}: ${linkText(s)}, ${s.unread} unread`);
+    return chip;
+  }
+
+  /** Two clicks: the first asks, the second signs out. */
+  private signOut(s: ServerView, button: HTMLButtonElement): void {
+    if (button.dataset.armed !== 'true') {
+      button.dataset.armed = 'true';
+      button.textContent = 'Sign out?';
+      setTimeout(() => {
+        button.dataset.armed = 'false';
+        button.textContent = '×';
+      }, 4000);
+      return;
+    }
+    this.backend.signOut(s.id).catch((e) => this.notice('error', `Cannot sign out of ${s.label}: ${String(e)}`));
+  }
+
+  private drawSignInBanners(servers: ServerView[]): void {
+    const box = this.get('sign-in-banners');
+    box.replaceChildren();
+    for (const s of servers) {
+      const banner = this.doc.createElement('div');
+      banner.className = 'banner error';
+      banner.setAttribute('role', 'alert');
+      banner.setAttribute('data-testid', 'sign-in-again');
+      banner.dataset.serverId = s.id;
+      const text = this.doc.createElement('span');
+      text.textContent = `${s.label}: ${linkReason(s.link) || 'the server refused the credentials'}. Alerts from it are not arriving.`;
+      const again = this.doc.createElement('button');
+      again.type = 'button';
+      again.textContent = 'Sign in again';
+      again.addEventListener('click', () => {
+        void this.signIn.open({ profile: s.profile, server: s.server, label: s.label });
+      });
+      banner.append(text, again);
+      box.append(banner);
+    }
+  }
+
+  private drawServerFilter(): void {
+    const select = this.get<HTMLSelectElement>('filter-server');
+    const want = ['', ...this.model.servers.map((s) => s.server)];
+    const have = [...select.options].map((o) => o.value);
+    if (want.join('\n') === have.join('\n')) return;
+    const value = select.value;
+    select.replaceChildren();
+    for (const server of want) {
+      const option = this.doc.createElement('option');
+      option.value = server;
+      option.textContent = server === '' ? 'All servers' : this.model.serverLabel(server);
+      select.append(option);
+    }
+    select.value = want.includes(value) ? value : '';
+  }
+
+  notice(level: NoticeLevel, message: string): void {
+    const box = this.get('notices');
+    const n = this.doc.createElement('div');
+    n.className = `banner ${level}`;
+    n.setAttribute('role', level === 'info' ? 'status' : 'alert');
+    n.setAttribute('data-testid', 'notice');
+    const text = this.doc.createElement('span');
+    text.textContent = message;
+    const dismiss = this.doc.createElement('button');
+    dismiss.type = 'button';
+    dismiss.textContent = 'Dismiss';
+    dismiss.addEventListener('click', () => n.remove());
+    n.append(text, dismiss);
+    box.prepend(n);
+    while (box.children.length > 4) box.lastElementChild?.remove();
+    if (level === 'info') setTimeout(() => n.remove(), 10_000);
+  }
+
+  /** Selects a row; for an alert, marks it read and shows its details. */
+  open(key: string): void {
+    this.select(key);
+    const alert = this.model.alerts.get(key);
+    if (!alert) return;
+    if (alert.readAt === null) {
+      this.model.patch(key, { readAt: new Date().toISOString() });
+      this.backend.markRead(alert.server, alert.id).catch((e) => this.notice('warning', `Cannot mark it read: ${String(e)}`));
+      this.schedule();
+    }
+    void this.showDetail(key);
+  }
+
+  private select(key: string | null): void {
+    this.selected = key;
+    this.list.select(key);
+  }
+
+  private async showDetail(key: string): Promise<void> {
+    const alert = this.model.alerts.get(key);
+    if (!alert) return;
+    const pane = this.get('detail-pane');
+    try {
+      const detail = await this.backend.detail(alert.server, alert.id);
+      if (this.selected !== key) return;
+      this.detailShown = { key, version: version(detail.alert) };
+      renderDetail(pane, detail, this.model.serverLabel(alert.server), {
+        acknowledge: () => this.acknowledge(key),
+        close: () => this.closeDetail(),
+      });
+    } catch (e) {
+      this.notice('warning', `Cannot show the alert: ${String(e)}`);
+    }
+  }
+
+  /** Redraws the detail pane when its alert changed (an update, read, acknowledged). */
+  private refreshDetail(): void {
+    if (!this.detailShown) return;
+    const alert = this.model.alerts.get(this.detailShown.key);
+    if (!alert) return this.closeDetail();
+    if (version(alert) !== this.detailShown.version) void this.showDetail(this.detailShown.key);
+  }
+
+  private closeDetail(): void {
+    this.detailShown = null;
+    const pane = this.get('detail-pane');
+    pane.hidden = true;
+    pane.replaceChildren();
+  }
+
+  acknowledge(key: string | null = this.selected): void {
+    const alert = key ? this.model.alerts.get(key) : undefined;
+    if (!key || !alert || alert.acknowledgedAt) return;
+    const now = new Date().toISOString();
+    this.model.patch(key, { acknowledgedAt: now, readAt: alert.readAt ?? now });
+    this.schedule();
+    this.backend.acknowledge(alert.server, alert.id).catch((e) => this.notice('error', `Cannot acknowledge: ${String(e)}`));
+  }
+
+  markRead(key: string | null = this.selected): void {
+    const alert = key ? this.model.alerts.get(key) : undefined;
+    if (!key || !alert || alert.readAt) return;
+    this.model.patch(key, { readAt: new Date().toISOString() });
+    this.schedule();
+    this.backend.markRead(alert.server, alert.id).catch((e) => this.notice('warning', `Cannot mark it read: ${String(e)}`));
+  }
+
+  markAllRead(): void {
+    this.backend.markAllRead().catch((e) => this.notice('error', `Cannot mark all read: ${String(e)}`));
+  }
+
+  /** Moves the selection by `step` rows (j/k), skipping nothing: gap notices can be selected too. */
+  move(step: number): void {
+    if (this.list.length === 0) return;
+    const at = this.list.indexOf(this.selected);
+    const next = at < 0 ? 0 : Math.min(this.list.length - 1, Math.max(0, at + step));
+    const item = this.list.itemAt(next);
+    if (item) this.select(item.key);
+  }
+
+  private wire(): void {
+    this.get('mark-all-read').addEventListener('click', () => this.markAllRead());
+    this.get('clear-read').addEventListener('click', () => {
+      this.backend
+        .clearRead()
+        .then((n) => this.notice('info', `Removed ${n} read alerts.`))
+        .catch((e) => this.notice('error', `Cannot clear read alerts: ${String(e)}`));
+    });
+    this.get('add-server').addEventListener('click', () => void this.signIn.open());
+    this.get('help').addEventListener('click', () => this.help());
+    this.get('resume').addEventListener('click', () => {
+      this.backend.setNotifications({ mode: 'resume' }).catch((e) => this.notice('error', String(e)));
+      if (this.model.notifications.mode === 'silenced') {
+        this.backend.setNotifications({ mode: 'silence', on: false }).catch((e) => this.notice('error', String(e)));
+      }
+    });
+    this.wirePauseMenu();
+
+    const search = this.get<HTMLInputElement>('search');
+    search.addEventListener('input', () => this.filter({ text: search.value }));
+    const server = this.get<HTMLSelectElement>('filter-server');
+    server.addEventListener('change', () => this.filter({ server: server.value }));
+    const kind = this.get<HTMLSelectElement>('filter-kind');
+    kind.addEventListener('change', () => this.filter({ kind: kind.value as Kind | '' }));
+    const priority = this.get<HTMLSelectElement>('filter-priority');
+    priority.addEventListener('change', () => this.filter({ minPriority: priority.value as Priority | '' }));
+    const unread = this.get<HTMLInputElement>('filter-unread');
+    unread.addEventListener('change', () => this.filter({ unreadOnly: unread.checked }));
+
+    this.doc.addEventListener('keydown', this.keyListener);
+  }
+
+  private wirePauseMenu(): void {
+    const button = this.get('pause');
+    const menu = this.get('pause-menu');
+    const show = (on: boolean) => {
+      menu.hidden = !on;
+      button.setAttribute('aria-expanded', String(on));
+      if (on) menu.querySelector<HTMLElement>('button')?.focus();
+    };
+    button.addEventListener('click', () => show(menu.hidden));
+    menu.addEventListener('click', (event) => {
+      const choice = (event.target as HTMLElement).closest<HTMLElement>('[data-pause]')?.dataset.pause;
+      show(false);
+      if (choice === 'silence') return this.confirmSilence();
+      if (!choice) return;
+      const minutes = choice === 'until' ? null : Number(choice);
+      this.backend.setNotifications({ mode: 'pause', minutes }).catch((e) => this.notice('error', String(e)));
+    });
+  }
+
+  /** Silencing critical alerts needs a confirmation: it must not happen by accident. */
+  private confirmSilence(): void {
+    const dialog = this.get<HTMLDialogElement>('confirm');
+    dialog.returnValue = '';
+    dialog.addEventListener(
+      'close',
+      () => {
+        if (dialog.returnValue === 'ok') {
+          this.backend.setNotifications({ mode: 'silence', on: true }).catch((e) => this.notice('error', String(e)));
+        }
+      },
+      { once: true },
+    );
+    dialog.showModal();
+  }
+
+  private filter(change: Parameters<Model['setFilters']>[0]): void {
+    this.model.setFilters(change);
+    this.schedule();
+  }
+
+  private help(): void {
+    const dialog = this.get<HTMLDialogElement>('help-overlay');
+    if (!dialog.open) dialog.showModal();
+  }
+
+  private onKey(event: KeyboardEvent): void {
+    const target = event.target instanceof HTMLElement ? event.target : null;
+    const typing = target !== null && (target.matches('input, select, textarea') || target.isContentEditable);
+    if (this.doc.querySelector('dialog[open]')) return; // dialogs handle their own keys (Esc closes)
+    if (event.key === 'Escape') {
+      if (typing && target) {
+        target.blur();
+        this.get('alert-list').focus();
+      } else this.closeDetail();
+      return;
+    }
+    if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    const actions: Record<string, () => void> = {
+      j: () => this.move(1),
+      ArrowDown: () => this.move(1),
+      k: () => this.move(-1),
+      ArrowUp: () => this.move(-1),
+      Enter: () => this.selected && this.open(this.selected),
+      a: () => this.acknowledge(),
+      r: () => this.markRead(),
+      R: () => this.markAllRead(),
+      '/': () => this.get('search').focus(),
+      '?': () => this.help(),
+    };
+    const action = actions[event.key];
+    if (action) {
+      event.preventDefault();
+      action();
+    }
+  }
+}
+
+function version(a: { readAt: string | null; acknowledgedAt: string | null; receivedAt: string; updateCount: number }): string {
+  return `${a.receivedAt}|${a.updateCount}|${a.readAt ?? ''}|${a.acknowledgedAt ?? ''}`;
+}
+
+export async function boot(doc: Document, backend: Backend): Promise<App> {
+  const app = new App(doc, backend);
+  await app.start();
+  return app;
 }

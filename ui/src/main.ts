@@ -1,5 +1,5 @@
-import { invoke } from '@tauri-apps/api/core';
 import { boot } from './app';
+import { tauriBackend } from './backend';
 import './styles.css';
 
-void boot(document, invoke);
+void boot(document, tauriBackend);

@@ -32,11 +32,20 @@ pub use commands::profile::ProfileCommand;
 
 /// Alertdesk: alerts from your department's backend, delivered once, fast and loud.
 #[derive(Debug, Parser)]
-#[command(name = "alertdesk", version, about, long_about = None, propagate_version = true)]
+#[command(
+    name = "alertdesk",
+    version,
+    about,
+    long_about = None,
+    propagate_version = true
+)]
 pub struct Cli {
     /// Options every command accepts.
     #[command(flatten)]
     pub global: GlobalArgs,
+    /// Options of the desktop app (no command).
+    #[command(flatten)]
+    pub desktop: DesktopArgs,
     /// What to do; without one, `alertdesk` opens the desktop app.
     #[command(subcommand)]
     pub command: Option<Command>,
@@ -48,6 +57,22 @@ pub struct GlobalArgs {
     /// Keep settings, data and logs under DIR instead of the XDG directories.
     #[arg(long, global = true, value_name = "DIR", env = DATA_DIR_ENV)]
     pub data_dir: Option<PathBuf>,
+}
+
+/// `alertdesk [--profile P --server URL [--set K=V]]`: the desktop app, optionally already connected.
+#[derive(Debug, Clone, Default, Args)]
+#[command(next_help_heading = "Desktop app (no command)")]
+pub struct DesktopArgs {
+    /// Connect to this backend at start, for this run only (built-in profile name or a profile file); the
+    /// token comes from the OS keyring or ALERTDESK_TOKEN.
+    #[arg(long, short = 'p', value_name = "NAME|FILE", requires = "server")]
+    pub profile: Option<String>,
+    /// The backend to connect to at start, e.g. http://127.0.0.1:8080.
+    #[arg(long, short = 's', value_name = "URL", requires = "profile")]
+    pub server: Option<String>,
+    /// Set a profile variable for --profile, e.g. --set station_id=4 (repeatable).
+    #[arg(long = "set", value_name = "KEY=VALUE", value_parser = commands::parse_key_value, requires = "profile")]
+    pub set: Vec<(String, String)>,
 }
 
 /// The subcommands.
@@ -96,8 +121,26 @@ impl Cli {
     /// Parses the process arguments, naming the program `bin` in help and errors. Exits on `--help`,
     /// `--version` and usage errors (code 2), as clap does.
     pub fn parse_as(bin: &'static str) -> Self {
-        let matches = Self::command().name(bin).bin_name(bin).get_matches();
-        Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+        let mut command = Self::command().name(bin).bin_name(bin);
+        if bin != "alertdesk" {
+            // Only the desktop binary has a window to connect at start.
+            for arg in ["profile", "server", "set"] {
+                command = command.mut_arg(arg, |a| a.hide(true));
+            }
+        }
+        let matches = command.get_matches_mut();
+        let cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if cli.command.is_some() && cli.desktop.profile.is_some() {
+            // `alertdesk --profile P listen ...`: the desktop's --profile cannot go with a command.
+            command
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "--profile/--server/--set before a command are the desktop app's; put them after the \
+                     command (e.g. `listen --profile NAME`)",
+                )
+                .exit();
+        }
+        cli
     }
 }
 

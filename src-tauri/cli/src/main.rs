@@ -7,6 +7,13 @@ use alertdesk_cli::Cli;
 fn main() -> ExitCode {
     let cli = Cli::parse_as("alertdesk-cli");
     let Some(command) = cli.command else {
+        if cli.desktop.profile.is_some() {
+            eprintln!(
+                "alertdesk-cli: --profile without a command opens the desktop app, which is `alertdesk`; \
+                 to listen headless: alertdesk-cli listen --profile NAME --server URL"
+            );
+            return ExitCode::from(alertdesk_cli::EXIT_USAGE);
+        }
         eprintln!(
             "alertdesk-cli: a command is required (see --help); the desktop app is `alertdesk`"
         );

@@ -29,6 +29,21 @@ pub enum Delivered {
     },
 }
 
+impl Delivered {
+    /// What a batch means when the history cannot be written: every alert is news (shown, not kept).
+    pub fn unrecorded(batch: Vec<Update>) -> Vec<Self> {
+        batch
+            .into_iter()
+            .filter_map(|u| match u {
+                Update::State(s) => Some(Self::State(s)),
+                Update::Alert(a) => Some(Self::New(a)),
+                Update::Gap { from, to } => Some(Self::Gap { from, to }),
+                Update::Baseline(_) | Update::Cursor(_) => None,
+            })
+            .collect()
+    }
+}
+
 /// One server's view of the shared history.
 #[derive(Debug, Clone)]
 pub struct History {

@@ -33,6 +33,8 @@
 //! - [`player`]: plays the bundled tones in-process (rodio, on a thread of its own) behind a small
 //!   [`player::Player`] trait ([`player::RecordingPlayer`] for tests).
 //! - [`speech`]: reads critical alerts aloud through `spd-say` or `espeak-ng` (`speak_critical`, off by default).
+//! - [`desk`]: the desktop app's engine without the window: every signed-in server's link, the history, the
+//!   policy, and the typed events the UI draws ([`desk::view`], with generated TypeScript types).
 //! - [`policy`]: the alerting policy: which alerts notify, repeats and escalation until acknowledged, burst
 //!   summaries, quiet hours and pauses with their overrides, the link-health alarm, tones per priority.
 
@@ -42,6 +44,7 @@ pub mod acknowledge;
 pub mod alert;
 pub mod auth;
 pub mod dbus_notifier;
+pub mod desk;
 pub mod error;
 pub mod history;
 pub mod notify;

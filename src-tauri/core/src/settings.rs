@@ -53,6 +53,8 @@ pub struct WindowSettings {
     pub start_hidden: bool,
     /// Closing the window hides it to the tray; `false` makes closing the window quit the app.
     pub close_to_tray: bool,
+    /// Light or dark: `system` follows the desktop's preference.
+    pub theme: Theme,
 }
 
 impl Default for WindowSettings {
@@ -60,8 +62,22 @@ impl Default for WindowSettings {
         Self {
             start_hidden: false,
             close_to_tray: true,
+            theme: Theme::System,
         }
     }
+}
+
+/// `[window] theme`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Follow the desktop.
+    #[default]
+    System,
+    /// Always light.
+    Light,
+    /// Always dark (night shifts).
+    Dark,
 }
 
 /// `[history]`
@@ -388,6 +404,14 @@ mod tests {
 
     #[test]
     fn wrong_type_and_bad_value_are_errors() {
+        assert_eq!(
+            Settings::parse("[window]\ntheme = \"dark\"\n")
+                .unwrap()
+                .window
+                .theme,
+            super::Theme::Dark
+        );
+        assert!(Settings::parse("[window]\ntheme = \"blue\"\n").is_err());
         let err = Settings::parse("[window]\nstart_hidden = \"yes\"\n").unwrap_err();
         assert!(err.contains("line 2"), "{err}");
         let err = Settings::parse("[log]\nkeep_files = 0\n").unwrap_err();

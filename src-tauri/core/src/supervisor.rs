@@ -55,7 +55,7 @@ pub struct Target {
 }
 
 /// A link's state, as shown by the UI and the CLI.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ts_rs::TS)]
 #[serde(tag = "status", rename_all = "snake_case")]
 pub enum LinkState {
     /// First attempt under way.
@@ -65,6 +65,7 @@ pub enum LinkState {
     /// Down; the next attempt is in `retry_in_ms`.
     Reconnecting {
         /// Milliseconds until the next attempt.
+        #[ts(type = "number")]
         retry_in_ms: u64,
         /// Why the link went down.
         reason: String,
@@ -72,6 +73,7 @@ pub enum LinkState {
     /// The WebSocket cannot be established, but the REST lists answer and are polled.
     Polling {
         /// Seconds between polls.
+        #[ts(type = "number")]
         every_s: u64,
         /// Why the WebSocket is down.
         reason: String,

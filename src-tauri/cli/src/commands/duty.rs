@@ -2,12 +2,11 @@
 //! (repeats until acknowledged, burst summaries, quiet hours, the link-health alarm), and the notification's
 //! "Acknowledge" button writing back to the server.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use alertdesk_core::acknowledge::write_back;
 use alertdesk_core::alert::{Alert, Priority};
-use alertdesk_core::dbus_notifier::{DbusNotifier, NotifierEvent};
+use alertdesk_core::dbus_notifier::NotifierEvent;
 use alertdesk_core::history::{Delivered, History};
 use alertdesk_core::notify::{AlertKey, ACTION_ACKNOWLEDGE};
 use alertdesk_core::paths::Paths;
@@ -16,9 +15,6 @@ use alertdesk_core::settings::Settings;
 use alertdesk_core::speech::Speaker;
 use alertdesk_core::supervisor::Target;
 use tokio::sync::mpsc;
-
-/// The app icon shown on notifications.
-const ICON: &[u8] = include_bytes!("../../../../icons/128x128.png");
 
 /// What woke duty mode up.
 pub(crate) enum Wake {
@@ -43,14 +39,7 @@ impl Duty {
     /// Starts the notifier and the policy from the `[alerting]` settings.
     pub(crate) fn start(paths: &Paths, target: &Target, history: &History) -> Self {
         let settings = Settings::load(&paths.settings_file()).unwrap_or_default();
-        let sounds = alertdesk_core::sounds::extract(&paths.data_dir.join("sounds"))
-            .unwrap_or_else(|e| {
-                tracing::warn!("cannot write the notification tones: {e}");
-                paths.data_dir.join("sounds")
-            });
-        let icon = write_icon(paths);
-        let player = Arc::new(alertdesk_core::player::AudioPlayer::new());
-        let (notifier, events) = DbusNotifier::start(sounds, icon, player);
+        let (notifier, events) = alertdesk_core::desk::start_notifier(paths);
         let speaker = settings.alerting.speak_critical.then(Speaker::from_env);
         Self {
             policy: Policy::new(settings.alerting, Arc::new(notifier)),
@@ -177,17 +166,6 @@ impl Duty {
             }
         });
     }
-}
-
-fn write_icon(paths: &Paths) -> Option<PathBuf> {
-    let path = paths.data_dir.join("alertdesk.png");
-    if std::fs::read(&path).ok().as_deref() != Some(ICON) {
-        if let Err(e) = std::fs::write(&path, ICON) {
-            tracing::warn!("cannot write the notification icon: {e}");
-            return None;
-        }
-    }
-    Some(path)
 }
 
 /// Resolves to the next wake-up of duty mode, or never when it is off.

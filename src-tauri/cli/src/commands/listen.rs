@@ -13,7 +13,7 @@ use alertdesk_core::protocol::Heartbeat;
 use alertdesk_core::secret::Token;
 use alertdesk_core::settings::Settings;
 use alertdesk_core::store::{Store, StoreError};
-use alertdesk_core::supervisor::{LinkState, Outcome, Supervisor, Target, Update};
+use alertdesk_core::supervisor::{LinkState, Outcome, Supervisor, Target};
 use clap::Args;
 use serde_json::json;
 use tokio::sync::mpsc;
@@ -152,7 +152,7 @@ async fn listen(
                     eprintln!("alertdesk: cannot write the history ({e}); alerts are printed but not kept");
                     store_failed = true;
                 }
-                unrecorded(batch)
+                Delivered::unrecorded(batch)
             }
         };
         for item in delivered {
@@ -198,19 +198,6 @@ async fn listen(
 
 /// The most updates recorded in one transaction.
 const MAX_BATCH: usize = 512;
-
-/// What a batch means when the history cannot be written: every alert is news.
-fn unrecorded(batch: Vec<Update>) -> Vec<Delivered> {
-    batch
-        .into_iter()
-        .filter_map(|u| match u {
-            Update::State(s) => Some(Delivered::State(s)),
-            Update::Alert(a) => Some(Delivered::New(a)),
-            Update::Gap { from, to } => Some(Delivered::Gap { from, to }),
-            Update::Baseline(_) | Update::Cursor(_) => None,
-        })
-        .collect()
-}
 
 fn report_state(state: &LinkState, target: &Target, json: bool) {
     if json {

@@ -1,0 +1,74 @@
+// Builders for the Rust side's types, for tests.
+
+import type { AlertRow, Batch, ServerView, Snapshot } from '../generated/types';
+
+let clock = Date.parse('2026-11-24T14:00:00Z');
+
+export function at(offsetSeconds: number): string {
+  return new Date(clock + offsetSeconds * 1000).toISOString();
+}
+
+export function alert(id: string, change: Partial<AlertRow> = {}): AlertRow {
+  clock += 1000;
+  const now = new Date(clock).toISOString();
+  return {
+    server: 'http://127.0.0.1:8080',
+    id,
+    profile: 'station-reports',
+    kind: 'report',
+    title: `Report ${id}`,
+    body: 'Station 4 · Main St',
+    priority: 'normal',
+    assignedToMe: false,
+    firstReceivedAt: now,
+    receivedAt: now,
+    serverTime: null,
+    readAt: null,
+    acknowledgedAt: null,
+    updateCount: 0,
+    ...change,
+  };
+}
+
+export function server(change: Partial<ServerView> = {}): ServerView {
+  return {
+    id: 'station-reports@http://127.0.0.1:8080',
+    label: 'Station 4',
+    profile: 'station-reports',
+    server: 'http://127.0.0.1:8080',
+    demo: false,
+    scripted: false,
+    link: { status: 'live' },
+    since: at(0),
+    downSince: null,
+    latencyMs: 3,
+    unread: 0,
+    ...change,
+  };
+}
+
+export function snapshot(change: Partial<Snapshot> = {}): { type: 'snapshot' } & Snapshot {
+  return {
+    type: 'snapshot',
+    servers: [server()],
+    alerts: [],
+    gaps: [],
+    unread: 0,
+    notifications: { mode: 'normal' },
+    notifyFailure: null,
+    ...change,
+  };
+}
+
+export function batch(change: Partial<Batch> = {}): { type: 'batch' } & Batch {
+  return {
+    type: 'batch',
+    alerts: [],
+    servers: [server()],
+    gaps: [],
+    unread: 0,
+    notifications: { mode: 'normal' },
+    notifyFailure: null,
+    ...change,
+  };
+}

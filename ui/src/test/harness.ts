@@ -1,0 +1,64 @@
+// The UI with a mocked Rust side, for the browser tests (tests/browser.test.mjs): Tauri's own IPC mock stands in
+// for the commands, and `window.harness` lets a test push events and read what the UI called.
+
+import { mockIPC } from '@tauri-apps/api/mocks';
+import type { Channel } from '@tauri-apps/api/core';
+import { boot } from '../app';
+import { tauriBackend } from '../backend';
+import type { DeskEvent, ProfileInfo } from '../generated/types';
+import '../styles.css';
+
+interface Harness {
+  calls: Array<[string, unknown]>;
+  emit(event: DeskEvent): void;
+  /** The answer `sign_in` gives next: a server view, or an error message. */
+  signInAnswer: unknown;
+  ready: boolean;
+}
+
+const profiles: ProfileInfo[] = [
+  {
+    name: 'station-reports',
+    description: 'Node ws per police station',
+    builtin: true,
+    defaultServer: null,
+    variables: [{ name: 'station_id', description: 'Your station', default: null, required: true }],
+    login: true,
+  },
+];
+
+let channel: Channel<DeskEvent> | null = null;
+const harness: Harness = {
+  calls: [],
+  emit: (event) => channel?.onmessage(event),
+  signInAnswer: 'rejected the username or password (HTTP 401)',
+  ready: false,
+};
+(window as unknown as { harness: Harness }).harness = harness;
+
+mockIPC((cmd, args) => {
+  const a = (args ?? {}) as Record<string, unknown>;
+  harness.calls.push([cmd, cmd === 'subscribe' ? {} : a]);
+  switch (cmd) {
+    case 'app_info':
+      return { name: 'Alertdesk', version: '0.0.0-harness', settingsError: null, theme: 'system' };
+    case 'subscribe':
+      channel = a.onEvent as Channel<DeskEvent>;
+      harness.ready = true;
+      return null;
+    case 'profiles':
+      return profiles;
+    case 'sign_in':
+      if (typeof harness.signInAnswer === 'string') throw harness.signInAnswer;
+      return harness.signInAnswer;
+    case 'mark_all_read':
+    case 'clear_read':
+      return 0;
+    case 'alert_detail':
+      throw 'no such alert in the harness';
+    default:
+      return null;
+  }
+});
+
+void boot(document, tauriBackend);

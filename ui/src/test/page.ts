@@ -1,0 +1,71 @@
+// The real index.html body in jsdom, with the <dialog> methods jsdom lacks, and a fake Backend that records calls.
+
+import html from '../../index.html?raw';
+import type { Backend } from '../backend';
+import type { DeskEvent } from '../generated/types';
+
+export function loadPage(): Document {
+  const body = /<body>([\s\S]*)<\/body>/.exec(html)?.[1] ?? '';
+  document.body.innerHTML = body.replace(/<script[\s\S]*?<\/script>/g, '');
+  const proto = HTMLDialogElement.prototype as HTMLDialogElement & { __patched?: boolean };
+  if (!proto.__patched) {
+    proto.showModal = function (this: HTMLDialogElement) {
+      this.open = true;
+    };
+    proto.close = function (this: HTMLDialogElement, value?: string) {
+      if (value !== undefined) this.returnValue = value;
+      this.open = false;
+      this.dispatchEvent(new Event('close'));
+    };
+    proto.__patched = true;
+  }
+  return document;
+}
+
+export interface FakeBackend extends Backend {
+  calls: Array<[string, unknown[]]>;
+  emit(event: DeskEvent): void;
+}
+
+export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
+  let listener: ((e: DeskEvent) => void) | null = null;
+  const calls: Array<[string, unknown[]]> = [];
+  const record =
+    <T>(name: string, result: T) =>
+    (...args: unknown[]) => {
+      calls.push([name, args]);
+      return Promise.resolve(result);
+    };
+  const base: Backend = {
+    appInfo: record('appInfo', { name: 'Alertdesk', version: '9.9.9', settingsError: null, theme: 'system' }),
+    subscribe: (onEvent) => {
+      calls.push(['subscribe', []]);
+      listener = onEvent;
+      return Promise.resolve();
+    },
+    profiles: record('profiles', []),
+    importProfile: record('importProfile', {
+      name: '/x.toml',
+      description: '',
+      builtin: false,
+      defaultServer: null,
+      variables: [],
+      login: true,
+    }),
+    signIn: record('signIn', undefined as never),
+    signOut: record('signOut', undefined),
+    tryDemo: record('tryDemo', undefined as never),
+    detail: record('detail', undefined as never),
+    markRead: record('markRead', undefined),
+    markAllRead: record('markAllRead', 0),
+    clearRead: record('clearRead', 0),
+    acknowledge: record('acknowledge', undefined),
+    setNotifications: record('setNotifications', undefined),
+  };
+  return {
+    ...base,
+    ...overrides,
+    calls,
+    emit: (event) => listener?.(event),
+  };
+}
