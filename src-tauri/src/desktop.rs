@@ -187,7 +187,7 @@ fn hide_on_close(close_to_tray: bool, window: &tauri::Window, event: &WindowEven
     }
 }
 
-/// The window shows one local page all shift: WebKit's browser caches and GPU compositing buy nothing here and
+/// The window shows one local page all shift: WebKit's browser caches buy nothing here and
 /// cost tens of megabytes (see docs/benchmarks.md).
 fn lighten_webview(window: &tauri::WebviewWindow) {
     #[cfg(target_os = "linux")]

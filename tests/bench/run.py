@@ -41,6 +41,8 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 START_TIMEOUT = 20.0
 LIVE_TIMEOUT = 20.0
 NOT_LIVE = ("reconnecting", "disconnected", "polling", "connect_error", "error")
+# Issue #11: the headless listener's idle resident memory is under 10 MB (10,000,000 bytes).
+IDLE_RSS_TARGET_BYTES = 10_000_000
 
 
 class HarnessError(RuntimeError):
@@ -622,6 +624,18 @@ def ratio(a, b) -> str:
     return f"{a / b:.2f}"
 
 
+def idle_rss_target(mem: list[dict]) -> list[str]:
+    """One line per Alertdesk client: its idle RSS against the 10 MB target (reported, never a failure)."""
+    lines = []
+    for r in mem:
+        if "alertdesk" in r["client"]:
+            rss = r["idle"]["rss_kb"] * 1024
+            verdict = "met" if rss < IDLE_RSS_TARGET_BYTES else "MISSED"
+            lines.append(f"target idle RSS < 10 MB: {r['client']}: {rss / 1e6:.2f} MB "
+                         f"({rss / 2**20:.2f} MiB): {verdict}")
+    return lines
+
+
 def report(results: dict) -> str:
     out = []
     lat = results["latency"]
@@ -664,6 +678,7 @@ def report(results: dict) -> str:
         out.append(table("Memory of the listener process (MiB); ratio = Alertdesk RSS / peer RSS",
                          ["client", "idle RSS", "idle private", "after RSS", "after private", "events",
                           "CPU us/event", "idle ratio", "after ratio"], rows))
+        out.extend(idle_rss_target(mem))
     dead = results["dead_link"]
     if dead:
         by = {r["client"]: r for r in dead}

@@ -90,7 +90,7 @@ def test_package_contents(deb):
     assert fields["Version"] == VERSION
     assert fields["Architecture"] == "amd64"
     depends = fields["Depends"]
-    for needed in ("libwebkit2gtk-4.1-0", "libgtk-3-0"):
+    for needed in ("libwebkit2gtk-4.1-0", "libgtk-3-0", "libayatana-appindicator3-1", "libasound2"):
         assert needed in depends, depends
     assert "pkexec" in fields.get("Recommends", ""), info
 

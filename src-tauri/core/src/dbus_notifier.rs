@@ -5,18 +5,63 @@
 //! requests go to a worker task. It keeps each notification's handle under our own [`NotificationId`], waits
 //! for clicks on its buttons, and reports them as [`NotifierEvent::Action`]. A missing notification service
 //! is reported as [`NotifierEvent::Failed`] and logged; it never stops alerts from being stored or printed.
+//!
+//! Sound: every notification with a tone carries the bundled tone as the `sound-file` hint and a sound-theme
+//! name as `sound-name`. Many notification servers (dunst, most tiling-desktop daemons) play neither, and say
+//! so by leaving `sound` out of their capabilities. The worker asks the server's capabilities before the first
+//! notification and again whenever the name `org.freedesktop.Notifications` changes owner (the server was
+//! restarted or replaced), and when the server plays no sound, or none is reachable, it plays the tone
+//! itself through a [`Player`] (see [`tone_to_play`]).
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
+use futures_util::StreamExt;
 use notify_rust::{Hint, NotificationResponse, Timeout};
 use tokio::sync::mpsc;
 
 use crate::notify::{
-    AlertKey, Expire, Notification, NotificationId, Notifier, NotifyError, Urgency,
+    AlertKey, Expire, Notification, NotificationId, Notifier, NotifyError, Tone, Urgency,
 };
+use crate::player::Player;
+
+/// The notification service's well-known bus name, object path and interface.
+const SERVICE: &str = "org.freedesktop.Notifications";
+const SERVICE_PATH: &str = "/org/freedesktop/Notifications";
+
+/// Whether the notification server plays the sounds it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerSound {
+    /// Its capabilities include `sound`: it plays the `sound-file` / `sound-name` hints.
+    Plays,
+    /// Its capabilities lack `sound`: the hints are ignored.
+    Silent,
+    /// No notification server answered (none running, or no session bus).
+    Unreachable,
+}
+
+impl ServerSound {
+    /// What a server's `GetCapabilities` answer says about sound.
+    pub fn from_capabilities<S: AsRef<str>>(capabilities: &[S]) -> Self {
+        if capabilities.iter().any(|c| c.as_ref() == "sound") {
+            Self::Plays
+        } else {
+            Self::Silent
+        }
+    }
+}
+
+/// The tone Alertdesk must play itself for `notification`: its tone, unless the server plays sounds.
+pub fn tone_to_play(notification: &Notification, server: ServerSound) -> Option<&Tone> {
+    match server {
+        ServerSound::Plays => None,
+        ServerSound::Silent | ServerSound::Unreachable => {
+            notification.sound.as_ref().filter(|tone| tone.volume > 0)
+        }
+    }
+}
 
 /// What the notification service reports back.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,14 +91,23 @@ pub struct DbusNotifier {
 
 impl DbusNotifier {
     /// Starts the worker on the current tokio runtime. `sounds` is the directory of the extracted tones
-    /// ([`crate::sounds::extract`]); `icon` an image file for the notifications.
+    /// ([`crate::sounds::extract`]); `icon` an image file for the notifications; `player` plays the tones
+    /// when the notification server does not ([`crate::player::AudioPlayer`]).
     pub fn start(
         sounds: PathBuf,
         icon: Option<PathBuf>,
+        player: Arc<dyn Player>,
     ) -> (Self, mpsc::UnboundedReceiver<NotifierEvent>) {
         let (commands, requests) = mpsc::unbounded_channel();
         let (events_tx, events) = mpsc::unbounded_channel();
-        tokio::spawn(worker(requests, events_tx, sounds, icon));
+        let worker = Worker {
+            events: events_tx,
+            sounds,
+            icon,
+            player,
+            capabilities: Capabilities::default(),
+        };
+        tokio::spawn(worker.run(requests));
         (
             Self {
                 commands,
@@ -78,56 +132,171 @@ impl Notifier for DbusNotifier {
     }
 }
 
-async fn worker(
-    mut requests: mpsc::UnboundedReceiver<Command>,
+struct Worker {
     events: mpsc::UnboundedSender<NotifierEvent>,
     sounds: PathBuf,
     icon: Option<PathBuf>,
-) {
-    let mut shown: HashMap<NotificationId, Arc<notify_rust::NotificationHandle>> = HashMap::new();
-    while let Some(command) = requests.recv().await {
-        match command {
-            Command::Show(id, notification) => {
-                let message = build(&notification, &sounds, icon.as_ref());
-                match message.show_async().await {
-                    Ok(handle) => {
-                        let handle = Arc::new(handle);
-                        shown.insert(id, Arc::clone(&handle));
-                        if let (Some(alert), false) =
-                            (notification.alert.clone(), notification.actions.is_empty())
-                        {
-                            let events = events.clone();
-                            tokio::spawn(async move {
-                                let mut clicked = None;
-                                handle
-                                    .wait_for_action_async(|response| {
-                                        clicked = match response {
-                                            NotificationResponse::Default => {
-                                                Some("default".to_string())
-                                            }
-                                            NotificationResponse::Action(key) => Some(key.clone()),
-                                            _ => None,
-                                        };
-                                    })
-                                    .await;
-                                if let Some(action) = clicked {
-                                    let _ = events.send(NotifierEvent::Action { alert, action });
-                                }
-                            });
+    player: Arc<dyn Player>,
+    capabilities: Capabilities,
+}
+
+impl Worker {
+    async fn run(mut self, mut requests: mpsc::UnboundedReceiver<Command>) {
+        let mut shown = HashMap::new();
+        while let Some(command) = requests.recv().await {
+            match command {
+                Command::Show(id, notification) => {
+                    // The tone first, so a slow notification server does not delay it.
+                    if notification.sound.is_some() {
+                        let server = self.capabilities.server_sound().await;
+                        if let Some(tone) = tone_to_play(&notification, server) {
+                            self.player.play(tone);
                         }
                     }
-                    Err(e) => {
-                        tracing::warn!("cannot show a notification: {e}");
-                        let _ = events.send(NotifierEvent::Failed(e.to_string()));
-                    }
+                    self.show(id, &notification, &mut shown).await;
                 }
-            }
-            Command::Close(id) => {
-                if let Some(handle) = shown.remove(&id) {
-                    handle.close_async().await;
+                Command::Close(id) => {
+                    if let Some(handle) = shown.remove(&id) {
+                        handle.close_async().await;
+                    }
                 }
             }
         }
+        self.capabilities.stop();
+    }
+
+    async fn show(
+        &self,
+        id: NotificationId,
+        notification: &Notification,
+        shown: &mut HashMap<NotificationId, Arc<notify_rust::NotificationHandle>>,
+    ) {
+        let message = build(notification, &self.sounds, self.icon.as_ref());
+        let handle = match message.show_async().await {
+            Ok(handle) => Arc::new(handle),
+            Err(e) => {
+                tracing::warn!("cannot show a notification: {e}");
+                let _ = self.events.send(NotifierEvent::Failed(e.to_string()));
+                return;
+            }
+        };
+        shown.insert(id, Arc::clone(&handle));
+        let Some(alert) = notification.alert.clone() else {
+            return;
+        };
+        if notification.actions.is_empty() {
+            return;
+        }
+        let events = self.events.clone();
+        tokio::spawn(async move {
+            let mut clicked = None;
+            handle
+                .wait_for_action_async(|response| {
+                    clicked = match response {
+                        NotificationResponse::Default => Some("default".to_string()),
+                        NotificationResponse::Action(key) => Some(key.clone()),
+                        _ => None,
+                    };
+                })
+                .await;
+            if let Some(action) = clicked {
+                let _ = events.send(NotifierEvent::Action { alert, action });
+            }
+        });
+    }
+}
+
+/// What the notification server said about sound, asked once and again after the server changed.
+#[derive(Default)]
+struct Capabilities {
+    /// The session bus, once connected (`None` before the first question; a failed connect is retried).
+    bus: Option<zbus::Connection>,
+    /// The last answer; `None` when it must be asked (again).
+    known: Option<ServerSound>,
+    /// Set by the watcher when `org.freedesktop.Notifications` changes owner.
+    stale: Arc<AtomicBool>,
+    watcher: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Capabilities {
+    /// Whether the server plays sounds, asking it when that is not known (first use, or a new server).
+    async fn server_sound(&mut self) -> ServerSound {
+        if self.stale.swap(false, Ordering::SeqCst) {
+            self.known = None;
+        }
+        if let Some(known) = self.known {
+            return known;
+        }
+        if self.bus.is_none() {
+            match zbus::Connection::session().await {
+                Ok(bus) => {
+                    self.watcher = Some(tokio::spawn(watch_owner(
+                        bus.clone(),
+                        Arc::clone(&self.stale),
+                    )));
+                    self.bus = Some(bus);
+                }
+                Err(e) => {
+                    tracing::debug!("no session bus for the notification service: {e}");
+                    return ServerSound::Unreachable;
+                }
+            }
+        }
+        let bus = self.bus.as_ref().expect("connected above");
+        let reply = bus
+            .call_method(
+                Some(SERVICE),
+                SERVICE_PATH,
+                Some(SERVICE),
+                "GetCapabilities",
+                &(),
+            )
+            .await;
+        match reply.and_then(|reply| reply.body().deserialize::<Vec<String>>()) {
+            Ok(capabilities) => {
+                let sound = ServerSound::from_capabilities(&capabilities);
+                tracing::info!(
+                    ?capabilities,
+                    "notification server capabilities: {}",
+                    match sound {
+                        ServerSound::Plays => "it plays the tones",
+                        _ => "it plays no sound; Alertdesk plays the tones itself",
+                    }
+                );
+                self.known = Some(sound);
+                sound
+            }
+            // Not remembered: the next notification asks again (a server may have started meanwhile).
+            Err(e) => {
+                tracing::debug!("cannot ask the notification server's capabilities: {e}");
+                ServerSound::Unreachable
+            }
+        }
+    }
+
+    fn stop(&mut self) {
+        if let Some(watcher) = self.watcher.take() {
+            watcher.abort();
+        }
+    }
+}
+
+/// Marks the capabilities stale whenever the notification service's name changes owner.
+async fn watch_owner(bus: zbus::Connection, stale: Arc<AtomicBool>) {
+    let changes = async {
+        let proxy = zbus::fdo::DBusProxy::new(&bus).await?;
+        proxy
+            .receive_name_owner_changed_with_args(&[(0, SERVICE)])
+            .await
+    };
+    match changes.await {
+        Ok(mut changes) => {
+            while changes.next().await.is_some() {
+                tracing::debug!("the notification server changed");
+                stale.store(true, Ordering::SeqCst);
+            }
+        }
+        Err(e) => tracing::debug!("cannot watch the notification server: {e}"),
     }
 }
 
@@ -166,4 +335,83 @@ fn build(
         message.action(key, label);
     }
     message
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::notify::{Category, Tone};
+    use crate::player::RecordingPlayer;
+
+    fn notification(tone: Option<Tone>) -> Notification {
+        Notification {
+            summary: "Report: Smoke".into(),
+            body: "Main St".into(),
+            urgency: Urgency::Critical,
+            sound: tone,
+            expire: Expire::Never,
+            actions: vec![],
+            alert: Some(AlertKey::new("Station 4", "r-1")),
+            category: Category::Alert,
+            repeat: 0,
+        }
+    }
+
+    #[test]
+    fn capabilities_say_whether_the_server_plays_sound() {
+        assert_eq!(
+            ServerSound::from_capabilities(&["actions", "body", "sound"]),
+            ServerSound::Plays
+        );
+        // dunst's answer: no "sound".
+        assert_eq!(
+            ServerSound::from_capabilities(&["actions", "body", "body-markup", "icon-static"]),
+            ServerSound::Silent
+        );
+        assert_eq!(
+            ServerSound::from_capabilities::<&str>(&[]),
+            ServerSound::Silent
+        );
+        assert_eq!(
+            ServerSound::from_capabilities(&["sounds", "x-sound"]),
+            ServerSound::Silent,
+            "only the exact capability counts"
+        );
+    }
+
+    #[test]
+    fn the_tone_is_played_in_process_only_when_the_server_plays_none() {
+        let critical = notification(Some(Tone::new("critical", 60)));
+        assert_eq!(tone_to_play(&critical, ServerSound::Plays), None);
+        for server in [ServerSound::Silent, ServerSound::Unreachable] {
+            let tone = tone_to_play(&critical, server).expect("played in-process");
+            assert_eq!((tone.name.as_str(), tone.volume), ("critical", 60));
+        }
+        // No tone (the priority's tone is "none"), or a zero volume: nothing to play.
+        assert_eq!(tone_to_play(&notification(None), ServerSound::Silent), None);
+        assert_eq!(
+            tone_to_play(
+                &notification(Some(Tone::new("low", 0))),
+                ServerSound::Silent
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn the_player_gets_the_tone_and_volume_of_each_notification() {
+        let player = RecordingPlayer::new();
+        for (name, volume) in [("high", 80), ("low", 35)] {
+            let n = notification(Some(Tone::new(name, volume)));
+            if let Some(tone) = tone_to_play(&n, ServerSound::Silent) {
+                player.play(tone);
+            }
+        }
+        let tones: Vec<_> = player
+            .played()
+            .into_iter()
+            .map(|t| (t.name, t.volume))
+            .collect();
+        assert_eq!(tones, [("high".to_string(), 80), ("low".to_string(), 35)]);
+    }
 }

@@ -28,7 +28,11 @@
 //! - [`notify`]: notifications as values ([`notify::Notification`]) and the [`notify::Notifier`] that shows
 //!   them ([`notify::RecordingNotifier`] for tests; the desktop shell brings the D-Bus one).
 //! - [`dbus_notifier`]: the [`notify::Notifier`] for the desktop's notification service (notify-rust over
-//!   D-Bus), reporting button clicks back.
+//!   D-Bus), reporting button clicks back; asks the server whether it plays sounds, and plays the tones itself
+//!   when it does not.
+//! - [`player`]: plays the bundled tones in-process (rodio, on a thread of its own) behind a small
+//!   [`player::Player`] trait ([`player::RecordingPlayer`] for tests).
+//! - [`speech`]: reads critical alerts aloud through `spd-say` or `espeak-ng` (`speak_critical`, off by default).
 //! - [`desk`]: the desktop app's engine without the window: every signed-in server's link, the history, the
 //!   policy, and the typed events the UI draws ([`desk::view`], with generated TypeScript types).
 //! - [`policy`]: the alerting policy: which alerts notify, repeats and escalation until acknowledged, burst
@@ -45,6 +49,7 @@ pub mod error;
 pub mod history;
 pub mod notify;
 pub mod paths;
+pub mod player;
 pub mod policy;
 pub mod profile;
 pub mod protocol;
@@ -52,6 +57,7 @@ pub mod secret;
 pub mod server;
 pub mod settings;
 pub mod sounds;
+pub mod speech;
 pub mod store;
 pub mod supervisor;
 pub mod wake;

@@ -131,6 +131,8 @@ pub struct AlertingSettings {
     pub tones: ToneSettings,
     /// Must be `true` in the same file for a change that silences critical alerts (volume 0 or tone `none`).
     pub confirm_silence_critical: bool,
+    /// Read critical alerts aloud ("Critical: <title>") through `spd-say` or `espeak-ng` when installed.
+    pub speak_critical: bool,
     /// Quiet hours (local time): only critical alerts and assignments to me sound. None by default.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quiet_hours: Option<QuietHours>,
@@ -148,6 +150,7 @@ impl Default for AlertingSettings {
             volume: 80,
             tones: ToneSettings::default(),
             confirm_silence_critical: false,
+            speak_critical: false,
             quiet_hours: None,
         }
     }
@@ -521,6 +524,13 @@ mod tests {
             (30, 3, 5, 60, 80)
         );
         assert!(defaults.on_duty && !defaults.confirm_silence_critical);
+        assert!(!defaults.speak_critical, "reading aloud is opt-in");
+        assert!(
+            Settings::parse("[alerting]\nspeak_critical = true\n")
+                .unwrap()
+                .alerting
+                .speak_critical
+        );
         assert_eq!(
             defaults.terminal_statuses,
             ["closed", "completed", "resolved"]

@@ -51,6 +51,14 @@ pub fn extract(dir: &Path) -> Result<PathBuf> {
     Ok(dir.to_path_buf())
 }
 
+/// The embedded bytes (Ogg Vorbis) of a bundled tone, if `name` is one.
+pub fn tone_bytes(name: &str) -> Option<&'static [u8]> {
+    TONES
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map(|(_, bytes)| *bytes)
+}
+
 /// The file of a bundled tone in an extracted directory, if `name` is one.
 pub fn tone_file(dir: &Path, name: &str) -> Option<PathBuf> {
     TONES
@@ -84,5 +92,7 @@ mod tests {
             "rewritten needlessly"
         );
         assert!(tone_file(&sounds, "siren").is_none());
+        assert_eq!(tone_bytes("high"), Some(TONES[2].1));
+        assert_eq!(tone_bytes("siren"), None);
     }
 }

@@ -5,12 +5,14 @@
 use std::sync::Arc;
 
 use alertdesk_core::acknowledge::write_back;
+use alertdesk_core::alert::{Alert, Priority};
 use alertdesk_core::dbus_notifier::NotifierEvent;
 use alertdesk_core::history::{Delivered, History};
 use alertdesk_core::notify::{AlertKey, ACTION_ACKNOWLEDGE};
 use alertdesk_core::paths::Paths;
-use alertdesk_core::policy::{Action, Now, Policy};
+use alertdesk_core::policy::{Action, Now, Outcome, Policy};
 use alertdesk_core::settings::Settings;
+use alertdesk_core::speech::Speaker;
 use alertdesk_core::supervisor::Target;
 use tokio::sync::mpsc;
 
@@ -29,6 +31,8 @@ pub(crate) struct Duty {
     history: History,
     http: reqwest::Client,
     said_failure: bool,
+    /// Reads critical alerts aloud (`speak_critical`).
+    speaker: Option<Speaker>,
 }
 
 impl Duty {
@@ -36,6 +40,7 @@ impl Duty {
     pub(crate) fn start(paths: &Paths, target: &Target, history: &History) -> Self {
         let settings = Settings::load(&paths.settings_file()).unwrap_or_default();
         let (notifier, events) = alertdesk_core::desk::start_notifier(paths);
+        let speaker = settings.alerting.speak_critical.then(Speaker::from_env);
         Self {
             policy: Policy::new(settings.alerting, Arc::new(notifier)),
             events,
@@ -43,6 +48,7 @@ impl Duty {
             history: history.clone(),
             http: alertdesk_core::auth::http_client(),
             said_failure: false,
+            speaker,
         }
     }
 
@@ -56,13 +62,24 @@ impl Duty {
         let now = Now::current();
         match item {
             Delivered::New(alert) => {
-                self.policy.on_alert(&server, alert, None, now);
+                let outcome = self.policy.on_alert(&server, alert, None, now);
+                self.speak(alert, outcome);
             }
             Delivered::Updated(alert, change) => {
-                self.policy.on_alert(&server, alert, Some(change), now);
+                let outcome = self.policy.on_alert(&server, alert, Some(change), now);
+                self.speak(alert, outcome);
             }
             Delivered::State(state) => self.policy.on_link_state(&server, state, now),
             Delivered::Gap { .. } => {}
+        }
+    }
+
+    /// Reads a critical alert aloud when it was notified (not when "silence everything" held it back).
+    fn speak(&self, alert: &Alert, outcome: Outcome) {
+        if let (Some(speaker), Outcome::Notified, Priority::Critical) =
+            (&self.speaker, outcome, alert.priority)
+        {
+            speaker.speak_critical(&alert.title);
         }
     }
 

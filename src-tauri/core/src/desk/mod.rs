@@ -440,7 +440,9 @@ pub fn start_notifier(paths: &Paths) -> (DbusNotifier, mpsc::UnboundedReceiver<N
             }
         }
     };
-    DbusNotifier::start(sounds, icon)
+    // The tones are played in-process when the notification service plays none (see dbus_notifier).
+    let player = std::sync::Arc::new(crate::player::AudioPlayer::new());
+    DbusNotifier::start(sounds, icon, player)
 }
 
 fn default_label(profile: &Profile, server: &Server) -> String {
