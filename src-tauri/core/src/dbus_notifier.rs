@@ -300,6 +300,23 @@ async fn watch_owner(bus: zbus::Connection, stale: Arc<AtomicBool>) {
     }
 }
 
+/// Server text as plain text in a notification body, which servers with `body-markup` read as markup: a report
+/// titled `<a href=...>` or `<img src=...>` must show as those characters, not as a link or an image.
+fn escape_markup(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// The notify-rust message for a notification: app name and icon, urgency, expiry, sound hints, buttons.
 fn build(
     n: &Notification,
@@ -310,7 +327,7 @@ fn build(
     message
         .appname("Alertdesk")
         .summary(&n.summary)
-        .body(&n.body);
+        .body(&escape_markup(&n.body));
     if let Some(icon) = icon {
         message.icon(&icon.to_string_lossy());
     }
@@ -340,6 +357,15 @@ fn build(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn server_text_in_a_body_is_not_markup() {
+        assert_eq!(
+            escape_markup("<img src=x onerror=\"a()\"> & <a href='javascript:x'>"),
+            "&lt;img src=x onerror=&quot;a()&quot;&gt; &amp; &lt;a href=&apos;javascript:x&apos;&gt;"
+        );
+        assert_eq!(escape_markup("Station 4 · Main St"), "Station 4 · Main St");
+    }
     use crate::notify::{Category, Tone};
     use crate::player::RecordingPlayer;
 

@@ -141,6 +141,11 @@ impl Desk {
             http: http.clone(),
             config_dir: options.paths.config_dir.clone(),
         };
+        let speaker = options
+            .settings
+            .alerting
+            .speak_critical
+            .then(crate::speech::Speaker::from_env);
         let actor = Actor {
             store: Arc::new(Mutex::new(store)),
             policy: Policy::new(options.settings.alerting.clone(), options.notifier),
@@ -164,6 +169,7 @@ impl Desk {
             store_failed: false,
             unseen: Vec::new(),
             awaiting,
+            speaker,
         };
         tokio::spawn(actor.run(
             inbox,
@@ -539,6 +545,8 @@ struct Actor {
     unseen: Vec<DeskEvent>,
     /// Shared with [`Desk::awaiting_now`].
     awaiting: Arc<std::sync::atomic::AtomicUsize>,
+    /// Reads critical alerts aloud (`[alerting] speak_critical`).
+    speaker: Option<crate::speech::Speaker>,
 }
 
 async fn sleep_until(at: Option<Instant>) {
@@ -1118,6 +1126,11 @@ impl Actor {
         let outcome = self
             .policy
             .on_alert(&server, &alert, change.as_deref(), now);
+        if let (Some(speaker), Notified::Notified, crate::alert::Priority::Critical) =
+            (&self.speaker, outcome, alert.priority)
+        {
+            speaker.speak_critical(&alert.title);
+        }
         if matches!(outcome, Notified::Notified | Notified::Coalesced) {
             self.shown.insert(
                 AlertKey::new(&server, &alert.id),
