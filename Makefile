@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH_PY ?= $(CURDIR)/.venv/bin/python
 BIN_DIR := $(CURDIR)/target/debug
 
-.PHONY: help setup setup-test build run test lint test-rust test-ui test-e2e bench bench-smoke deb release test-package
+.PHONY: help setup setup-test build run test lint test-rust test-ui test-e2e bench bench-desktop bench-smoke deb release test-package
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -49,6 +49,11 @@ test-e2e: ## CLI and desktop tests on the real binaries, under Xvfb and a privat
 bench: ## Full benchmark vs peer clients (release build, about 10 min); raw output in tests/bench/results/
 	cargo build --release --locked -p alertdesk-cli
 	$(BENCH_PY) tests/bench/run.py --full --bin $(CURDIR)/target/release/alertdesk-cli
+
+bench-desktop: ## Desktop app with 10,000 alerts: memory of all its processes, arrival-to-row latency (release, Xvfb)
+	cargo build --release --locked -p alertdesk
+	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+	  $(BENCH_PY) tests/bench/desktop.py --bin $(CURDIR)/target/release/alertdesk
 
 bench-smoke: ## A few seconds of the benchmark harness (fails if the harness breaks, not on missed targets)
 	test -x $(BIN_DIR)/alertdesk-cli || cargo build --locked -p alertdesk-cli
