@@ -54,6 +54,8 @@ bench-desktop: ## Desktop app with 10,000 alerts: memory of all its processes, a
 	cargo build --release --locked -p alertdesk
 	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
 	  $(BENCH_PY) tests/bench/desktop.py --bin $(CURDIR)/target/release/alertdesk
+	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+	  $(BENCH_PY) tests/bench/desktop.py --bin $(CURDIR)/target/release/alertdesk --no-gpu
 
 bench-smoke: ## A few seconds of the benchmark harness (fails if the harness breaks, not on missed targets)
 	test -x $(BIN_DIR)/alertdesk-cli || cargo build --locked -p alertdesk-cli

@@ -94,6 +94,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
     let close_to_tray = settings.window.close_to_tray;
     let start_hidden = settings.window.start_hidden;
     let theme = window_theme(settings.window.theme);
+    let gpu = settings.window.gpu;
     let mut startup = Some((paths.clone(), settings.clone(), store, scripted));
     let update_settings = settings.updates.clone();
 
@@ -125,7 +126,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
                     .visible(!start_hidden)
                     .theme(theme)
                     .build()?;
-            lighten_webview(&window);
+            lighten_webview(&window, gpu);
             tray::create(app.handle())?;
             // Updates first: the desk installs its install gate into the update state.
             updates::setup(app.handle(), update_settings);
@@ -187,22 +188,30 @@ fn hide_on_close(close_to_tray: bool, window: &tauri::Window, event: &WindowEven
     }
 }
 
-/// The window shows one local page all shift: WebKit's browser caches buy nothing here and
-/// cost tens of megabytes (see docs/benchmarks.md).
-fn lighten_webview(window: &tauri::WebviewWindow) {
+/// The window shows one local page all shift: WebKit's browser caches buy nothing here and cost memory; without
+/// `gpu`, compositing is done in software (about 80 MB less; see docs/benchmarks.md).
+fn lighten_webview(window: &tauri::WebviewWindow, gpu: bool) {
     #[cfg(target_os = "linux")]
-    let result = window.with_webview(|webview| {
-        use webkit2gtk::{CacheModel, SettingsExt, WebContextExt, WebViewExt};
+    let result = window.with_webview(move |webview| {
+        use webkit2gtk::{
+            CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
+        };
         let view = webview.inner();
         if let Some(context) = view.context() {
             context.set_cache_model(CacheModel::DocumentViewer);
         }
         if let Some(settings) = WebViewExt::settings(&view) {
             settings.set_enable_page_cache(false);
+            if !gpu {
+                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
+            }
         }
     });
     #[cfg(not(target_os = "linux"))]
-    let result: tauri::Result<()> = Ok(());
+    let result: tauri::Result<()> = {
+        let _ = gpu;
+        Ok(())
+    };
     if let Err(e) = result {
         tracing::warn!("cannot tune the web view: {e}");
     }

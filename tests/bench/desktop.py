@@ -83,6 +83,7 @@ def main() -> int:
     parser.add_argument("--node", default="node")
     parser.add_argument("--alerts", type=int, default=10_000)
     parser.add_argument("--probes", type=int, default=100)
+    parser.add_argument("--no-gpu", action="store_true", help="run the app with [window] gpu = false")
     parser.add_argument("--out", default="")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY") or not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
@@ -90,6 +91,9 @@ def main() -> int:
         return 2
 
     data_dir = pathlib.Path(tempfile.mkdtemp(prefix="alertdesk-bench-desktop-"))
+    if args.no_gpu:
+        (data_dir / "config").mkdir(parents=True)
+        (data_dir / "config" / "settings.toml").write_text("[window]\ngpu = false\n")
     emitter = Emitter("ws", args.node)
     bg = Background()
     driver = None
@@ -143,7 +147,7 @@ def main() -> int:
         stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
         say(f"# Alertdesk desktop benchmark, {stamp}")
         say(f"machine: {machine()}")
-        say(f"binary: {args.bin}")
+        say(f"binary: {args.bin}; settings: [window] gpu = {'false' if args.no_gpu else 'true (default)'}")
         say(f"list filled with {args.alerts} alerts (sent at 2000/s) in {fill_s:.1f} s")
         for title, mem in (("idle, connected, empty list", idle), (f"{args.alerts} alerts in the list", full)):
             say(f"memory, {title}: RSS {mem['rss_kb'] / 1024:.1f} MiB in all, PSS {mem['pss_kb'] / 1024:.1f} MiB")
@@ -154,7 +158,8 @@ def main() -> int:
         say(f"row latency, {len(latencies_us)} alerts at 10/s on top of {args.alerts}: "
             f"p50 {percentile(latencies_us, 0.5) / 1000:.1f} ms, p99 {percentile(latencies_us, 0.99) / 1000:.1f} ms, "
             f"max {latencies_us[-1] / 1000:.1f} ms; missing rows: {len(missing)}")
-        out = pathlib.Path(args.out) if args.out else HERE / "results" / f"{dt.date.today()}-desktop.txt"
+        suffix = "-no-gpu" if args.no_gpu else ""
+        out = pathlib.Path(args.out) if args.out else HERE / "results" / f"{dt.date.today()}-desktop{suffix}.txt"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text("\n".join(lines) + "\n")
         print(f"written to {out}")
