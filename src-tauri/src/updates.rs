@@ -786,43 +786,27 @@ mod tests;
 
 /// The TypeScript declarations of the update types, as committed in `ui/src/generated/updates.ts`.
 #[cfg(test)]
-pub(crate) fn typescript() -> String {
-    use ts_rs::TS;
-    let mut out = String::from(
-        "// Generated from src-tauri/src/updates.rs by ts-rs; do not edit.\n\
-         // Regenerate: UPDATE_BINDINGS=1 cargo test -p alertdesk bindings\n\n",
-    );
-    for decl in [
-        UpdateStatus::decl(),
-        UpdateProgress::decl(),
-        UpdateErrorKind::decl(),
-        UpdateError::decl(),
-    ] {
-        out.push_str("export ");
-        out.push_str(&decl);
-        out.push_str("\n\n");
-    }
-    out.truncate(out.trim_end().len());
-    out.push('\n');
-    out
-}
-
-#[cfg(test)]
 mod bindings {
+    use alertdesk_core::desk::view::{check_generated, declarations};
+    use ts_rs::TS;
+
+    const REGENERATE: &str = "UPDATE_BINDINGS=1 cargo test -p alertdesk bindings";
+
     /// The UI's update types are generated from these; this fails when one side changes alone.
     #[test]
     fn bindings_match_the_ui() {
+        let want = declarations(
+            "src-tauri/src/updates.rs",
+            REGENERATE,
+            &[
+                super::UpdateStatus::decl(),
+                super::UpdateProgress::decl(),
+                super::UpdateErrorKind::decl(),
+                super::UpdateError::decl(),
+            ],
+        );
         let path =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../ui/src/generated/updates.ts");
-        let want = super::typescript();
-        if std::env::var_os("UPDATE_BINDINGS").is_some() {
-            std::fs::write(&path, &want).unwrap();
-        }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            have == want,
-            "ui/src/generated/updates.ts is out of date with updates.rs; regenerate it with \
-             UPDATE_BINDINGS=1 cargo test -p alertdesk bindings"
-        );
+        check_generated(&path, &want, REGENERATE);
     }
 }

@@ -16,14 +16,6 @@ pytestmark = pytest.mark.desktop
 ROWS = '[data-testid="alert-row"]'
 
 
-@pytest.fixture
-def notifications():
-    kill_notification_daemons()
-    server = NotificationServer()
-    yield server
-    server.stop()
-
-
 def signed_in(server, data_dir, settings=""):
     """Signs in with the CLI (token to the keyring) and writes settings; the app then starts connected with
     `--profile/--server` and the keyring's token."""

@@ -15,14 +15,6 @@ pytestmark = pytest.mark.skipif(not os.environ.get("DBUS_SESSION_BUS_ADDRESS"),
                                 reason="needs the session bus the Makefile provides (dbus-run-session)")
 
 
-@pytest.fixture
-def notifications():
-    kill_notification_daemons()
-    server = NotificationServer()
-    yield server
-    server.stop()
-
-
 def duty(name, server, tmp_path, settings=""):
     (tmp_path / "config").mkdir(parents=True, exist_ok=True)
     (tmp_path / "config" / "settings.toml").write_text(settings)

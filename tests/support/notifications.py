@@ -8,6 +8,8 @@ import subprocess
 import threading
 import time
 
+import pytest
+
 from dbus_next import BusType, DBusError, Variant
 from dbus_next.aio import MessageBus
 from dbus_next.service import ServiceInterface, method, signal
@@ -130,3 +132,12 @@ def kill_notification_daemons():
     deadline = time.monotonic() + 5
     while time.monotonic() < deadline and subprocess.run(["pgrep", "-x", "dunst"], capture_output=True).returncode == 0:
         time.sleep(0.1)
+
+
+@pytest.fixture
+def notifications():
+    """A recording notification server owning the service on the test session's bus (dunst ended first)."""
+    kill_notification_daemons()
+    server = NotificationServer()
+    yield server
+    server.stop()

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { App, boot } from './app';
+import { App, applyTheme, boot } from './app';
 import type { AlertDetail } from './generated/types';
 import { alert, batch, server, snapshot } from './test/fixtures';
 import { fakeBackend, type FakeBackend, loadPage } from './test/page';
@@ -125,5 +125,14 @@ describe('the window', () => {
     expect(app.model.items().length).toBe(10_000);
     expect(rows().length).toBeGreaterThan(5);
     expect(rows().length).toBeLessThan(100);
+  });
+
+  it('applies [window] theme, or the system preference', () => {
+    applyTheme(document, 'dark');
+    expect(document.documentElement.dataset.theme).toBe('dark');
+    applyTheme(document, 'light');
+    expect(document.documentElement.dataset.theme).toBe('light');
+    applyTheme(document, 'system'); // jsdom has no matchMedia: light
+    expect(document.documentElement.dataset.theme).toBe('light');
   });
 });

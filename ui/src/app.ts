@@ -10,9 +10,18 @@ import { keyOf, Model } from './model';
 import { SignIn } from './signin';
 import { UpdatePrompt } from './updates';
 
+/** Light or dark: `[window] theme`, or the system's preference (followed as it changes) for "system". */
+export function applyTheme(doc: Document, theme: AppInfo['theme']): void {
+  const media = doc.defaultView?.matchMedia?.('(prefers-color-scheme: dark)');
+  const apply = () => {
+    doc.documentElement.dataset.theme = theme === 'system' ? (media?.matches ? 'dark' : 'light') : theme;
+  };
+  apply();
+  if (theme === 'system') media?.addEventListener('change', apply);
+}
+
 export function renderAppInfo(doc: Document, info: AppInfo): void {
-  if (info.theme === 'system') delete doc.documentElement.dataset.theme;
-  else doc.documentElement.dataset.theme = info.theme;
+  applyTheme(doc, info.theme);
   const version = doc.querySelector<HTMLElement>('[data-testid="app-version"]');
   if (version) version.textContent = `v${info.version}`;
   const banner = doc.querySelector<HTMLElement>('[data-testid="settings-error"]');

@@ -35,6 +35,23 @@ pub enum WriteBackError {
     },
 }
 
+/// [`write_back`] to a connected server: its profile, address, token and variables.
+pub async fn write_back_to(
+    http: &reqwest::Client,
+    target: &crate::supervisor::Target,
+    alert: &Alert,
+) -> Result<Value, WriteBackError> {
+    write_back(
+        http,
+        &target.profile,
+        &target.server,
+        target.token.as_ref(),
+        &target.vars,
+        alert,
+    )
+    .await
+}
+
 /// Sends the profile's acknowledge request for `alert` to `server`, with the token in the profile's auth
 /// header. Returns the server's JSON answer (or null).
 pub async fn write_back(

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use alertdesk_core::acknowledge::write_back;
+use alertdesk_core::acknowledge::write_back_to;
 use alertdesk_core::alert::{Alert, Priority};
 use alertdesk_core::dbus_notifier::NotifierEvent;
 use alertdesk_core::history::{Delivered, History};
@@ -150,15 +150,7 @@ impl Duty {
         }
         let (http, target) = (self.http.clone(), self.target.clone());
         tokio::spawn(async move {
-            let sent = write_back(
-                &http,
-                &target.profile,
-                &target.server,
-                target.token.as_ref(),
-                &target.vars,
-                &alert,
-            );
-            if let Err(e) = sent.await {
+            if let Err(e) = write_back_to(&http, &target, &alert).await {
                 eprintln!(
                     "alertdesk: acknowledged {} locally, but the server was not told: {e}",
                     alert.id

@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::time::Instant;
 
-use crate::acknowledge::write_back;
+use crate::acknowledge::write_back_to;
 use crate::alert::Alert;
 use crate::auth::{self, TokenStore};
 use crate::dbus_notifier::{DbusNotifier, NotifierEvent};
@@ -958,15 +958,7 @@ impl Actor {
         );
         tokio::spawn(async move {
             let alert = stored.alert;
-            let sent = write_back(
-                &http,
-                &target.profile,
-                &target.server,
-                target.token.as_ref(),
-                &target.vars,
-                &alert,
-            )
-            .await;
+            let sent = write_back_to(&http, &target, &alert).await;
             if let Err(e) = sent {
                 let message = format!(
                     "{} was acknowledged here, but {} was not told: {e}",

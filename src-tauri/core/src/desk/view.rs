@@ -359,39 +359,66 @@ pub enum NotificationsRequest {
     },
 }
 
-/// The TypeScript declarations of every type above, as committed in `ui/src/generated/types.ts`.
-pub fn typescript() -> String {
-    let mut out = String::from(
-        "// Generated from src-tauri/core/src/desk/view.rs by ts-rs; do not edit.\n\
-         // Regenerate: UPDATE_BINDINGS=1 cargo test -p alertdesk-core bindings\n\n",
+/// A generated TypeScript file: a header naming `source` and the command that regenerates it, then each
+/// declaration exported.
+pub fn declarations(source: &str, regenerate: &str, decls: &[String]) -> String {
+    let mut out = format!(
+        "// Generated from {source} by ts-rs; do not edit.\n// Regenerate: {regenerate}\n\n"
     );
-    for decl in [
-        Kind::decl(),
-        Priority::decl(),
-        Source::decl(),
-        LinkState::decl(),
-        AlertRow::decl(),
-        ServerView::decl(),
-        GapView::decl(),
-        NotificationsView::decl(),
-        NoticeLevel::decl(),
-        Snapshot::decl(),
-        Batch::decl(),
-        DeskEvent::decl(),
-        TrailEntry::decl(),
-        AlertDetail::decl(),
-        ProfileInfo::decl(),
-        VariableInfo::decl(),
-        SignInForm::decl(),
-        NotificationsRequest::decl(),
-    ] {
+    for decl in decls {
         out.push_str("export ");
-        out.push_str(&decl);
+        out.push_str(decl);
         out.push_str("\n\n");
     }
     out.truncate(out.trim_end().len());
     out.push('\n');
     out
+}
+
+/// For the drift tests: fails unless `path` holds `want`; with `UPDATE_BINDINGS` set, writes it first.
+pub fn check_generated(path: &std::path::Path, want: &str, regenerate: &str) {
+    if std::env::var_os("UPDATE_BINDINGS").is_some() {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).expect("create the generated folder");
+        }
+        std::fs::write(path, want).expect("write the generated file");
+    }
+    let have = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(
+        have == want,
+        "{} is out of date with the Rust types; regenerate it with {regenerate}",
+        path.display()
+    );
+}
+
+const REGENERATE: &str = "UPDATE_BINDINGS=1 cargo test -p alertdesk-core bindings";
+
+/// The TypeScript declarations of every type above, as committed in `ui/src/generated/types.ts`.
+pub fn typescript() -> String {
+    declarations(
+        "src-tauri/core/src/desk/view.rs",
+        REGENERATE,
+        &[
+            Kind::decl(),
+            Priority::decl(),
+            Source::decl(),
+            LinkState::decl(),
+            AlertRow::decl(),
+            ServerView::decl(),
+            GapView::decl(),
+            NotificationsView::decl(),
+            NoticeLevel::decl(),
+            Snapshot::decl(),
+            Batch::decl(),
+            DeskEvent::decl(),
+            TrailEntry::decl(),
+            AlertDetail::decl(),
+            ProfileInfo::decl(),
+            VariableInfo::decl(),
+            SignInForm::decl(),
+            NotificationsRequest::decl(),
+        ],
+    )
 }
 
 #[cfg(test)]
@@ -405,17 +432,7 @@ mod tests {
     fn bindings_match_the_ui() {
         let path =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/generated/types.ts");
-        let want = typescript();
-        if std::env::var_os("UPDATE_BINDINGS").is_some() {
-            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-            std::fs::write(&path, &want).unwrap();
-        }
-        let have = std::fs::read_to_string(&path).unwrap_or_default();
-        assert!(
-            have == want,
-            "ui/src/generated/types.ts is out of date with desk/view.rs; regenerate it with \
-             UPDATE_BINDINGS=1 cargo test -p alertdesk-core bindings"
-        );
+        check_generated(&path, &typescript(), REGENERATE);
     }
 
     #[test]
