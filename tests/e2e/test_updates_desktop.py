@@ -106,3 +106,30 @@ def test_check_event_and_refused_install_from_the_window(app, update_server):
     info = call(driver, "return await window.__TAURI_INTERNALS__.invoke('app_info')")
     assert info["ok"]["version"] == workspace_version()
     assert call(driver, "return await window.__TAURI_INTERNALS__.invoke('update_cancel')") == {"ok": False}
+
+
+def test_update_prompt_in_the_window(app, update_server):
+    """The window's own prompt: the tray's "Check for updates" (or the check at start) finds 9.9.9, the banner
+    offers it, nothing installs until "Install and restart", and the refused signature is said plainly."""
+    from support.desktop import click_tray_menu
+    from support.desktop_app import our_tray_item
+
+    launch, data_dir = app
+    (data_dir / "config").mkdir(parents=True, exist_ok=True)
+    (data_dir / "config" / "settings.toml").write_text(f'[updates]\nendpoints = ["{update_server}"]\n')
+    driver = launch()
+    # First run: the sign-in screen is up (modal); put it away as a user would.
+    wait_until(lambda: driver.execute("return document.querySelector('[data-testid=\"sign-in\"]').open"), 15,
+               "the sign-in screen")
+    driver.click('[data-testid="sign-in-cancel"]')
+    name, path = wait_until(lambda: our_tray_item(data_dir), 15, "the tray icon")
+    click_tray_menu(name, path, "Check for updates")
+    text = driver.wait_for_text('[data-testid="update-text"]', lambda t: "Update available" in t)
+    assert "Alertdesk 9.9.9" in text and "Test notes." in text
+    assert driver.execute("return document.querySelector('[data-testid=\"update-banner\"]').hidden") is False
+    driver.click('[data-testid="update-install"]')
+    refused = driver.wait_for_text('[data-testid="update-text"]', lambda t: "was not installed" in t)
+    assert "not signed with Alertdesk's release key" in refused
+    assert "This version keeps working" in refused
+    info = call(driver, "return await window.__TAURI_INTERNALS__.invoke('app_info')")
+    assert info["ok"]["version"] == workspace_version()

@@ -317,6 +317,12 @@ fn escape_markup(text: &str) -> String {
     out
 }
 
+/// The summary is plain text by the specification, but some servers (dunst) read markup there too, and an
+/// escape would show as `&lt;` on the others: angle brackets become look-alikes that no server reads as a tag.
+fn summary_text(text: &str) -> String {
+    text.replace('<', "\u{2039}").replace('>', "\u{203a}")
+}
+
 /// The notify-rust message for a notification: app name and icon, urgency, expiry, sound hints, buttons.
 fn build(
     n: &Notification,
@@ -326,7 +332,7 @@ fn build(
     let mut message = notify_rust::Notification::new();
     message
         .appname("Alertdesk")
-        .summary(&n.summary)
+        .summary(&summary_text(&n.summary))
         .body(&escape_markup(&n.body));
     if let Some(icon) = icon {
         message.icon(&icon.to_string_lossy());
@@ -365,6 +371,10 @@ mod tests {
             "&lt;img src=x onerror=&quot;a()&quot;&gt; &amp; &lt;a href=&apos;javascript:x&apos;&gt;"
         );
         assert_eq!(escape_markup("Station 4 · Main St"), "Station 4 · Main St");
+        assert_eq!(
+            summary_text("Fire: <img src=x> & smoke"),
+            "Fire: \u{2039}img src=x\u{203a} & smoke"
+        );
     }
     use crate::notify::{Category, Tone};
     use crate::player::RecordingPlayer;
