@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use alertdesk_cli::{logging, DesktopArgs, GlobalArgs};
 use alertdesk_core::auth::{self, KeyringStore, TokenStore};
-use alertdesk_core::desk::{self, Desk, DeskOptions, NoticeLevel};
+use alertdesk_core::desk::{Desk, DeskOptions, NoticeLevel};
 use alertdesk_core::paths::Paths;
 use alertdesk_core::protocol::Heartbeat;
 use alertdesk_core::secret::Token;
@@ -248,7 +248,7 @@ fn start_desk(
     let demo = app.state::<DemoBackend>();
     let desk = tauri::async_runtime::block_on(async {
         demo.restart_saved(&paths, Arc::clone(&tokens)).await;
-        let (notifier, notifier_events) = desk::start_notifier(&paths);
+        let (notifier, notifier_events) = alertdesk_core::dbus_notifier::start_notifier(&paths);
         Desk::start(
             DeskOptions {
                 paths,

@@ -190,35 +190,28 @@ class Client:
             raise HarnessError(f"{self.name} not live within {timeout:.0f} s (exit {self.proc.poll()}); "
                                f"stderr:\n" + "\n".join(self.stderr_tail))
 
-    def received(self, first: int, last: int, start_index: int = 0) -> dict[int, int]:
-        """id -> receive time (the first time), for events first..last."""
-        out: dict[int, int] = {}
-        parse = self.spec.parse
-        for stamp, line in self.lines[start_index:]:
-            parsed = parse(line)
-            if parsed is None:
-                continue
-            event_id, _sent = parsed
-            if first <= event_id <= last and event_id not in out:
-                out[event_id] = stamp
-        return out
-
-    def count_between(self, first: int, last: int, start_index: int = 0) -> int:
-        return len(self.received(first, last, start_index))
-
-    def latencies(self, first: int, last: int, start_index: int = 0) -> list[int]:
-        seen: set[int] = set()
-        out = []
+    def first_arrivals(self, first: int, last: int, start_index: int = 0) -> dict[int, tuple[int, int]]:
+        """id -> (receive time, send time) of each event first..last the first time it arrived, in arrival order."""
+        out: dict[int, tuple[int, int]] = {}
         parse = self.spec.parse
         for stamp, line in self.lines[start_index:]:
             parsed = parse(line)
             if parsed is None:
                 continue
             event_id, sent = parsed
-            if first <= event_id <= last and event_id not in seen:
-                seen.add(event_id)
-                out.append(stamp - sent)
+            if first <= event_id <= last and event_id not in out:
+                out[event_id] = (stamp, sent)
         return out
+
+    def received(self, first: int, last: int, start_index: int = 0) -> dict[int, int]:
+        """id -> receive time (the first time), for events first..last."""
+        return {event_id: stamp for event_id, (stamp, _) in self.first_arrivals(first, last, start_index).items()}
+
+    def count_between(self, first: int, last: int, start_index: int = 0) -> int:
+        return len(self.first_arrivals(first, last, start_index))
+
+    def latencies(self, first: int, last: int, start_index: int = 0) -> list[int]:
+        return [stamp - sent for stamp, sent in self.first_arrivals(first, last, start_index).values()]
 
     def wait_count(self, first: int, last: int, start_index: int, timeout: float) -> int:
         """Waits (bounded) until every event first..last arrived, checking the tail cheaply; returns the count."""

@@ -7,15 +7,14 @@ the project key, so this is the "signed with another key" case end to end. Insta
 by the Rust tests (`cargo test -p alertdesk updates`), where the trusted key can be a test key.
 """
 
-import http.server
 import json
-import threading
 import time
 
 import pytest
 
 from conftest import ROOT, workspace_version
 from support.desktop import wait_until
+from support.static_files import serve
 
 pytestmark = pytest.mark.desktop
 
@@ -34,27 +33,13 @@ def update_server(tmp_path):
     subprocess.run([TAURI, "signer", "sign", "-p", "", "--app-version", "9.9.9", "-f", tmp_path / "test.key", package],
                    check=True, capture_output=True, timeout=60)
     files = {}
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body = files.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    base = f"http://127.0.0.1:{server.server_port}"
+    base, server = serve(files)
     files["/" + package.name] = package.read_bytes()
     files["/latest.json"] = json.dumps({
         "version": "9.9.9", "notes": "Test notes.", "pub_date": "2026-11-24T12:00:00Z",
         "platforms": {"linux-x86_64": {"url": f"{base}/{package.name}",
                                        "signature": (tmp_path / f"{package.name}.sig").read_text()}},
     }).encode()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"{base}/latest.json"
     server.shutdown()
 

@@ -8,16 +8,15 @@ here, and accepts plain http to 127.0.0.1 (`dangerousInsecureTransportProtocol`)
 `scripts/release --config`. Part of `make test-package` (root, display).
 """
 
-import http.server
 import json
 import os
 import subprocess
-import threading
 
 import pytest
 
 from conftest import ROOT, workspace_version
 from support.desktop import Background, free_port, pids_with, wait_until
+from support.static_files import serve
 from support.webdriver import WebDriver
 
 pytestmark = pytest.mark.package
@@ -50,23 +49,6 @@ def test_package(tmp_path_factory):
     out = tmp_path_factory.mktemp("test-package")
     run(ROOT / "scripts" / "release", "--unsigned", "--out", out, "--config", json.dumps(config), timeout=1800)
     return out / f"alertdesk_{VERSION}_amd64.deb", keys / "test.key"
-
-
-def serve(files: dict[str, bytes]) -> tuple[str, http.server.ThreadingHTTPServer]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
-            body = files.get(self.path)
-            self.send_response(200 if body is not None else 404)
-            self.send_header("Content-Length", str(len(body or b"")))
-            self.end_headers()
-            self.wfile.write(body or b"")
-
-        def log_message(self, *args):
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return f"http://127.0.0.1:{server.server_port}", server
 
 
 def test_installed_app_updates_itself_and_restarts(test_package, tmp_path):

@@ -3,14 +3,13 @@
 
 import type {
   AlertRow,
-  Batch,
   DeskEvent,
   GapView,
   Kind,
   NotificationsView,
   Priority,
   ServerView,
-  Snapshot,
+  View,
 } from './generated/types';
 
 /** The list holds at most this many alerts (the Rust side's LIST_LIMIT); older ones stay in the history. */
@@ -70,7 +69,7 @@ export class Model {
     this.cache = null;
   }
 
-  private applySnapshot(s: Snapshot): void {
+  private applySnapshot(s: View): void {
     this.alerts = new Map(s.alerts.map((a) => [keyOf(a), a]));
     this.order = [...this.alerts.values()].sort(byArrival).map(keyOf);
     this.gaps = s.gaps;
@@ -81,7 +80,7 @@ export class Model {
     this.loaded = true;
   }
 
-  private applyBatch(b: Batch): void {
+  private applyBatch(b: View): void {
     for (const alert of b.alerts) {
       const key = keyOf(alert);
       if (!this.alerts.has(key)) this.insertOrdered(key, alert.firstReceivedAt);

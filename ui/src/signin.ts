@@ -138,17 +138,29 @@ export class SignIn {
     }
     const username = this.q<HTMLInputElement>('sign-in-username').value.trim();
     if (p.login && !username) return this.error('Enter your username and password.');
-    this.error('');
-    this.busy(true);
-    try {
-      const view = await this.backend.signIn({
+    await this.attempt(() =>
+      this.backend.signIn({
         profile: p.name,
         server,
         label: this.q<HTMLInputElement>('sign-in-label').value.trim() || null,
         vars,
         username,
         password: this.q<HTMLInputElement>('sign-in-password').value,
-      });
+      }),
+    );
+  }
+
+  private tryDemo(): Promise<void> {
+    return this.attempt(() => this.backend.tryDemo());
+  }
+
+  /** Runs a sign-in with the form busy; closes it on success, shows the reason otherwise. The password field is
+   *  emptied either way. */
+  private async attempt(signIn: () => Promise<ServerView>): Promise<void> {
+    this.error('');
+    this.busy(true);
+    try {
+      const view = await signIn();
       this.close();
       this.onSignedIn(view);
     } catch (e) {
@@ -156,20 +168,6 @@ export class SignIn {
     } finally {
       this.busy(false);
       this.q<HTMLInputElement>('sign-in-password').value = '';
-    }
-  }
-
-  private async tryDemo(): Promise<void> {
-    this.error('');
-    this.busy(true);
-    try {
-      const view = await this.backend.tryDemo();
-      this.close();
-      this.onSignedIn(view);
-    } catch (e) {
-      this.error(String(e));
-    } finally {
-      this.busy(false);
     }
   }
 

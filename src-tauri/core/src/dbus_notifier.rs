@@ -360,6 +360,35 @@ fn build(
     message
 }
 
+/// The app icon shown on notifications.
+const ICON: &[u8] = include_bytes!("../../../icons/128x128.png");
+
+/// Starts the D-Bus notifier (desktop app and `listen --notify`) with the tones and the icon written to the
+/// data directory, where the notification service can read them.
+pub fn start_notifier(
+    paths: &crate::paths::Paths,
+) -> (DbusNotifier, mpsc::UnboundedReceiver<NotifierEvent>) {
+    let sounds = crate::sounds::extract(&paths.data_dir.join("sounds")).unwrap_or_else(|e| {
+        tracing::warn!("cannot write the notification tones: {e}");
+        paths.data_dir.join("sounds")
+    });
+    let icon = paths.data_dir.join("alertdesk.png");
+    let icon = if std::fs::read(&icon).ok().as_deref() == Some(ICON) {
+        Some(icon)
+    } else {
+        match std::fs::write(&icon, ICON) {
+            Ok(()) => Some(icon),
+            Err(e) => {
+                tracing::warn!("cannot write the notification icon: {e}");
+                None
+            }
+        }
+    };
+    // The tones are played in-process when the notification service plays none (see dbus_notifier).
+    let player = std::sync::Arc::new(crate::player::AudioPlayer::new());
+    DbusNotifier::start(sounds, icon, player)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -288,6 +288,11 @@ impl Policy {
         self.on_acknowledged(key);
     }
 
+    /// How many alerts still repeat (critical ones and assignments to me, unanswered).
+    pub fn repeating_count(&self) -> usize {
+        self.repeating.len()
+    }
+
     /// The alerts that still repeat, in key order.
     pub fn repeating(&self) -> Vec<AlertKey> {
         self.repeating.keys().cloned().collect()

@@ -258,6 +258,17 @@ async fn install_collecting(
     (result, events)
 }
 
+/// Installs, expecting it refused with `kind`; returns the error and the progress events.
+async fn install_refused(
+    app: &App<MockRuntime>,
+    kind: UpdateErrorKind,
+) -> (super::UpdateError, Vec<UpdateProgress>) {
+    let (result, events) = install_collecting(app).await;
+    let err = result.expect_err("the install must be refused");
+    assert_eq!(err.kind, kind, "{err:?}");
+    (err, events)
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_valid_newer_version_downloads_verifies_and_installs() {
     let fx = Fixture::new().await;
@@ -325,9 +336,7 @@ async fn a_tampered_package_is_refused_and_nothing_is_installed() {
         check(app.handle()).await,
         UpdateStatus::Available { .. }
     ));
-    let (result, events) = install_collecting(&app).await;
-    let err = result.unwrap_err();
-    assert_eq!(err.kind, UpdateErrorKind::Verify, "{err:?}");
+    let (err, events) = install_refused(&app, UpdateErrorKind::Verify).await;
     assert!(
         err.message.contains("does not match its signature")
             && err.message.contains("The signature verification failed")
@@ -350,9 +359,7 @@ async fn a_package_signed_with_another_key_is_refused() {
     fx.release(&fx.other, "0.2.0");
     let app = fx.app(fx.dpkg());
 
-    let (result, _) = install_collecting(&app).await;
-    let err = result.unwrap_err();
-    assert_eq!(err.kind, UpdateErrorKind::Verify, "{err:?}");
+    let (err, _) = install_refused(&app, UpdateErrorKind::Verify).await;
     assert!(
         err.message
             .contains("not signed with Alertdesk's release key"),
@@ -370,9 +377,7 @@ async fn a_manifest_announcing_another_version_than_signed_is_refused() {
     fx.publish("0.3.0", &deb, std::fs::read(&deb).unwrap(), &signature);
     let app = fx.app(fx.dpkg());
 
-    let (result, _) = install_collecting(&app).await;
-    let err = result.unwrap_err();
-    assert_eq!(err.kind, UpdateErrorKind::Verify, "{err:?}");
+    let (err, _) = install_refused(&app, UpdateErrorKind::Verify).await;
     assert!(
         err.message
             .contains("announced version 0.3.0, but the file is signed for 0.2.0"),
@@ -389,9 +394,7 @@ async fn a_signed_package_that_is_not_alertdesk_is_not_installed() {
     fx.publish("0.2.0", &deb, std::fs::read(&deb).unwrap(), &signature);
     let app = fx.app(fx.dpkg());
 
-    let (result, events) = install_collecting(&app).await;
-    let err = result.unwrap_err();
-    assert_eq!(err.kind, UpdateErrorKind::Install, "{err:?}");
+    let (err, events) = install_refused(&app, UpdateErrorKind::Install).await;
     assert!(
         err.message
             .contains("is the package something-else 0.2.0, not alertdesk 0.2.0"),
@@ -457,9 +460,7 @@ async fn an_unreachable_or_broken_server_is_a_clear_error() {
         message.starts_with("cannot reach the update server") && message.contains("onnect"),
         "{message}"
     );
-    let (result, events) = install_collecting(&app).await;
-    let err = result.unwrap_err();
-    assert_eq!(err.kind, UpdateErrorKind::Check);
+    let (err, events) = install_refused(&app, UpdateErrorKind::Check).await;
     assert!(err.message.starts_with("cannot reach"), "{err:?}");
     assert!(matches!(events[..], [UpdateProgress::Failed { .. }]));
 

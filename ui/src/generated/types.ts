@@ -164,17 +164,18 @@ until: string | null, } | { "mode": "silenced" };
 
 export type NoticeLevel = "info" | "warning" | "error";
 
-export type Snapshot = { 
+export type View = { 
 /**
- * The signed-in servers.
+ * Every signed-in server, with its current state.
  */
 servers: Array<ServerView>, 
 /**
- * The newest alerts, newest first (at most [`super::LIST_LIMIT`]).
+ * Snapshot: the newest alerts, newest first (at most [`super::LIST_LIMIT`]). Batch: new and changed rows,
+ * which replace rows with the same server and id.
  */
 alerts: Array<AlertRow>, 
 /**
- * Link gaps, newest first.
+ * Snapshot: link gaps, newest first. Batch: new gaps.
  */
 gaps: Array<GapView>, 
 /**
@@ -190,33 +191,7 @@ notifications: NotificationsView,
  */
 notifyFailure: string | null, };
 
-export type Batch = { 
-/**
- * New and changed rows (replace rows with the same server and id).
- */
-alerts: Array<AlertRow>, 
-/**
- * Every server, with its current state.
- */
-servers: Array<ServerView>, 
-/**
- * New gaps.
- */
-gaps: Array<GapView>, 
-/**
- * Unread alerts in all.
- */
-unread: number, 
-/**
- * Notification state.
- */
-notifications: NotificationsView, 
-/**
- * Why notifications cannot be shown, while they cannot.
- */
-notifyFailure: string | null, };
-
-export type DeskEvent = { "type": "snapshot" } & Snapshot | { "type": "batch" } & Batch | { "type": "focus", 
+export type DeskEvent = { "type": "snapshot" } & View | { "type": "batch" } & View | { "type": "focus", 
 /**
  * Its server.
  */

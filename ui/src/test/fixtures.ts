@@ -1,6 +1,6 @@
 // Builders for the Rust side's types, for tests.
 
-import type { AlertRow, Batch, ServerView, Snapshot } from '../generated/types';
+import type { AlertRow, ServerView, View } from '../generated/types';
 
 let clock = Date.parse('2026-11-24T14:00:00Z');
 
@@ -47,7 +47,7 @@ export function server(change: Partial<ServerView> = {}): ServerView {
   };
 }
 
-export function snapshot(change: Partial<Snapshot> = {}): { type: 'snapshot' } & Snapshot {
+export function snapshot(change: Partial<View> = {}): { type: 'snapshot' } & View {
   return {
     type: 'snapshot',
     servers: [server()],
@@ -60,7 +60,7 @@ export function snapshot(change: Partial<Snapshot> = {}): { type: 'snapshot' } &
   };
 }
 
-export function batch(change: Partial<Batch> = {}): { type: 'batch' } & Batch {
+export function batch(change: Partial<View> = {}): { type: 'batch' } & View {
   return {
     type: 'batch',
     alerts: [],

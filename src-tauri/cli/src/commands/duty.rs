@@ -39,7 +39,7 @@ impl Duty {
     /// Starts the notifier and the policy from the `[alerting]` settings.
     pub(crate) fn start(paths: &Paths, target: &Target, history: &History) -> Self {
         let settings = Settings::load(&paths.settings_file()).unwrap_or_default();
-        let (notifier, events) = alertdesk_core::desk::start_notifier(paths);
+        let (notifier, events) = alertdesk_core::dbus_notifier::start_notifier(paths);
         let speaker = settings.alerting.speak_critical.then(Speaker::from_env);
         Self {
             policy: Policy::new(settings.alerting, Arc::new(notifier)),

@@ -23,7 +23,7 @@ use tokio::time::Instant;
 use crate::acknowledge::write_back_to;
 use crate::alert::Alert;
 use crate::auth::{self, TokenStore};
-use crate::dbus_notifier::{DbusNotifier, NotifierEvent};
+use crate::dbus_notifier::NotifierEvent;
 use crate::history::{Delivered, History};
 use crate::notify::{AlertKey, Notifier, ACTION_ACKNOWLEDGE};
 use crate::paths::Paths;
@@ -424,33 +424,6 @@ impl Desk {
     }
 }
 
-/// The app icon shown on notifications.
-const ICON: &[u8] = include_bytes!("../../../../icons/128x128.png");
-
-/// Starts the D-Bus notifier (desktop app and `listen --notify`) with the tones and the icon written to the
-/// data directory, where the notification service can read them.
-pub fn start_notifier(paths: &Paths) -> (DbusNotifier, mpsc::UnboundedReceiver<NotifierEvent>) {
-    let sounds = crate::sounds::extract(&paths.data_dir.join("sounds")).unwrap_or_else(|e| {
-        tracing::warn!("cannot write the notification tones: {e}");
-        paths.data_dir.join("sounds")
-    });
-    let icon = paths.data_dir.join("alertdesk.png");
-    let icon = if std::fs::read(&icon).ok().as_deref() == Some(ICON) {
-        Some(icon)
-    } else {
-        match std::fs::write(&icon, ICON) {
-            Ok(()) => Some(icon),
-            Err(e) => {
-                tracing::warn!("cannot write the notification icon: {e}");
-                None
-            }
-        }
-    };
-    // The tones are played in-process when the notification service plays none (see dbus_notifier).
-    let player = std::sync::Arc::new(crate::player::AudioPlayer::new());
-    DbusNotifier::start(sounds, icon, player)
-}
-
 fn default_label(profile: &Profile, server: &Server) -> String {
     let host = url::Url::parse(server.as_str())
         .ok()
@@ -649,7 +622,7 @@ impl Actor {
 
     fn note_awaiting(&self) {
         self.awaiting.store(
-            self.policy.repeating().len(),
+            self.policy.repeating_count(),
             std::sync::atomic::Ordering::Relaxed,
         );
     }
@@ -887,7 +860,7 @@ impl Actor {
                 let _ = reply.send(Ok(()));
             }
             Request::Awaiting(reply) => {
-                let _ = reply.send(self.policy.repeating().len());
+                let _ = reply.send(self.policy.repeating_count());
             }
             Request::Notice(level, message) => self.notice(level, message),
             Request::Shutdown(_) => unreachable!("handled in run"),
@@ -1138,7 +1111,7 @@ impl Actor {
         }
     }
 
-    async fn snapshot(&self) -> Result<Snapshot, String> {
+    async fn snapshot(&self) -> Result<View, String> {
         let (alerts, gaps, counts) = self
             .blocking(|st| {
                 let alerts = st.list(&Query {
@@ -1150,7 +1123,7 @@ impl Actor {
                 Ok((alerts, gaps, st.unread_counts()?))
             })
             .await?;
-        Ok(Snapshot {
+        Ok(View {
             servers: self.server_views(&counts),
             alerts: alerts.into_iter().map(Into::into).collect(),
             gaps: gaps.into_iter().map(Into::into).collect(),
@@ -1204,7 +1177,7 @@ impl Actor {
             self.note_latency(row);
         }
         rows.extend(pending.unrecorded);
-        let batch = Batch {
+        let batch = View {
             alerts: rows,
             servers: self.server_views(&counts),
             gaps: pending.gaps,

@@ -166,34 +166,17 @@ pub enum NoticeLevel {
     Error,
 }
 
-/// Everything the UI draws, sent when it subscribes and after `reset`-worthy changes.
+/// What the UI draws: the whole of it in a [`DeskEvent::Snapshot`] (when it subscribes, and after changes that
+/// touch many rows), or what changed in a [`DeskEvent::Batch`] (at most every 50 ms).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 #[serde(rename_all = "camelCase")]
-pub struct Snapshot {
-    /// The signed-in servers.
+pub struct View {
+    /// Every signed-in server, with its current state.
     pub servers: Vec<ServerView>,
-    /// The newest alerts, newest first (at most [`super::LIST_LIMIT`]).
+    /// Snapshot: the newest alerts, newest first (at most [`super::LIST_LIMIT`]). Batch: new and changed rows,
+    /// which replace rows with the same server and id.
     pub alerts: Vec<AlertRow>,
-    /// Link gaps, newest first.
-    pub gaps: Vec<GapView>,
-    /// Unread alerts in all.
-    #[ts(type = "number")]
-    pub unread: u64,
-    /// Notification state.
-    pub notifications: NotificationsView,
-    /// Why notifications cannot be shown, while they cannot.
-    pub notify_failure: Option<String>,
-}
-
-/// What changed since the last event (sent at most every 50 ms).
-#[derive(Debug, Clone, PartialEq, Serialize, TS)]
-#[serde(rename_all = "camelCase")]
-pub struct Batch {
-    /// New and changed rows (replace rows with the same server and id).
-    pub alerts: Vec<AlertRow>,
-    /// Every server, with its current state.
-    pub servers: Vec<ServerView>,
-    /// New gaps.
+    /// Snapshot: link gaps, newest first. Batch: new gaps.
     pub gaps: Vec<GapView>,
     /// Unread alerts in all.
     #[ts(type = "number")]
@@ -209,9 +192,9 @@ pub struct Batch {
 #[serde(tag = "type", rename_all = "camelCase")]
 pub enum DeskEvent {
     /// Replace everything.
-    Snapshot(Snapshot),
+    Snapshot(View),
     /// Apply changes.
-    Batch(Batch),
+    Batch(View),
     /// Show this alert (a notification's "Open", or an escalation).
     Focus {
         /// Its server.
@@ -408,8 +391,7 @@ pub fn typescript() -> String {
             GapView::decl(),
             NotificationsView::decl(),
             NoticeLevel::decl(),
-            Snapshot::decl(),
-            Batch::decl(),
+            View::decl(),
             DeskEvent::decl(),
             TrailEntry::decl(),
             AlertDetail::decl(),
