@@ -135,4 +135,17 @@ describe('the window', () => {
     applyTheme(document, 'system'); // jsdom has no matchMedia: light
     expect(document.documentElement.dataset.theme).toBe('light');
   });
+
+  it('shows a gap notice where the link was down', async () => {
+    const before = alert('before');
+    const after = alert('after');
+    const to = new Date(Date.parse(before.firstReceivedAt) + 500).toISOString();
+    backend.emit(snapshot({ alerts: [after, before], gaps: [{ server: before.server, from: before.firstReceivedAt, to, note: 'offline' }] }));
+    await flush();
+    const order = [...document.querySelectorAll<HTMLElement>('[data-testid="alert-row"], [data-testid="gap-row"]')]
+      .sort((a, b) => Number(/-?\d+/.exec(a.style.transform)?.[0]) - Number(/-?\d+/.exec(b.style.transform)?.[0]))
+      .map((r) => r.dataset.alertId ?? 'gap');
+    expect(order).toEqual(['after', 'gap', 'before']);
+    expect($('gap-row').textContent).toContain('may be missing');
+  });
 });
