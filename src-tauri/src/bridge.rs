@@ -3,8 +3,8 @@
 
 use std::sync::Mutex;
 
-use alertdesk_core::desk::{DeskEvent, ServerView, Sink};
-use alertdesk_core::supervisor::LinkState;
+use alertdesk_core::engine::{DeskEvent, ServerView, Sink};
+use alertdesk_core::link::LinkState;
 use tauri::ipc::Channel;
 use tauri::{AppHandle, Manager, UserAttentionType};
 
@@ -35,7 +35,7 @@ impl Badge {
     pub(crate) fn of(unread: u64, servers: &[ServerView]) -> Self {
         Self {
             unread,
-            offline: servers.iter().any(is_down),
+            offline: servers.iter().any(|s| s.link.is_down()),
             servers: servers
                 .iter()
                 .map(|s| format!("{}: {} unread, {}", s.label, s.unread, state_word(&s.link)))
@@ -51,13 +51,6 @@ impl Badge {
             format!("Alertdesk ({})", self.unread)
         }
     }
-}
-
-fn is_down(server: &ServerView) -> bool {
-    matches!(
-        server.link,
-        LinkState::Reconnecting { .. } | LinkState::AuthFailed { .. }
-    )
 }
 
 fn state_word(link: &LinkState) -> &'static str {
@@ -129,18 +122,19 @@ impl Sink for ShellSink {
 
 #[cfg(test)]
 mod tests {
+    use alertdesk_core::domain::{ServerId, Timestamp};
+
     use super::*;
 
     fn server(label: &str, unread: u64, link: LinkState) -> ServerView {
         ServerView {
-            id: format!("p@{label}"),
+            server: ServerId::from_stored(&format!("http://{label}")),
             label: label.into(),
             profile: "p".into(),
-            server: format!("http://{label}"),
             demo: false,
             scripted: false,
             link,
-            since: String::new(),
+            since: Timestamp::now(),
             down_since: None,
             latency_ms: None,
             unread,

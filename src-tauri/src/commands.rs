@@ -2,10 +2,13 @@
 //! in `build.rs`, which generates the `allow-<name>` permissions the capability file grants.
 //!
 //! Arguments arrive camelCased from the UI (`fileName`, `onEvent`); types are in `ui/src/generated/types.ts`.
-//! Errors are plain sentences for the UI to show.
+//! Errors reach the UI as `{kind, message}` (`ErrorView`): the message says what went wrong, the UI words what
+//! to do by the kind.
 
-use alertdesk_core::desk::{
-    AlertDetail, Desk, DeskEvent, NotificationsRequest, ProfileInfo, ServerView, SignInForm,
+use alertdesk_core::domain::ServerId;
+use alertdesk_core::engine::{
+    AlertDetail, DeskEvent, Engine, EngineError, NotificationsRequest, ProfileInfo, ServerView,
+    SignInForm,
 };
 use serde::Serialize;
 use tauri::ipc::Channel;
@@ -46,7 +49,7 @@ pub(crate) struct AppInfo {
     /// Why settings.toml was ignored, if it was.
     settings_error: Option<String>,
     /// `[window] theme`: "system", "light" or "dark".
-    theme: alertdesk_core::settings::Theme,
+    theme: alertdesk_core::config::settings::Theme,
 }
 
 // Tauri hands commands their State and arguments by value.
@@ -64,87 +67,93 @@ pub(crate) fn app_info(state: State<'_, AppState>) -> AppInfo {
 /// Starts the event stream: a snapshot now, then batches.
 #[allow(clippy::needless_pass_by_value)]
 #[tauri::command]
-pub(crate) fn subscribe(desk: State<'_, Desk>, on_event: Channel<DeskEvent>) {
+pub(crate) fn subscribe(desk: State<'_, Engine>, on_event: Channel<DeskEvent>) {
     desk.subscribe(std::sync::Arc::new(UiSink(on_event)));
 }
 
 #[allow(clippy::needless_pass_by_value)]
 #[tauri::command]
-pub(crate) fn profiles(desk: State<'_, Desk>) -> Vec<ProfileInfo> {
+pub(crate) fn profiles(desk: State<'_, Engine>) -> Vec<ProfileInfo> {
     desk.profiles()
 }
 
 #[allow(clippy::needless_pass_by_value)]
 #[tauri::command]
 pub(crate) fn import_profile(
-    desk: State<'_, Desk>,
+    desk: State<'_, Engine>,
     file_name: String,
     text: String,
-) -> Result<ProfileInfo, String> {
+) -> Result<ProfileInfo, EngineError> {
     desk.import_profile(&file_name, &text)
 }
 
 #[tauri::command]
-pub(crate) async fn sign_in(desk: State<'_, Desk>, form: SignInForm) -> Result<ServerView, String> {
+pub(crate) async fn sign_in(
+    desk: State<'_, Engine>,
+    form: SignInForm,
+) -> Result<ServerView, EngineError> {
     desk.sign_in(form, false).await
 }
 
 #[tauri::command]
-pub(crate) async fn sign_out(desk: State<'_, Desk>, id: String) -> Result<(), String> {
-    desk.sign_out(&id).await
+pub(crate) async fn sign_out(desk: State<'_, Engine>, server: ServerId) -> Result<(), EngineError> {
+    desk.sign_out(&server).await
 }
 
 /// "Try the demo": the built-in demo backend on a free loopback port, signed in through the normal path.
 #[tauri::command]
 pub(crate) async fn try_demo(
-    desk: State<'_, Desk>,
+    desk: State<'_, Engine>,
     demo: State<'_, crate::demo::DemoBackend>,
-) -> Result<ServerView, String> {
-    let url = demo.start(0).await?;
+) -> Result<ServerView, EngineError> {
+    let url = demo.start(0).await.map_err(|e| EngineError::Io {
+        path: "demo backend".into(),
+        source: e,
+    })?;
     desk.sign_in(crate::demo::form(&url), true).await
 }
 
 #[tauri::command]
 pub(crate) async fn alert_detail(
-    desk: State<'_, Desk>,
-    server: String,
+    desk: State<'_, Engine>,
+    server: ServerId,
     id: String,
-) -> Result<AlertDetail, String> {
+) -> Result<AlertDetail, EngineError> {
     desk.detail(&server, &id).await
 }
 
 #[tauri::command]
 pub(crate) async fn mark_read(
-    desk: State<'_, Desk>,
-    server: String,
+    desk: State<'_, Engine>,
+    server: ServerId,
     id: String,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     desk.mark_read(&server, &id).await
 }
 
 #[tauri::command]
-pub(crate) async fn mark_all_read(desk: State<'_, Desk>) -> Result<u64, String> {
+pub(crate) async fn mark_all_read(desk: State<'_, Engine>) -> Result<u64, EngineError> {
     desk.mark_all_read().await
 }
 
 #[tauri::command]
-pub(crate) async fn clear_read(desk: State<'_, Desk>) -> Result<u64, String> {
+pub(crate) async fn clear_read(desk: State<'_, Engine>) -> Result<u64, EngineError> {
     desk.clear_read().await
 }
 
 #[tauri::command]
 pub(crate) async fn acknowledge(
-    desk: State<'_, Desk>,
-    server: String,
+    desk: State<'_, Engine>,
+    server: ServerId,
     id: String,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     desk.acknowledge(&server, &id).await
 }
 
 #[tauri::command]
 pub(crate) async fn set_notifications(
-    desk: State<'_, Desk>,
+    desk: State<'_, Engine>,
     request: NotificationsRequest,
-) -> Result<(), String> {
+) -> Result<(), EngineError> {
     desk.notifications(request).await
 }

@@ -5,12 +5,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use alertdesk_core::auth::{self, TokenStore};
-use alertdesk_core::desk::{servers, SignInForm};
-use alertdesk_core::paths::Paths;
+use alertdesk_core::config::paths::Paths;
+use alertdesk_core::domain::Server;
+use alertdesk_core::domain::Token;
+use alertdesk_core::engine::{servers, SignInForm};
+use alertdesk_core::link::auth::{self, TokenStore};
 use alertdesk_core::profile::Profile;
-use alertdesk_core::secret::Token;
-use alertdesk_core::server::Server;
 use alertdesk_demo::{DemoConfig, DemoServer};
 use tokio::sync::Mutex;
 
@@ -25,7 +25,7 @@ pub(crate) struct DemoBackend(Mutex<Option<DemoServer>>);
 
 impl DemoBackend {
     /// Starts the demo on 127.0.0.1:`port` (0: a free one) unless it runs already; returns its URL.
-    pub(crate) async fn start(&self, port: u16) -> Result<String, String> {
+    pub(crate) async fn start(&self, port: u16) -> std::io::Result<String> {
         let mut running = self.0.lock().await;
         if let Some(server) = running.as_ref() {
             return Ok(server.url());
@@ -36,9 +36,9 @@ impl DemoBackend {
             rate_per_min: 30.0,
             ..DemoConfig::default()
         };
-        let server = alertdesk_demo::start(config)
-            .await
-            .map_err(|e| format!("cannot start the demo backend: {e}"))?;
+        let server = alertdesk_demo::start(config).await.map_err(|e| {
+            std::io::Error::new(e.kind(), format!("cannot start the demo backend: {e}"))
+        })?;
         let url = server.url();
         tracing::info!(%url, "demo backend started in the app");
         *running = Some(server);
@@ -57,10 +57,12 @@ impl DemoBackend {
             .and_then(|u| u.port())
             .unwrap_or(0);
         let result = async {
-            let url = self.start(port).await?;
+            let url = self.start(port).await.map_err(|e| e.to_string())?;
             let profile = Profile::load(PROFILE).map_err(|e| e.to_string())?;
-            let server = Server::parse(&url)?;
-            let vars = profile.resolve_variables(&entry.vars)?;
+            let server = Server::parse(&url).map_err(|e| e.to_string())?;
+            let vars = profile
+                .resolve_variables(&entry.vars)
+                .map_err(|e| e.to_string())?;
             let token = auth::login(
                 &auth::http_client(),
                 &profile,

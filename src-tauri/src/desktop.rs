@@ -4,14 +4,14 @@
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use alertdesk_cli::{logging, DesktopArgs, GlobalArgs};
-use alertdesk_core::auth::{self, KeyringStore, TokenStore};
-use alertdesk_core::desk::{Desk, DeskOptions, NoticeLevel};
-use alertdesk_core::paths::Paths;
-use alertdesk_core::protocol::Heartbeat;
-use alertdesk_core::secret::Token;
-use alertdesk_core::settings::{Settings, Theme};
-use alertdesk_core::store::{Store, StoreError};
+use alertdesk_cli::{logging, open_store, DesktopArgs, GlobalArgs, Secrets};
+use alertdesk_core::config::paths::Paths;
+use alertdesk_core::config::settings::{Settings, Theme};
+use alertdesk_core::domain::Token;
+use alertdesk_core::engine::{Alerting, Engine, EngineOptions, Notice, NoticeLevel, TokenSource};
+use alertdesk_core::link::auth::{KeyringStore, TokenStore};
+use alertdesk_core::link::protocol::Heartbeat;
+use alertdesk_core::store::Store;
 use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
 use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
@@ -43,23 +43,19 @@ struct Scripted {
 }
 
 impl Scripted {
-    /// The token is read once and taken out of the environment, so the web view's processes do not inherit it.
-    fn from_args(args: &DesktopArgs) -> Option<Self> {
-        let token = std::env::var(auth::TOKEN_ENV)
-            .ok()
-            .filter(|t| !t.is_empty())
-            .map(Token::new);
-        std::env::remove_var(auth::TOKEN_ENV);
+    /// The token comes from `ALERTDESK_TOKEN`, taken out of the environment before any thread started (so the
+    /// web view's processes never inherit it), or else from the keyring.
+    fn from_args(args: &DesktopArgs, secrets: Secrets) -> Option<Self> {
         args.profile.clone().map(|profile| Self {
             profile,
             server: args.server.clone().unwrap_or_default(),
             vars: args.set.iter().cloned().collect(),
-            token,
+            token: secrets.token,
         })
     }
 }
 
-pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
+pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> ExitCode {
     let paths =
         match Paths::resolve(global.data_dir.as_deref()).and_then(|p| p.create_all().map(|()| p)) {
             Ok(paths) => paths,
@@ -80,15 +76,20 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
     }
     tracing::info!(version = alertdesk_core::VERSION, data = %paths.data_dir.display(), "starting desktop app");
 
-    let store = match open_history(&paths) {
-        Ok(store) => store,
+    let store = match open_store(&paths) {
+        Ok(opened) => {
+            if let Some(message) = opened.recovered {
+                tracing::error!("{message}");
+            }
+            opened.store
+        }
         Err(message) => {
             tracing::error!("{message}");
             eprintln!("alertdesk: {message}");
             return ExitCode::FAILURE;
         }
     };
-    let scripted = Scripted::from_args(args);
+    let scripted = Scripted::from_args(args, secrets);
 
     let window_state_file = paths.data_dir.join("window-state.json");
     let close_to_tray = settings.window.close_to_tray;
@@ -131,7 +132,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
             // Updates first: the desk installs its install gate into the update state.
             updates::setup(app.handle(), update_settings);
             if let Some((paths, settings, store, scripted)) = startup.take() {
-                start_desk(app.handle(), paths, settings, store, scripted);
+                start_engine(app.handle(), paths, settings, store, scripted)?;
             }
             Ok(())
         })
@@ -147,8 +148,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs) -> ExitCode {
     };
     app.run(move |app, event| {
         if let RunEvent::Exit = event {
-            if let Some(desk) = app.try_state::<Desk>() {
-                tauri::async_runtime::block_on(desk.shutdown());
+            if let Some(engine) = app.try_state::<Engine>() {
+                tauri::async_runtime::block_on(engine.shutdown());
             }
         }
         // Closing the window is not quitting: only the tray's Quit (an explicit exit code) ends the app.
@@ -217,77 +218,73 @@ fn lighten_webview(window: &tauri::WebviewWindow, gpu: bool) {
     }
 }
 
-/// Opens the history; a damaged file is set aside (and said so in the log), a locked one is an error.
-fn open_history(paths: &Paths) -> Result<Store, String> {
-    match Store::open(&paths.history_file()) {
-        Ok(opened) => {
-            if let Some(recovery) = opened.recovered {
-                tracing::error!(
-                    "the history was damaged ({}); it was kept aside as {} and a new one started",
-                    recovery.reason,
-                    recovery.kept_aside.display()
-                );
-            }
-            Ok(opened.store)
-        }
-        Err(e @ StoreError::Locked { .. }) => Err(e.to_string()),
-        Err(e) => Err(format!("cannot open the history: {e}")),
-    }
-}
-
-/// Starts the desk (notifier, saved servers, a scripted one) and hands it to the commands and the tray.
-fn start_desk(
+/// Starts the engine and hands it to the commands and the tray at once; what needs the network or the keyring
+/// (the saved demo backend, the saved servers, a scripted server) happens afterwards in a task, with progress
+/// in the window, so nothing here keeps the window from appearing.
+fn start_engine(
     app: &AppHandle,
     paths: Paths,
     settings: Settings,
     store: Store,
     scripted: Option<Scripted>,
-) {
+) -> Result<(), Box<dyn std::error::Error>> {
     let tokens: Arc<dyn TokenStore> = Arc::new(KeyringStore);
     let shell = Arc::new(ShellSink::new(app.clone()));
-    let demo = app.state::<DemoBackend>();
-    let desk = tauri::async_runtime::block_on(async {
-        demo.restart_saved(&paths, Arc::clone(&tokens)).await;
-        let (notifier, notifier_events) = alertdesk_core::dbus_notifier::start_notifier(&paths);
-        Desk::start(
-            DeskOptions {
-                paths,
+    let engine = tauri::async_runtime::block_on(async {
+        // Spawns the notifier and the engine's tasks: no I/O is awaited here.
+        let (notifier, events) = alertdesk_core::alerting::dbus::start_notifier(&paths);
+        Engine::start(
+            EngineOptions {
+                paths: paths.clone(),
                 settings,
-                tokens,
-                notifier: Arc::new(notifier),
-                notifier_events,
+                tokens: Arc::clone(&tokens),
+                alerting: Some(Alerting {
+                    notifier: Arc::new(notifier),
+                    events,
+                }),
                 heartbeat: Heartbeat::default(),
-                wake: Some(alertdesk_core::wake::watch()),
+                wake: Some(alertdesk_core::link::wake::watch()),
                 shell: Some(shell),
+                saved_servers: true,
             },
             store,
         )
-    });
+    })?;
     // No update installs while an urgent alert waits for acknowledgement.
-    let gate_desk = desk.clone();
+    let gate = engine.clone();
     updates::set_install_gate(
         app,
-        updates::InstallGate::new(move || match gate_desk.awaiting_now() {
+        updates::InstallGate::new(move || match gate.awaiting_now() {
             0 => None,
             n => Some(format!(
                 "{n} critical alert(s) or assignment(s) to you still wait for acknowledgement"
             )),
         }),
     );
-    // Connected before the window subscribes, so its first snapshot already lists the server.
-    if let Some(s) = scripted {
-        let target = format!("{} ({})", s.server, s.profile);
-        let connected =
-            tauri::async_runtime::block_on(desk.connect(&s.profile, &s.server, s.vars, s.token));
-        match connected {
-            Ok(view) => tracing::info!(server = %view.server, "connected at start"),
-            Err(e) => {
-                tracing::error!("cannot connect {target}: {e}");
-                desk.notify_ui(NoticeLevel::Error, format!("cannot connect {target}: {e}"));
+    app.manage(engine.clone());
+    let app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        let demo = app.state::<DemoBackend>();
+        demo.restart_saved(&paths, tokens).await;
+        engine.restore_saved().await;
+        if let Some(s) = scripted {
+            let token = s.token.map_or(TokenSource::Stored, TokenSource::Given);
+            match engine.connect(&s.profile, &s.server, s.vars, token).await {
+                Ok(view) => tracing::info!(server = %view.server, "connected at start"),
+                Err(e) => {
+                    tracing::error!("cannot connect {} ({}): {e}", s.server, s.profile);
+                    engine.notice(
+                        NoticeLevel::Error,
+                        Notice::ConnectFailed {
+                            server: s.server,
+                            error: e.view(),
+                        },
+                    );
+                }
             }
         }
-    }
-    app.manage(desk);
+    });
+    Ok(())
 }
 
 /// Shows, restores and focuses the main window (tray "Open", a tray click, a second launch).

@@ -12,9 +12,11 @@ use std::process::ExitCode;
 use alertdesk_cli::Cli;
 
 fn main() -> ExitCode {
+    // Before anything else: no thread, log or child process (the web view's included) may see the token.
+    let secrets = alertdesk_cli::Secrets::take();
     let cli = Cli::parse_as("alertdesk");
     match cli.command {
-        Some(command) => alertdesk_cli::run(&cli.global, command),
-        None => desktop::run(&cli.global, &cli.desktop),
+        Some(command) => alertdesk_cli::run(&cli.global, command, secrets),
+        None => desktop::run(&cli.global, &cli.desktop, secrets),
     }
 }

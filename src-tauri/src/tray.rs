@@ -4,7 +4,7 @@
 //! wins: a dead link matters more than unread alerts). Linux trays have no tooltips, so the unread count is
 //! also the icon's title (shown beside it) and the first menu line lists every server.
 
-use alertdesk_core::desk::{Desk, NotificationsRequest};
+use alertdesk_core::engine::{Engine, NotificationsRequest};
 use tauri::image::Image;
 use tauri::menu::{Menu, MenuItem, PredefinedMenuItem, Submenu};
 use tauri::tray::{MouseButton, MouseButtonState, TrayIcon, TrayIconBuilder, TrayIconEvent};
@@ -96,7 +96,7 @@ fn on_menu(app: &AppHandle, id: &str) {
         "resume" => Some(NotificationsRequest::Resume),
         other => return tracing::warn!("unknown tray menu item {other}"),
     };
-    let Some(desk) = app.try_state::<Desk>().map(|d| d.inner().clone()) else {
+    let Some(desk) = app.try_state::<Engine>().map(|d| d.inner().clone()) else {
         return tracing::warn!("tray: the desk is not running");
     };
     tauri::async_runtime::spawn(async move {

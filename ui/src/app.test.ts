@@ -13,10 +13,10 @@ function detailOf(id: string): AlertDetail {
     alert: alert(id),
     event: 'new_report',
     source: 'live',
-    shownAt: null,
+    shown_at: null,
     trail: [],
     payload: '{"id": 1}',
-    writesBack: true,
+    writes_back: true,
   };
 }
 
@@ -42,14 +42,14 @@ describe('the window', () => {
   });
 
   it('draws rows, the unread badge and the title from events', async () => {
-    backend.emit(snapshot({ alerts: [alert('1'), alert('2', { readAt: '2026-11-24T14:00:00Z' })], unread: 1 }));
+    backend.emit(snapshot({ alerts: [alert('1'), alert('2', { read_at: '2026-11-24T14:00:00Z' })], unread: 1 }));
     await flush();
     expect(rows().map((r) => r.dataset.alertId)).toEqual(['2', '1']);
     expect(rows().map((r) => r.dataset.unread)).toEqual(['false', 'true']);
     expect($('unread-badge').textContent).toBe('1');
     expect(document.title).toBe('Alertdesk (1)');
     expect($('server-status').dataset.state).toBe('live');
-    backend.emit(batch({ alerts: [alert('3', { assignedToMe: true })], unread: 2 }));
+    backend.emit(batch({ alerts: [alert('3', { assigned_to_me: true })], unread: 2 }));
     await flush();
     expect(rows()[0].dataset.alertId).toBe('3');
     expect(rows()[0].classList.contains('pinned')).toBe(true);
@@ -139,13 +139,30 @@ describe('the window', () => {
   it('shows a gap notice where the link was down', async () => {
     const before = alert('before');
     const after = alert('after');
-    const to = new Date(Date.parse(before.firstReceivedAt) + 500).toISOString();
-    backend.emit(snapshot({ alerts: [after, before], gaps: [{ server: before.server, from: before.firstReceivedAt, to, note: 'offline' }] }));
+    const to = new Date(Date.parse(before.first_received_at) + 500).toISOString();
+    backend.emit(snapshot({ alerts: [after, before], gaps: [{ server: before.server, from: before.first_received_at, to, note: 'offline' }] }));
     await flush();
     const order = [...document.querySelectorAll<HTMLElement>('[data-testid="alert-row"], [data-testid="gap-row"]')]
       .sort((a, b) => Number(/-?\d+/.exec(a.style.transform)?.[0]) - Number(/-?\d+/.exec(b.style.transform)?.[0]))
       .map((r) => r.dataset.alertId ?? 'gap');
     expect(order).toEqual(['after', 'gap', 'before']);
     expect($('gap-row').textContent).toContain('may be missing');
+  });
+
+  it('waits for the saved servers before asking to sign in, and shows the progress', async () => {
+    const dialog = () => $('sign-in') as HTMLDialogElement;
+    backend.emit(snapshot({ servers: [], restoring: { done: 0, total: 2 } }));
+    await flush();
+    expect($('restoring').hidden).toBe(false);
+    expect($('restoring').textContent).toBe('Connecting your servers: 0 of 2…');
+    expect(dialog().open).toBe(false);
+    backend.emit(batch({ servers: [server()], restoring: null }));
+    await flush();
+    expect($('restoring').hidden).toBe(true);
+    expect(dialog().open).toBe(false);
+    // Restored, and none came back: now it asks.
+    backend.emit(batch({ servers: [], restoring: null }));
+    await flush();
+    expect(dialog().open).toBe(true);
   });
 });

@@ -9,6 +9,7 @@ import { VirtualList } from './list';
 import { keyOf, Model } from './model';
 import { SignIn } from './signin';
 import { UpdatePrompt } from './updates';
+import { errorText, noticeText, restoringText } from './words';
 
 /** Light or dark: `[window] theme`, or the system's preference (followed as it changes) for "system". */
 export function applyTheme(doc: Document, theme: AppInfo['theme']): void {
@@ -34,7 +35,7 @@ export function renderAppInfo(doc: Document, info: AppInfo): void {
 export function renderFailure(doc: Document, error: unknown): void {
   const banner = doc.querySelector<HTMLElement>('[data-testid="settings-error"]');
   if (banner) {
-    banner.textContent = `Cannot reach the Alertdesk core: ${String(error)}`;
+    banner.textContent = `Cannot reach the Alertdesk core: ${errorText(error)}`;
     banner.hidden = false;
   }
 }
@@ -99,11 +100,10 @@ export class App {
   onEvent(event: DeskEvent): void {
     switch (event.type) {
       case 'notice':
-        this.notice(event.level, event.message);
+        this.notice(event.level, noticeText(event.notice));
         return;
       case 'focus':
         this.open(keyOf(event));
-        if (event.escalate) this.notice('error', 'An alert is still unacknowledged after repeated notifications.');
         return;
       default:
         // Drawn at once: the Rust side already batches (at most every 50 ms), and waiting for a frame here
@@ -137,10 +137,14 @@ export class App {
     notifications.dataset.mode = m.notifications.mode;
     notifications.querySelector('.text')!.textContent = text;
     const failure = this.get('notify-failure');
-    failure.hidden = m.notifyFailure === null;
-    failure.textContent = m.notifyFailure
-      ? `Desktop notifications do not work (${m.notifyFailure}). Alerts still arrive here: keep this window in view.`
+    failure.hidden = m.notify_failure === null;
+    failure.textContent = m.notify_failure
+      ? `Desktop notifications do not work (${m.notify_failure}). Alerts still arrive here: keep this window in view.`
       : '';
+
+    const restoring = this.get('restoring');
+    restoring.hidden = m.restoring === null;
+    restoring.textContent = restoringText(m.restoring);
 
     this.drawServers();
     this.drawSignInBanners(m.needsSignIn());
@@ -153,7 +157,8 @@ export class App {
     count.textContent = items.length === m.alerts.size ? `${items.length} alerts` : `${items.length} of ${m.alerts.size} alerts`;
 
     this.refreshDetail();
-    if (m.loaded && m.servers.length === 0 && !this.signInDismissed && !this.signIn.isOpen) {
+    // The saved servers come back after start: no sign-in screen while they are still being connected.
+    if (m.loaded && m.restoring === null && m.servers.length === 0 && !this.signInDismissed && !this.signIn.isOpen) {
       void this.signIn.open({}, true);
     }
   }
@@ -169,7 +174,7 @@ export class App {
     chip.className = `server state-${s.link.status}`;
     chip.setAttribute('data-testid', 'server-status');
     chip.dataset.state = s.link.status;
-    chip.dataset.serverId = s.id;
+    chip.dataset.serverId = s.server;
     chip.title = [s.server, linkReason(s.link)].filter(Boolean).join('\n');
     const dot = this.doc.createElement('span');
     dot.className = 'dot';
@@ -207,7 +212,7 @@ export class App {
       }, 4000);
       return;
     }
-    this.backend.signOut(s.id).catch((e) => this.notice('error', `Cannot sign out of ${s.label}: ${String(e)}`));
+    this.backend.signOut(s.server).catch((e) => this.notice('error', `Cannot sign out of ${s.label}: ${errorText(e)}`));
   }
 
   private drawSignInBanners(servers: ServerView[]): void {
@@ -218,7 +223,7 @@ export class App {
       banner.className = 'banner error';
       banner.setAttribute('role', 'alert');
       banner.setAttribute('data-testid', 'sign-in-again');
-      banner.dataset.serverId = s.id;
+      banner.dataset.serverId = s.server;
       const text = this.doc.createElement('span');
       text.textContent = `${s.label}: ${linkReason(s.link) || 'the server refused the credentials'}. Alerts from it are not arriving.`;
       const again = this.doc.createElement('button');
@@ -271,9 +276,9 @@ export class App {
     this.select(key);
     const alert = this.model.alerts.get(key);
     if (!alert) return;
-    if (alert.readAt === null) {
-      this.model.patch(key, { readAt: new Date().toISOString() });
-      this.backend.markRead(alert.server, alert.id).catch((e) => this.notice('warning', `Cannot mark it read: ${String(e)}`));
+    if (alert.read_at === null) {
+      this.model.patch(key, { read_at: new Date().toISOString() });
+      this.backend.markRead(alert.server, alert.id).catch((e) => this.notice('warning', `Cannot mark it read: ${errorText(e)}`));
       this.schedule();
     }
     void this.showDetail(key);
@@ -297,7 +302,7 @@ export class App {
         close: () => this.closeDetail(),
       });
     } catch (e) {
-      this.notice('warning', `Cannot show the alert: ${String(e)}`);
+      this.notice('warning', `Cannot show the alert: ${errorText(e)}`);
     }
   }
 
@@ -318,23 +323,23 @@ export class App {
 
   acknowledge(key: string | null = this.selected): void {
     const alert = key ? this.model.alerts.get(key) : undefined;
-    if (!key || !alert || alert.acknowledgedAt) return;
+    if (!key || !alert || alert.acknowledged_at) return;
     const now = new Date().toISOString();
-    this.model.patch(key, { acknowledgedAt: now, readAt: alert.readAt ?? now });
+    this.model.patch(key, { acknowledged_at: now, read_at: alert.read_at ?? now });
     this.schedule();
-    this.backend.acknowledge(alert.server, alert.id).catch((e) => this.notice('error', `Cannot acknowledge: ${String(e)}`));
+    this.backend.acknowledge(alert.server, alert.id).catch((e) => this.notice('error', `Cannot acknowledge: ${errorText(e)}`));
   }
 
   markRead(key: string | null = this.selected): void {
     const alert = key ? this.model.alerts.get(key) : undefined;
-    if (!key || !alert || alert.readAt) return;
-    this.model.patch(key, { readAt: new Date().toISOString() });
+    if (!key || !alert || alert.read_at) return;
+    this.model.patch(key, { read_at: new Date().toISOString() });
     this.schedule();
-    this.backend.markRead(alert.server, alert.id).catch((e) => this.notice('warning', `Cannot mark it read: ${String(e)}`));
+    this.backend.markRead(alert.server, alert.id).catch((e) => this.notice('warning', `Cannot mark it read: ${errorText(e)}`));
   }
 
   markAllRead(): void {
-    this.backend.markAllRead().catch((e) => this.notice('error', `Cannot mark all read: ${String(e)}`));
+    this.backend.markAllRead().catch((e) => this.notice('error', `Cannot mark all read: ${errorText(e)}`));
   }
 
   /** Moves the selection by `step` rows (j/k), skipping nothing: gap notices can be selected too. */
@@ -352,14 +357,14 @@ export class App {
       this.backend
         .clearRead()
         .then((n) => this.notice('info', `Removed ${n} read alerts.`))
-        .catch((e) => this.notice('error', `Cannot clear read alerts: ${String(e)}`));
+        .catch((e) => this.notice('error', `Cannot clear read alerts: ${errorText(e)}`));
     });
     this.get('add-server').addEventListener('click', () => void this.signIn.open());
     this.get('help').addEventListener('click', () => this.help());
     this.get('resume').addEventListener('click', () => {
-      this.backend.setNotifications({ mode: 'resume' }).catch((e) => this.notice('error', String(e)));
+      this.backend.setNotifications({ mode: 'resume' }).catch((e) => this.notice('error', errorText(e)));
       if (this.model.notifications.mode === 'silenced') {
-        this.backend.setNotifications({ mode: 'silence', on: false }).catch((e) => this.notice('error', String(e)));
+        this.backend.setNotifications({ mode: 'silence', on: false }).catch((e) => this.notice('error', errorText(e)));
       }
     });
     this.wirePauseMenu();
@@ -393,7 +398,7 @@ export class App {
       if (choice === 'silence') return this.confirmSilence();
       if (!choice) return;
       const minutes = choice === 'until' ? null : Number(choice);
-      this.backend.setNotifications({ mode: 'pause', minutes }).catch((e) => this.notice('error', String(e)));
+      this.backend.setNotifications({ mode: 'pause', minutes }).catch((e) => this.notice('error', errorText(e)));
     });
   }
 
@@ -405,7 +410,7 @@ export class App {
       'close',
       () => {
         if (dialog.returnValue === 'ok') {
-          this.backend.setNotifications({ mode: 'silence', on: true }).catch((e) => this.notice('error', String(e)));
+          this.backend.setNotifications({ mode: 'silence', on: true }).catch((e) => this.notice('error', errorText(e)));
         }
       },
       { once: true },
@@ -455,8 +460,8 @@ export class App {
   }
 }
 
-function version(a: { readAt: string | null; acknowledgedAt: string | null; receivedAt: string; updateCount: number }): string {
-  return `${a.receivedAt}|${a.updateCount}|${a.readAt ?? ''}|${a.acknowledgedAt ?? ''}`;
+function version(a: { read_at: string | null; acknowledged_at: string | null; received_at: string; update_count: number }): string {
+  return `${a.received_at}|${a.update_count}|${a.read_at ?? ''}|${a.acknowledged_at ?? ''}`;
 }
 
 export async function boot(doc: Document, backend: Backend): Promise<App> {

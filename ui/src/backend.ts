@@ -27,7 +27,7 @@ export interface Backend {
   profiles(): Promise<ProfileInfo[]>;
   importProfile(fileName: string, text: string): Promise<ProfileInfo>;
   signIn(form: SignInForm): Promise<ServerView>;
-  signOut(id: string): Promise<void>;
+  signOut(server: string): Promise<void>;
   tryDemo(): Promise<ServerView>;
   detail(server: string, id: string): Promise<AlertDetail>;
   markRead(server: string, id: string): Promise<void>;
@@ -55,7 +55,7 @@ export const tauriBackend: Backend = {
   profiles: () => invoke('profiles'),
   importProfile: (fileName, text) => invoke('import_profile', { fileName, text }),
   signIn: (form) => invoke('sign_in', { form }),
-  signOut: (id) => invoke('sign_out', { id }),
+  signOut: (server) => invoke('sign_out', { server }),
   tryDemo: () => invoke('try_demo'),
   detail: (server, id) => invoke('alert_detail', { server, id }),
   markRead: (server, id) => invoke('mark_read', { server, id }),

@@ -34,27 +34,27 @@ export function renderDetail(pane: HTMLElement, d: AlertDetail, serverLabel: str
 
   const tags = el('p', undefined, 'tags');
   tags.append(el('span', a.priority, `prio p-${a.priority}`), el('span', a.kind, 'kind'), el('span', serverLabel, 'server'));
-  if (a.assignedToMe) tags.append(el('span', 'Assigned to you', 'mine'));
+  if (a.assigned_to_me) tags.append(el('span', 'Assigned to you', 'mine'));
 
   const body = el('p', a.body, 'body');
   body.setAttribute('data-testid', 'detail-body');
 
-  const ack = el('button', a.acknowledgedAt ? 'Acknowledged' : 'Acknowledge', 'primary');
+  const ack = el('button', a.acknowledged_at ? 'Acknowledged' : 'Acknowledge', 'primary');
   ack.type = 'button';
   ack.setAttribute('data-testid', 'acknowledge');
-  ack.disabled = a.acknowledgedAt !== null;
-  ack.title = d.writesBack ? 'Acknowledge here and on the server (a)' : 'Acknowledge here (a); this server is not told';
+  ack.disabled = a.acknowledged_at !== null;
+  ack.title = d.writes_back ? 'Acknowledge here and on the server (a)' : 'Acknowledge here (a); this server is not told';
   ack.addEventListener('click', actions.acknowledge);
 
   const times = el('dl', undefined, 'times');
   times.setAttribute('data-testid', 'detail-times');
   const rows: Array<[string, string | null]> = [
-    ['Server time', a.serverTime],
-    ['Received', a.firstReceivedAt],
-    ['Last update', a.updateCount > 0 ? a.receivedAt : null],
-    ['Notified', d.shownAt],
-    ['Read', a.readAt],
-    ['Acknowledged', a.acknowledgedAt],
+    ['Server time', a.server_time],
+    ['Received', a.first_received_at],
+    ['Last update', a.update_count > 0 ? a.received_at : null],
+    ['Notified', d.shown_at],
+    ['Read', a.read_at],
+    ['Acknowledged', a.acknowledged_at],
   ];
   for (const [label, value] of rows) times.append(el('dt', label), el('dd', time(value)));
   times.append(el('dt', 'Arrived by'), el('dd', d.source), el('dt', 'Event'), el('dd', d.event), el('dt', 'Id'), el('dd', a.id));
@@ -67,7 +67,7 @@ export function renderDetail(pane: HTMLElement, d: AlertDetail, serverLabel: str
     for (const t of d.trail) {
       const li = el('li');
       li.append(
-        el('span', `${time(t.receivedAt)} → ${time(t.replacedAt)}`, 'when'),
+        el('span', `${time(t.received_at)} → ${time(t.replaced_at)}`, 'when'),
         el('span', ` ${t.priority} ${t.kind}: `, 'what'),
         el('span', t.title, 'title'),
       );

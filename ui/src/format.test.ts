@@ -4,13 +4,13 @@ import { server } from './test/fixtures';
 
 describe('format', () => {
   it('shows link states in words', () => {
-    expect(linkText(server({ latencyMs: 12 }))).toBe('Live · 12 ms');
-    expect(linkText(server({ latencyMs: null }))).toBe('Live');
+    expect(linkText(server({ latency_ms: 12 }))).toBe('Live · 12 ms');
+    expect(linkText(server({ latency_ms: null }))).toBe('Live');
     const since = '2026-11-24T14:00:00Z';
     const s = server({
       link: { status: 'reconnecting', retry_in_ms: 4000, reason: 'reset' },
       since,
-      downSince: since,
+      down_since: since,
     });
     expect(linkText(s, Date.parse(since) + 1000)).toMatch(/^Reconnecting in 3 s · offline since \d\d:\d\d$/);
     expect(linkText(s, Date.parse(since) + 9000)).toMatch(/^Reconnecting now/);

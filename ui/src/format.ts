@@ -24,12 +24,12 @@ export function clock(rfc3339: string | null): string {
 /** The link's state in a few words: "Live · 12 ms", "Reconnecting in 4 s · offline since 14:02". */
 export function linkText(server: ServerView, nowMs: number = Date.now()): string {
   const link: LinkState = server.link;
-  const offline = server.downSince ? ` · offline since ${clock(server.downSince)}` : '';
+  const offline = server.down_since ? ` · offline since ${clock(server.down_since)}` : '';
   switch (link.status) {
     case 'connecting':
       return `Connecting${offline}`;
     case 'live':
-      return server.latencyMs === null ? 'Live' : `Live · ${server.latencyMs} ms`;
+      return server.latency_ms === null ? 'Live' : `Live · ${server.latency_ms} ms`;
     case 'reconnecting': {
       const due = new Date(server.since).getTime() + link.retry_in_ms;
       const left = Math.max(0, Math.ceil((due - nowMs) / 1000));

@@ -150,7 +150,7 @@ export function renderRow(item: Item, context: RowContext): HTMLElement {
     return row;
   }
   const a = item.alert;
-  const unread = a.readAt === null;
+  const unread = a.read_at === null;
   row.className = `row p-${a.priority}${unread ? ' unread' : ''}${item.pinned ? ' pinned' : ''}`;
   row.setAttribute('data-testid', 'alert-row');
   row.dataset.alertId = a.id;
@@ -159,9 +159,9 @@ export function renderRow(item: Item, context: RowContext): HTMLElement {
   row.dataset.priority = a.priority;
   row.dataset.kind = a.kind;
   const flags: string[] = [];
-  if (a.assignedToMe) flags.push('Assigned to you');
-  if (a.acknowledgedAt) flags.push('✓ Acknowledged');
-  if (a.updateCount > 0) flags.push(`Updated ×${a.updateCount}`);
+  if (a.assigned_to_me) flags.push('Assigned to you');
+  if (a.acknowledged_at) flags.push('✓ Acknowledged');
+  if (a.update_count > 0) flags.push(`Updated ×${a.update_count}`);
   const top = document.createElement('div');
   top.className = 'line1';
   top.append(span('prio', a.priority), span('kind', a.kind), span('title', a.title));
@@ -169,14 +169,14 @@ export function renderRow(item: Item, context: RowContext): HTMLElement {
   bottom.className = 'line2';
   bottom.append(
     span('src', context.serverLabel(a.server)),
-    span('time', time(a.firstReceivedAt)),
+    span('time', time(a.first_received_at)),
     span('body', a.body),
     span('flags', flags.join(' · ')),
   );
   row.append(top, bottom);
   row.setAttribute(
     'aria-label',
-    `${unread ? 'Unread, ' : ''}${a.priority} ${a.kind}: ${a.title}. ${context.serverLabel(a.server)}, ${time(a.firstReceivedAt)}. ${flags.join(', ')}`,
+    `${unread ? 'Unread, ' : ''}${a.priority} ${a.kind}: ${a.title}. ${context.serverLabel(a.server)}, ${time(a.first_received_at)}. ${flags.join(', ')}`,
   );
   return row;
 }

@@ -10,14 +10,14 @@ describe('Model', () => {
   it('lists newest first with unacknowledged assignments to me pinned on top', () => {
     const m = new Model();
     const a = alert('a');
-    const mine = alert('mine', { assignedToMe: true, kind: 'assignment' });
+    const mine = alert('mine', { assigned_to_me: true, kind: 'assignment' });
     const b = alert('b');
     m.apply(snapshot({ alerts: [b, mine, a], unread: 3 }));
     expect(titles(m)).toEqual(['mine', 'b', 'a']);
     const pinned = m.items()[0];
     expect(pinned.type === 'alert' && pinned.pinned).toBe(true);
     // Acknowledged, it takes its place by time.
-    m.apply(batch({ alerts: [{ ...mine, acknowledgedAt: mine.receivedAt }] }));
+    m.apply(batch({ alerts: [{ ...mine, acknowledged_at: mine.received_at }] }));
     expect(titles(m)).toEqual(['b', 'mine', 'a']);
   });
 
@@ -26,7 +26,7 @@ describe('Model', () => {
     const a = alert('a');
     const b = alert('b');
     m.apply(snapshot({ alerts: [b, a], unread: 2 }));
-    m.apply(batch({ alerts: [{ ...a, title: 'Changed', updateCount: 1, receivedAt: new Date().toISOString() }], unread: 2 }));
+    m.apply(batch({ alerts: [{ ...a, title: 'Changed', update_count: 1, received_at: new Date().toISOString() }], unread: 2 }));
     expect(titles(m)).toEqual(['b', 'a']);
     expect(m.alerts.get(keyOf(a))?.title).toBe('Changed');
     expect(m.unread).toBe(2);
@@ -36,7 +36,7 @@ describe('Model', () => {
     const m = new Model();
     const rows = [
       alert('1', { priority: 'critical', title: 'Shots fired' }),
-      alert('2', { kind: 'assignment', readAt: '2026-11-24T14:00:00Z' }),
+      alert('2', { kind: 'assignment', read_at: '2026-11-24T14:00:00Z' }),
       alert('3', { server: 'http://other', priority: 'low' }),
     ];
     m.apply(snapshot({ alerts: rows }));
@@ -56,8 +56,8 @@ describe('Model', () => {
     const m = new Model();
     const before = alert('before');
     const after = alert('after');
-    const to = new Date(Date.parse(before.firstReceivedAt) + 500).toISOString();
-    const gap = { server: before.server, from: before.firstReceivedAt, to, note: 'offline' };
+    const to = new Date(Date.parse(before.first_received_at) + 500).toISOString();
+    const gap = { server: before.server, from: before.first_received_at, to, note: 'offline' };
     m.apply(snapshot({ alerts: [after, before], gaps: [gap] }));
     expect(titles(m)).toEqual(['after', `gap:${gap.from}`, 'before']);
     m.setFilters({ text: 'x' });
@@ -66,7 +66,7 @@ describe('Model', () => {
 
   it('keeps at most LIST_LIMIT alerts, dropping the oldest read ones', () => {
     const m = new Model();
-    const read = Array.from({ length: LIST_LIMIT }, (_, i) => alert(`r${i}`, { readAt: '2026-11-24T14:00:00Z' }));
+    const read = Array.from({ length: LIST_LIMIT }, (_, i) => alert(`r${i}`, { read_at: '2026-11-24T14:00:00Z' }));
     m.apply(snapshot({ alerts: read }));
     m.apply(batch({ alerts: [alert('new1'), alert('new2')] }));
     expect(m.alerts.size).toBe(LIST_LIMIT);

@@ -8,6 +8,7 @@ import type {
   Kind,
   NotificationsView,
   Priority,
+  Progress,
   ServerView,
   View,
 } from './generated/types';
@@ -46,7 +47,9 @@ export class Model {
   servers: ServerView[] = [];
   unread = 0;
   notifications: NotificationsView = { mode: 'normal' };
-  notifyFailure: string | null = null;
+  notify_failure: string | null = null;
+  /** The saved servers being connected after start, while they are. */
+  restoring: Progress | null = null;
   /** True once the first snapshot arrived. */
   loaded = false;
   filters: Filters = { ...NO_FILTERS };
@@ -76,14 +79,15 @@ export class Model {
     this.servers = s.servers;
     this.unread = s.unread;
     this.notifications = s.notifications;
-    this.notifyFailure = s.notifyFailure;
+    this.notify_failure = s.notify_failure;
+    this.restoring = s.restoring ?? null;
     this.loaded = true;
   }
 
   private applyBatch(b: View): void {
     for (const alert of b.alerts) {
       const key = keyOf(alert);
-      if (!this.alerts.has(key)) this.insertOrdered(key, alert.firstReceivedAt);
+      if (!this.alerts.has(key)) this.insertOrdered(key, alert.first_received_at);
       this.alerts.set(key, alert);
     }
     if (this.alerts.size > LIST_LIMIT) this.trim();
@@ -91,7 +95,8 @@ export class Model {
     this.servers = b.servers;
     this.unread = b.unread;
     this.notifications = b.notifications;
-    this.notifyFailure = b.notifyFailure;
+    this.notify_failure = b.notify_failure;
+    this.restoring = b.restoring ?? null;
   }
 
   /** Binary search for the place of a new key (newest first); new alerts usually go to the very top. */
@@ -100,7 +105,7 @@ export class Model {
     let hi = this.order.length;
     while (lo < hi) {
       const mid = (lo + hi) >> 1;
-      const other = this.alerts.get(this.order[mid])?.firstReceivedAt ?? '';
+      const other = this.alerts.get(this.order[mid])?.first_received_at ?? '';
       if (other > at) lo = mid + 1;
       else hi = mid;
     }
@@ -111,7 +116,7 @@ export class Model {
   private trim(): void {
     for (let i = this.order.length - 1; i >= 0 && this.alerts.size > LIST_LIMIT; i--) {
       const key = this.order[i];
-      if (this.alerts.get(key)?.readAt !== null) {
+      if (this.alerts.get(key)?.read_at !== null) {
         this.alerts.delete(key);
         this.order.splice(i, 1);
       }
@@ -156,14 +161,14 @@ export class Model {
       if (f.server && a.server !== f.server) continue;
       if (f.kind && a.kind !== f.kind) continue;
       if (f.minPriority && RANK[a.priority] < RANK[f.minPriority]) continue;
-      if (f.unreadOnly && a.readAt !== null) continue;
+      if (f.unreadOnly && a.read_at !== null) continue;
       if (text && !matches(a, text, this.serverLabel(a.server))) continue;
-      if (a.assignedToMe && a.acknowledgedAt === null) {
+      if (a.assigned_to_me && a.acknowledged_at === null) {
         pinned.push({ type: 'alert', key, alert: a, pinned: true });
         continue;
       }
       // Gaps newer than this alert go before it.
-      while (g < gaps.length && gaps[g].at > a.firstReceivedAt) rest.push(gapItem(gaps[g++].gap));
+      while (g < gaps.length && gaps[g].at > a.first_received_at) rest.push(gapItem(gaps[g++].gap));
       rest.push({ type: 'alert', key, alert: a, pinned: false });
     }
     while (g < gaps.length) rest.push(gapItem(gaps[g++].gap));
@@ -182,7 +187,7 @@ function gapItem(gap: GapView): Item {
 }
 
 function byArrival(x: AlertRow, y: AlertRow): number {
-  return x.firstReceivedAt < y.firstReceivedAt ? 1 : x.firstReceivedAt > y.firstReceivedAt ? -1 : 0;
+  return x.first_received_at < y.first_received_at ? 1 : x.first_received_at > y.first_received_at ? -1 : 0;
 }
 
 function matches(a: AlertRow, text: string, serverLabel: string): boolean {

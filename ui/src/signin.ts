@@ -4,6 +4,7 @@
 
 import type { Backend } from './backend';
 import type { ProfileInfo, ServerView } from './generated/types';
+import { errorText } from './words';
 
 export interface Prefill {
   profile?: string;
@@ -52,7 +53,7 @@ export class SignIn {
     try {
       this.profiles = await this.backend.profiles();
     } catch (e) {
-      this.error(`Cannot list the profiles: ${String(e)}`);
+      this.error(`Cannot list the profiles: ${errorText(e)}`);
     }
     this.fillProfiles(prefill.profile);
     if (prefill.server !== undefined) this.q<HTMLInputElement>('sign-in-server').value = prefill.server;
@@ -92,7 +93,7 @@ export class SignIn {
     const p = this.current();
     this.q('profile-description').textContent = p?.description ?? '';
     const server = this.q<HTMLInputElement>('sign-in-server');
-    if (p?.defaultServer && !server.value) server.value = p.defaultServer;
+    if (p?.default_server && !server.value) server.value = p.default_server;
     const fields = this.q<HTMLFieldSetElement>('sign-in-variables');
     fields.querySelectorAll('label').forEach((l) => l.remove());
     for (const v of p?.variables ?? []) {
@@ -164,7 +165,7 @@ export class SignIn {
       this.close();
       this.onSignedIn(view);
     } catch (e) {
-      this.error(String(e));
+      this.error(errorText(e));
     } finally {
       this.busy(false);
       this.q<HTMLInputElement>('sign-in-password').value = '';
@@ -178,7 +179,7 @@ export class SignIn {
       this.fillProfiles(info.name);
       this.error('');
     } catch (e) {
-      this.error(String(e));
+      this.error(errorText(e));
     }
   }
 }

@@ -59,22 +59,22 @@ function alert(id, change = {}) {
   const t = new Date(clock).toISOString();
   return {
     server: 'http://127.0.0.1:8080', id, profile: 'station-reports', kind: 'report', title: `Report ${id}`,
-    body: 'Station 4', priority: 'normal', assignedToMe: false, firstReceivedAt: t, receivedAt: t,
-    serverTime: null, readAt: null, acknowledgedAt: null, updateCount: 0, ...change,
+    body: 'Station 4', priority: 'normal', assigned_to_me: false, first_received_at: t, received_at: t,
+    server_time: null, read_at: null, acknowledged_at: null, update_count: 0, ...change,
   };
 }
 const liveServer = {
-  id: 'station-reports@http://127.0.0.1:8080', label: 'Station 4', profile: 'station-reports',
+  label: 'Station 4', profile: 'station-reports',
   server: 'http://127.0.0.1:8080', demo: false, scripted: false, link: { status: 'live' },
-  since: new Date(clock).toISOString(), downSince: null, latencyMs: 4, unread: 0,
+  since: new Date(clock).toISOString(), down_since: null, latency_ms: 4, unread: 0,
 };
 const snapshot = (alerts, extra = {}) => ({
-  type: 'snapshot', servers: [liveServer], alerts, gaps: [], unread: alerts.filter((a) => !a.readAt).length,
-  notifications: { mode: 'normal' }, notifyFailure: null, ...extra,
+  type: 'snapshot', servers: [liveServer], alerts, gaps: [], unread: alerts.filter((a) => !a.read_at).length,
+  notifications: { mode: 'normal' }, notify_failure: null, restoring: null, ...extra,
 });
 const batch = (alerts, unread) => ({
   type: 'batch', servers: [liveServer], alerts, gaps: [], unread, notifications: { mode: 'normal' },
-  notifyFailure: null,
+  notify_failure: null, restoring: null,
 });
 const rowIds = (p) =>
   p.$$eval('[data-testid="alert-row"]', (rows) =>
@@ -109,7 +109,7 @@ test('server text is rendered as text: XSS payloads stay inert', async () => {
 
 test('10,000 alerts scroll with a bounded DOM, and a burst of 1,000 in a second all lands', async () => {
   const p = await page();
-  const many = Array.from({ length: 10_000 }, (_, i) => alert(`m${i}`, { readAt: '2026-11-24T13:00:00Z' }));
+  const many = Array.from({ length: 10_000 }, (_, i) => alert(`m${i}`, { read_at: '2026-11-24T13:00:00Z' }));
   await p.evaluate((e) => window.harness.emit(e), snapshot(many));
   await p.waitForFunction(() => document.querySelector('[data-testid="list-count"]').textContent === '10000 alerts');
   let drawn = await p.$$eval('[data-testid="alert-row"]', (r) => r.length);
@@ -141,7 +141,7 @@ test('10,000 alerts scroll with a bounded DOM, and a burst of 1,000 in a second 
 
 test('keyboard: j/k move, Enter opens and marks read, a acknowledges, Shift+R marks all read', async () => {
   const p = await page();
-  await p.evaluate((e) => window.harness.emit(e), snapshot([alert('k1'), alert('k2'), alert('k3', { assignedToMe: true })]));
+  await p.evaluate((e) => window.harness.emit(e), snapshot([alert('k1'), alert('k2'), alert('k3', { assigned_to_me: true })]));
   await p.waitForSelector('[data-testid="alert-row"]');
   assert.deepEqual(await rowIds(p), ['k3', 'k2', 'k1']); // assignment to me pinned on top
   await p.focus('[data-testid="alert-list"]');
@@ -150,6 +150,12 @@ test('keyboard: j/k move, Enter opens and marks read, a acknowledges, Shift+R ma
   const names = calls.map(([c]) => c);
   assert.deepEqual(names.slice(names.indexOf('mark_read')), ['mark_read', 'acknowledge', 'mark_all_read']);
   assert.deepEqual(calls.find(([c]) => c === 'mark_read')[1], { server: 'http://127.0.0.1:8080', id: 'k2' });
+  // Signing out names the server the way the command takes it (two clicks: ask, then do).
+  await p.click('[data-testid="sign-out"]');
+  await p.click('[data-testid="sign-out"]');
+  await p.waitForFunction(() => window.harness.calls.some(([c]) => c === 'sign_out'));
+  const signOut = (await p.evaluate(() => window.harness.calls)).find(([c]) => c === 'sign_out');
+  assert.deepEqual(signOut[1], { server: 'http://127.0.0.1:8080' });
   assert.equal(await p.getAttribute('[data-alert-id="k2"]', 'data-unread'), 'false');
   await p.keyboard.press('/');
   assert.equal(await p.evaluate(() => document.activeElement.dataset.testid), 'search');
@@ -173,6 +179,8 @@ test('first run asks to sign in; a refused login shows why and keeps the form', 
   await p.fill('[data-testid="sign-in-var-station_id"]', '4');
   await p.click('[data-testid="sign-in-submit"]');
   await p.waitForFunction(() => /HTTP 401/.test(document.querySelector('[data-testid="sign-in-error"]').textContent));
+  // The error arrived as {kind, message}: the message, and the window's advice for its kind.
+  assert.match(await p.textContent('[data-testid="sign-in-error"]'), /HTTP 401\)\. Check the username and password\./);
   const form = await p.evaluate(() => window.harness.calls.find(([c]) => c === 'sign_in')[1].form);
   assert.deepEqual(form, {
     profile: 'station-reports', server: 'http://127.0.0.1:9', label: null, vars: { station_id: '4' },

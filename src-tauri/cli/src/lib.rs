@@ -13,8 +13,10 @@ pub mod logging;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use alertdesk_core::paths::{Paths, DATA_DIR_ENV};
-use alertdesk_core::settings::Settings;
+use alertdesk_core::config::paths::{Paths, DATA_DIR_ENV};
+use alertdesk_core::config::settings::Settings;
+use alertdesk_core::domain::Token;
+use alertdesk_core::link::auth::TOKEN_ENV;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 /// Exit code for bad usage or invalid input (clap uses the same for argument errors).
@@ -29,6 +31,27 @@ pub use commands::history::{HistoryArgs, MarkReadArgs};
 pub use commands::listen::ListenArgs;
 pub use commands::login::{LoginArgs, LogoutArgs};
 pub use commands::profile::ProfileCommand;
+pub use commands::{open_store, OpenedStore};
+
+/// Secrets taken out of the environment before anything else runs (no thread yet, no log, no child process):
+/// no thread, log line or child process of Alertdesk ever sees them.
+#[derive(Debug, Default)]
+pub struct Secrets {
+    /// `ALERTDESK_TOKEN`, if it was set (and not empty).
+    pub token: Option<Token>,
+}
+
+impl Secrets {
+    /// Takes `ALERTDESK_TOKEN` out of this process's environment. Call it first thing in `main`.
+    pub fn take() -> Self {
+        let token = std::env::var(TOKEN_ENV)
+            .ok()
+            .filter(|t| !t.is_empty())
+            .map(Token::new);
+        std::env::remove_var(TOKEN_ENV);
+        Self { token }
+    }
+}
 
 /// Alertdesk: alerts from your department's backend, delivered once, fast and loud.
 #[derive(Debug, Parser)]
@@ -145,8 +168,8 @@ impl Cli {
 }
 
 /// Runs one subcommand and returns the process exit code.
-pub fn run(global: &GlobalArgs, command: Command) -> ExitCode {
-    match dispatch(global, command) {
+pub fn run(global: &GlobalArgs, command: Command, secrets: Secrets) -> ExitCode {
+    match dispatch(global, command, secrets) {
         Ok(code) => code,
         Err(err) => {
             eprintln!("alertdesk: {err:#}");
@@ -155,7 +178,7 @@ pub fn run(global: &GlobalArgs, command: Command) -> ExitCode {
     }
 }
 
-fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
+fn dispatch(global: &GlobalArgs, command: Command, secrets: Secrets) -> anyhow::Result<ExitCode> {
     let paths = Paths::resolve(global.data_dir.as_deref())?;
     let _log_guard = matches!(
         command,
@@ -168,10 +191,10 @@ fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
     .then(|| start_logging(&paths))
     .flatten();
     match command {
-        Command::Listen(args) => Ok(commands::listen::run(&args, &paths)),
+        Command::Listen(args) => Ok(commands::listen::run(&args, &paths, secrets)),
         Command::History(args) => Ok(commands::history::history(&args, &paths)),
         Command::MarkRead(args) => Ok(commands::history::mark_read(&args, &paths)),
-        Command::Acknowledge(args) => Ok(commands::acknowledge::run(&args, &paths)),
+        Command::Acknowledge(args) => Ok(commands::acknowledge::run(&args, &paths, secrets)),
         Command::Login(args) => Ok(commands::login::login(&args)),
         Command::Logout(args) => Ok(commands::login::logout(&args)),
         Command::Profile(cmd) => Ok(commands::profile::run(&cmd)),
@@ -190,7 +213,7 @@ fn dispatch(global: &GlobalArgs, command: Command) -> anyhow::Result<ExitCode> {
             let file = args.file.unwrap_or_else(|| paths.settings_file());
             match Settings::load(&file) {
                 Ok(settings) => {
-                    print!("{}", alertdesk_core::settings::to_toml(&settings));
+                    print!("{}", alertdesk_core::config::settings::to_toml(&settings));
                     Ok(ExitCode::SUCCESS)
                 }
                 Err(err) => {

@@ -1,10 +1,10 @@
 //! Logging for both binaries: stderr plus a daily-rotated file in the log directory.
 //!
 //! The filter comes from `ALERTDESK_LOG` if set, else the `[log] level` setting. Nothing that logs here is
-//! handed a token: credentials are [`alertdesk_core::secret::Token`]s, which print as `***`.
+//! handed a token: credentials are [`alertdesk_core::domain::Token`]s, which print as `***`.
 
-use alertdesk_core::paths::Paths;
-use alertdesk_core::settings::LogSettings;
+use alertdesk_core::config::paths::Paths;
+use alertdesk_core::config::settings::LogSettings;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{Builder, Rotation};
 use tracing_subscriber::layer::SubscriberExt;

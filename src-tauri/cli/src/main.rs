@@ -5,6 +5,8 @@ use std::process::ExitCode;
 use alertdesk_cli::Cli;
 
 fn main() -> ExitCode {
+    // Before anything else: no thread, log or child process may see the token.
+    let secrets = alertdesk_cli::Secrets::take();
     let cli = Cli::parse_as("alertdesk-cli");
     let Some(command) = cli.command else {
         if cli.desktop.profile.is_some() {
@@ -19,5 +21,5 @@ fn main() -> ExitCode {
         );
         return ExitCode::from(alertdesk_cli::EXIT_USAGE);
     };
-    alertdesk_cli::run(&cli.global, command)
+    alertdesk_cli::run(&cli.global, command, secrets)
 }

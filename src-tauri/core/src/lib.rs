@@ -1,66 +1,45 @@
-//! Alertdesk's core: everything that is not the desktop window.
+//! Alertdesk's core: everything that is not a window or a terminal.
 //!
-//! It builds and tests without a display, `WebKitGTK` or Tauri (CI checks its dependency tree), so the
-//! headless listener and the desktop app share one implementation.
+//! It builds and tests without a display, `WebKitGTK` or Tauri (CI checks its dependency tree). Both
+//! front-ends, the desktop app and `alertdesk listen`, run the one [`engine`]; they differ only in how they parse
+//! their input, where the engine's events go (a [`engine::Sink`]), and the words they use.
 //!
 //! # Layout
 //!
-//! - [`paths`]: where settings, data and logs live (XDG directories, or one `--data-dir` for everything).
-//! - [`settings`]: the user's `settings.toml`, strictly parsed (unknown keys are errors with a line number).
-//! - [`secret`]: [`secret::Token`], a credential that never prints itself in logs or debug output.
-//! - [`error`]: the crate's error enum and `Result` alias.
-//! - [`alert`]: [`alert::Alert`], the one normalized alert every backend event becomes.
-//! - [`profile`]: declarative backend profiles (TOML): connection, auth, subscriptions, backfill lists, and the
-//!   rules and `{{ }}` templates that turn events into alerts; built-in ones for each seed backend and the demo.
-//! - [`protocol`]: the wire protocols behind one `Transport` trait: raw JSON WebSocket and Socket.IO, over the
-//!   pure Engine.IO/Socket.IO framing of [`protocol::sio_frame`].
-//! - [`server`]: a backend's address, normalized, and its HTTP and WebSocket URLs.
-//! - [`auth`]: the login request and the token stores ([`auth::KeyringStore`]: the OS keyring, the only place
-//!   tokens are kept).
-//! - [`supervisor`]: one connection's life: connect, turn events into alerts (with REST fetches), catch up
-//!   after reconnects, poll while the socket is down, reconnect with backoff, stop on rejected credentials.
-//! - [`sounds`]: the bundled notification tones, extracted to the data directory for `sound-file` hints.
-//! - [`acknowledge`]: writes an acknowledgement back to the server where the profile says how.
-//! - [`wake`]: notices a wake from sleep or a network change, so links reconnect at once.
-//! - [`history`]: applies a supervisor's updates to the store in batches and says what is news (exactly once).
-//! - [`store`]: the alert history (SQLite): alerts deduplicated by (server, id) with their trail of updates,
-//!   read and acknowledged state, connection gaps, backfill cursors, retention; a damaged file is set aside.
-//! - [`notify`]: notifications as values ([`notify::Notification`]) and the [`notify::Notifier`] that shows
-//!   them ([`notify::RecordingNotifier`] for tests; the desktop shell brings the D-Bus one).
-//! - [`dbus_notifier`]: the [`notify::Notifier`] for the desktop's notification service (notify-rust over
-//!   D-Bus), reporting button clicks back; asks the server whether it plays sounds, and plays the tones itself
-//!   when it does not.
-//! - [`player`]: plays the bundled tones in-process (rodio, on a thread of its own) behind a small
-//!   [`player::Player`] trait ([`player::RecordingPlayer`] for tests).
-//! - [`speech`]: reads critical alerts aloud through `spd-say` or `espeak-ng` (`speak_critical`, off by default).
-//! - [`desk`]: the desktop app's engine without the window: every signed-in server's link, the history, the
-//!   policy, and the typed events the UI draws ([`desk::view`], with generated TypeScript types).
-//! - [`policy`]: the alerting policy: which alerts notify, repeats and escalation until acknowledged, burst
-//!   summaries, quiet hours and pauses with their overrides, the link-health alarm, tones per priority.
+//! The folders are the layers an alert passes through, from the wire to the user (`docs/architecture.md` follows
+//! one alert through them):
+//!
+//! - [`domain`]: the values every layer shares: [`domain::Alert`] and its [`domain::AlertFields`], a server's
+//!   address and [`domain::ServerId`], [`domain::Timestamp`], and [`domain::Token`], which never prints itself.
+//! - [`config`]: where settings, data and logs live ([`config::paths`]) and the user's `settings.toml`
+//!   ([`config::settings`]).
+//! - [`profile`]: declarative backend profiles (TOML): connection, auth, subscriptions, lists, and the rules and
+//!   `{{ }}` templates that turn events into alerts; one built in for each seed backend and the demo.
+//! - [`link`]: one server's link: the wire protocols ([`link::protocol`]), the link spec ([`link::spec`]), the
+//!   state machine ([`link::supervisor`]) with its backoff, live events made into alerts ([`link::events`]),
+//!   catching up after outages ([`link::catchup`], typed [`link::cursor`]s), REST ([`link::rest`]), sign-in and
+//!   token stores ([`link::auth`]), acknowledgement write-back ([`link::writeback`]) and wake detection
+//!   ([`link::wake`]).
+//! - [`store`]: the alert history (SQLite): one transaction per batch ([`store::Store::apply`]) decides what is
+//!   news, exactly once; [`store::history`] runs it on a thread of its own for async callers.
+//! - [`alerting`]: the notification [`alerting::policy`], notifications as values ([`alerting::notify`]), the
+//!   D-Bus notifier ([`alerting::dbus`]), in-process tones ([`alerting::player`], [`alerting::sounds`]) and
+//!   speech ([`alerting::speech`]).
+//! - [`engine`]: the one pipeline every front-end runs: links, history, policy, notifier, speech and
+//!   write-back, driven by one actor; its handle, sinks, typed errors and the UI's typed view
+//!   ([`engine::view`], with generated TypeScript types).
+//! - [`error`]: the crate-level error for paths and settings.
 
 #![warn(missing_docs)]
 
-pub mod acknowledge;
-pub mod alert;
-pub mod auth;
-pub mod dbus_notifier;
-pub mod desk;
+pub mod alerting;
+pub mod config;
+pub mod domain;
+pub mod engine;
 pub mod error;
-pub mod history;
-pub mod notify;
-pub mod paths;
-pub mod player;
-pub mod policy;
+pub mod link;
 pub mod profile;
-pub mod protocol;
-pub mod secret;
-pub mod server;
-pub mod settings;
-pub mod sounds;
-pub mod speech;
 pub mod store;
-pub mod supervisor;
-pub mod wake;
 
 pub use error::{Error, Result};
 

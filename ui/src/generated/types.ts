@@ -1,5 +1,9 @@
-// Generated from src-tauri/core/src/desk/view.rs by ts-rs; do not edit.
+// Generated from src-tauri/core/src/engine/view.rs by ts-rs; do not edit.
 // Regenerate: UPDATE_BINDINGS=1 cargo test -p alertdesk-core bindings
+
+export type Timestamp = string;
+
+export type ServerId = string;
 
 export type Kind = "report" | "assignment" | "update" | "alert" | "info";
 
@@ -29,25 +33,13 @@ reason: string, } | { "status": "auth_failed",
  */
 reason: string, } | { "status": "stopped" };
 
-export type AlertRow = { 
-/**
- * The server it came from (with `id`, its key).
- */
-server: string, 
-/**
- * Its id on that server.
- */
-id: string, 
-/**
- * The profile that produced it.
- */
-profile: string, 
+export type AlertFields = { 
 /**
  * What it is about.
  */
 kind: Kind, 
 /**
- * One line.
+ * One line for the list and the notification summary.
  */
 title: string, 
 /**
@@ -59,39 +51,95 @@ body: string,
  */
 priority: Priority, 
 /**
- * Assigned to the signed-in user.
+ * The record is assigned to the signed-in user.
  */
-assignedToMe: boolean, 
+assigned_to_me: boolean, };
+
+export type Life = { 
 /**
- * When its first version arrived.
+ * When the first version arrived.
  */
-firstReceivedAt: string, 
-/**
- * When its latest version arrived.
- */
-receivedAt: string, 
+first_received_at: Timestamp, 
 /**
  * The backend's own time for the record, when the payload has one.
  */
-serverTime: string | null, 
+server_time: Timestamp | null, 
 /**
- * When it was read; `null` while unread.
+ * When it was marked read; `None` while unread.
  */
-readAt: string | null, 
+read_at: Timestamp | null, 
 /**
  * When it was acknowledged.
  */
-acknowledgedAt: string | null, 
+acknowledged_at: Timestamp | null, 
 /**
- * How many updates merged into it.
+ * How many updates merged into it (the trail may hold fewer once retention trimmed it).
  */
-updateCount: number, };
+update_count: number, };
+
+export type AlertRow = { 
+/**
+ * The server it came from (with `id`, its key).
+ */
+server: ServerId, 
+/**
+ * Its id on that server.
+ */
+id: string, 
+/**
+ * The profile that produced it.
+ */
+profile: string, 
+/**
+ * When its latest version arrived.
+ */
+received_at: Timestamp, 
+/**
+ * What it is about.
+ */
+kind: Kind, 
+/**
+ * One line for the list and the notification summary.
+ */
+title: string, 
+/**
+ * The key fields.
+ */
+body: string, 
+/**
+ * How urgent.
+ */
+priority: Priority, 
+/**
+ * The record is assigned to the signed-in user.
+ */
+assigned_to_me: boolean, 
+/**
+ * When the first version arrived.
+ */
+first_received_at: Timestamp, 
+/**
+ * The backend's own time for the record, when the payload has one.
+ */
+server_time: Timestamp | null, 
+/**
+ * When it was marked read; `None` while unread.
+ */
+read_at: Timestamp | null, 
+/**
+ * When it was acknowledged.
+ */
+acknowledged_at: Timestamp | null, 
+/**
+ * How many updates merged into it (the trail may hold fewer once retention trimmed it).
+ */
+update_count: number, };
 
 export type ServerView = { 
 /**
- * Stable id (`profile@server`, as in the keyring).
+ * Which server (its URL, the `server` of its alerts).
  */
-id: string, 
+server: ServerId, 
 /**
  * What the user calls it.
  */
@@ -100,10 +148,6 @@ label: string,
  * The profile's name.
  */
 profile: string, 
-/**
- * The server's URL (the `server` of its alerts).
- */
-server: string, 
 /**
  * The built-in demo backend.
  */
@@ -119,16 +163,16 @@ link: LinkState,
 /**
  * When the link entered this state.
  */
-since: string, 
+since: Timestamp, 
 /**
  * When it was last live, while it is not (`null` while live or before the first connection).
  */
-downSince: string | null, 
+down_since: Timestamp | null, 
 /**
  * Delivery latency of the latest alert (received time minus the backend's time), when the backend stamps
  * its records.
  */
-latencyMs: number | null, 
+latency_ms: number | null, 
 /**
  * Unread alerts from it.
  */
@@ -138,17 +182,17 @@ export type GapView = {
 /**
  * The server.
  */
-server: string, 
+server: ServerId, 
 /**
  * When the link went down.
  */
-from: string, 
+from: Timestamp, 
 /**
  * When it was back (`null` while still down).
  */
-to: string | null, 
+to: Timestamp | null, 
 /**
- * For the user.
+ * What it means.
  */
 note: string, };
 
@@ -160,9 +204,89 @@ until: string, } | { "mode": "paused",
 /**
  * When the pause ends (`null`: until resumed).
  */
-until: string | null, } | { "mode": "silenced" };
+until: Timestamp | null, } | { "mode": "silenced" };
 
 export type NoticeLevel = "info" | "warning" | "error";
+
+export type EngineErrorKind = "input" | "credentials" | "noToken" | "network" | "keyring" | "history" | "conflict" | "notFound" | "io" | "shuttingDown";
+
+export type ErrorView = { 
+/**
+ * What kind of failure.
+ */
+kind: EngineErrorKind, 
+/**
+ * What went wrong (facts; the UI adds what to do).
+ */
+message: string, };
+
+export type Notice = { "kind": "historyFailed", 
+/**
+ * Why.
+ */
+message: string, } | { "kind": "notificationsFailed", 
+/**
+ * Why.
+ */
+message: string, } | { "kind": "acknowledged", 
+/**
+ * Its server.
+ */
+server: ServerId, 
+/**
+ * Its id.
+ */
+id: string, } | { "kind": "writeBackFailed", 
+/**
+ * The server.
+ */
+server: ServerId, 
+/**
+ * The alert.
+ */
+id: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * Why.
+ */
+message: string, } | { "kind": "escalated", 
+/**
+ * Its server.
+ */
+server: ServerId, 
+/**
+ * Its id.
+ */
+id: string, } | { "kind": "serversFileInvalid", 
+/**
+ * What is wrong, and where the old file was kept.
+ */
+message: string, } | { "kind": "serversFileNotSaved", 
+/**
+ * Why.
+ */
+message: string, } | { "kind": "connectFailed", 
+/**
+ * The server as given.
+ */
+server: string, 
+/**
+ * Why.
+ */
+error: ErrorView, };
+
+export type Progress = { 
+/**
+ * Servers done.
+ */
+done: number, 
+/**
+ * Servers in all.
+ */
+total: number, };
 
 export type View = { 
 /**
@@ -189,13 +313,17 @@ notifications: NotificationsView,
 /**
  * Why notifications cannot be shown, while they cannot.
  */
-notifyFailure: string | null, };
+notify_failure: string | null, 
+/**
+ * The saved servers being restored after start (`null` once done, or with none to restore).
+ */
+restoring: Progress | null, };
 
 export type DeskEvent = { "type": "snapshot" } & View | { "type": "batch" } & View | { "type": "focus", 
 /**
  * Its server.
  */
-server: string, 
+server: ServerId, 
 /**
  * Its id.
  */
@@ -209,43 +337,47 @@ escalate: boolean, } | { "type": "notice",
  */
 level: NoticeLevel, 
 /**
- * What happened and what to do.
+ * What happened.
  */
-message: string, };
+notice: Notice, };
 
 export type TrailEntry = { 
 /**
  * When this version arrived.
  */
-receivedAt: string, 
+received_at: Timestamp, 
 /**
  * When the next version replaced it.
  */
-replacedAt: string, 
+replaced_at: Timestamp, 
 /**
- * How it arrived.
+ * How this version arrived.
  */
 source: Source, 
 /**
- * Its kind.
+ * Its backend event name.
+ */
+event: string, 
+/**
+ * What it is about.
  */
 kind: Kind, 
 /**
- * Its title.
+ * One line for the list and the notification summary.
  */
 title: string, 
 /**
- * Its body.
+ * The key fields.
  */
 body: string, 
 /**
- * Its priority.
+ * How urgent.
  */
 priority: Priority, 
 /**
- * Assigned to me then.
+ * The record is assigned to the signed-in user.
  */
-assignedToMe: boolean, };
+assigned_to_me: boolean, };
 
 export type AlertDetail = { 
 /**
@@ -263,7 +395,7 @@ source: Source,
 /**
  * When a notification for it was shown in this run (`null`: none, or before this run).
  */
-shownAt: string | null, 
+shown_at: Timestamp | null, 
 /**
  * Earlier versions, oldest first.
  */
@@ -275,7 +407,7 @@ payload: string,
 /**
  * Whether acknowledging also tells the server.
  */
-writesBack: boolean, };
+writes_back: boolean, };
 
 export type ProfileInfo = { 
 /**
@@ -293,7 +425,7 @@ builtin: boolean,
 /**
  * The server to suggest.
  */
-defaultServer: string | null, 
+default_server: string | null, 
 /**
  * Variables the form asks for.
  */

@@ -19,20 +19,19 @@ export function alert(id: string, change: Partial<AlertRow> = {}): AlertRow {
     title: `Report ${id}`,
     body: 'Station 4 · Main St',
     priority: 'normal',
-    assignedToMe: false,
-    firstReceivedAt: now,
-    receivedAt: now,
-    serverTime: null,
-    readAt: null,
-    acknowledgedAt: null,
-    updateCount: 0,
+    assigned_to_me: false,
+    first_received_at: now,
+    received_at: now,
+    server_time: null,
+    read_at: null,
+    acknowledged_at: null,
+    update_count: 0,
     ...change,
   };
 }
 
 export function server(change: Partial<ServerView> = {}): ServerView {
   return {
-    id: 'station-reports@http://127.0.0.1:8080',
     label: 'Station 4',
     profile: 'station-reports',
     server: 'http://127.0.0.1:8080',
@@ -40,8 +39,8 @@ export function server(change: Partial<ServerView> = {}): ServerView {
     scripted: false,
     link: { status: 'live' },
     since: at(0),
-    downSince: null,
-    latencyMs: 3,
+    down_since: null,
+    latency_ms: 3,
     unread: 0,
     ...change,
   };
@@ -55,7 +54,8 @@ export function snapshot(change: Partial<View> = {}): { type: 'snapshot' } & Vie
     gaps: [],
     unread: 0,
     notifications: { mode: 'normal' },
-    notifyFailure: null,
+    notify_failure: null,
+    restoring: null,
     ...change,
   };
 }
@@ -68,7 +68,8 @@ export function batch(change: Partial<View> = {}): { type: 'batch' } & View {
     gaps: [],
     unread: 0,
     notifications: { mode: 'normal' },
-    notifyFailure: null,
+    notify_failure: null,
+    restoring: null,
     ...change,
   };
 }

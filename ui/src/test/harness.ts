@@ -11,7 +11,7 @@ import '../styles.css';
 interface Harness {
   calls: Array<[string, unknown]>;
   emit(event: DeskEvent): void;
-  /** The answer `sign_in` gives next: a server view, or an error message. */
+  /** The answer `sign_in` gives next: a server view, or an error as Tauri delivers it (`ErrorView`). */
   signInAnswer: unknown;
   ready: boolean;
 }
@@ -21,7 +21,7 @@ const profiles: ProfileInfo[] = [
     name: 'station-reports',
     description: 'Node ws per police station',
     builtin: true,
-    defaultServer: null,
+    default_server: null,
     variables: [{ name: 'station_id', description: 'Your station', default: null, required: true }],
     login: true,
   },
@@ -31,7 +31,7 @@ let channel: Channel<DeskEvent> | null = null;
 const harness: Harness = {
   calls: [],
   emit: (event) => channel?.onmessage(event),
-  signInAnswer: 'rejected the username or password (HTTP 401)',
+  signInAnswer: { kind: 'credentials', message: 'http://127.0.0.1:9 rejected the username or password (HTTP 401)' },
   ready: false,
 };
 (window as unknown as { harness: Harness }).harness = harness;
@@ -49,7 +49,8 @@ mockIPC((cmd, args) => {
     case 'profiles':
       return profiles;
     case 'sign_in':
-      if (typeof harness.signInAnswer === 'string') throw harness.signInAnswer;
+      if (typeof harness.signInAnswer === 'object' && harness.signInAnswer !== null && 'kind' in harness.signInAnswer)
+        throw harness.signInAnswer;
       return harness.signInAnswer;
     case 'mark_all_read':
     case 'clear_read':

@@ -48,7 +48,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
       name: '/x.toml',
       description: '',
       builtin: false,
-      defaultServer: null,
+      default_server: null,
       variables: [],
       login: true,
     }),

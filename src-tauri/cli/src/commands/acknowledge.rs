@@ -4,18 +4,16 @@
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 
-use alertdesk_core::acknowledge::{write_back, WriteBackError};
-use alertdesk_core::auth::{self, KeyringStore, TokenStore};
-use alertdesk_core::paths::Paths;
+use alertdesk_core::config::paths::Paths;
+use alertdesk_core::domain::Server;
+use alertdesk_core::link::auth::{self, KeyringStore, TokenStore};
+use alertdesk_core::link::writeback::{write_back, WriteBackError};
 use alertdesk_core::profile::Profile;
-use alertdesk_core::secret::Token;
-use alertdesk_core::server::Server;
 use alertdesk_core::store::Query;
 use clap::Args;
 
-use super::listen::open_history;
-use super::{parse_key_value, runtime, usage_error};
-use crate::EXIT_AUTH;
+use super::{given_token, open_history, parse_key_value, runtime, usage_error, variable_words};
+use crate::{Secrets, EXIT_AUTH};
 
 /// `alertdesk acknowledge`
 #[derive(Debug, Args)]
@@ -29,17 +27,17 @@ pub struct AcknowledgeArgs {
     /// The profile to write back with (default: the alert's own built-in profile).
     #[arg(long, short = 'p', value_name = "NAME|FILE")]
     pub profile: Option<String>,
-    /// Token to use instead of the one in the OS keyring.
-    #[arg(long, value_name = "TOKEN", env = auth::TOKEN_ENV, hide_env_values = true)]
+    /// Token to use instead of the one in the OS keyring (prefer the ALERTDESK_TOKEN environment variable).
+    #[arg(long, value_name = "TOKEN")]
     pub token: Option<String>,
     /// Set a profile variable (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub set: Vec<(String, String)>,
 }
 
-pub(crate) fn run(args: &AcknowledgeArgs, paths: &Paths) -> ExitCode {
+pub(crate) fn run(args: &AcknowledgeArgs, paths: &Paths, secrets: Secrets) -> ExitCode {
     let server_filter = match args.server.as_deref().map(Server::parse).transpose() {
-        Ok(s) => s.map(|s| s.to_string()),
+        Ok(s) => s.map(|s| s.id()),
         Err(e) => return usage_error(e),
     };
     let store = match open_history(paths) {
@@ -48,10 +46,11 @@ pub(crate) fn run(args: &AcknowledgeArgs, paths: &Paths) -> ExitCode {
     };
     let query = Query {
         server: server_filter,
+        id: Some(args.id.clone()),
         ..Query::default()
     };
     let found: Vec<_> = match store.list(&query) {
-        Ok(all) => all.into_iter().filter(|a| a.alert.id == args.id).collect(),
+        Ok(found) => found,
         Err(e) => {
             eprintln!("alertdesk: {e}");
             return ExitCode::FAILURE;
@@ -84,14 +83,17 @@ pub(crate) fn run(args: &AcknowledgeArgs, paths: &Paths) -> ExitCode {
         );
         return ExitCode::SUCCESS;
     }
-    let server = match Server::parse(&stored.server) {
+    let server = match Server::parse(stored.server.as_str()) {
         Ok(s) => s,
         Err(e) => return usage_error(e),
     };
     let set: BTreeMap<String, String> = args.set.iter().cloned().collect();
-    let vars = profile.resolve_variables(&set).unwrap_or_default();
-    let token = match args.token.as_deref().filter(|t| !t.is_empty()) {
-        Some(t) => Some(Token::new(t)),
+    let vars = match profile.resolve_variables(&set) {
+        Ok(vars) => vars,
+        Err(e) => return usage_error(variable_words(&e)),
+    };
+    let token = match given_token(args.token.as_deref(), secrets) {
+        Some(t) => Some(t),
         None => KeyringStore
             .get(&auth::account(&profile.name, &server))
             .unwrap_or_else(|e| {

@@ -2,13 +2,13 @@
 
 use std::process::ExitCode;
 
-use alertdesk_core::paths::Paths;
-use alertdesk_core::server::Server;
+use alertdesk_core::config::paths::Paths;
+use alertdesk_core::domain::{Server, ServerId, Timestamp};
 use alertdesk_core::store::{Query, Store, StoreError};
 use clap::Args;
 
-use super::listen::{human_line, open_history};
-use super::usage_error;
+use super::terminal::human_line;
+use super::{open_history, usage_error};
 
 /// `alertdesk history`
 #[derive(Debug, Args)]
@@ -24,7 +24,7 @@ pub struct HistoryArgs {
     pub unread: bool,
     /// Only alerts received or updated since T: an RFC 3339 time (2026-11-24T14:00:00Z) or an age (90s, 30m, 12h, 7d).
     #[arg(long, value_name = "T", value_parser = parse_since)]
-    pub since: Option<String>,
+    pub since: Option<Timestamp>,
     /// At most N alerts (newest first).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
@@ -49,9 +49,9 @@ pub struct MarkReadArgs {
     pub server: Option<String>,
 }
 
-fn parse_since(text: &str) -> Result<String, String> {
-    if chrono::DateTime::parse_from_rfc3339(text).is_ok() {
-        return Ok(text.to_string());
+fn parse_since(text: &str) -> Result<Timestamp, String> {
+    if let Ok(time) = Timestamp::parse(text) {
+        return Ok(time);
     }
     let (number, unit) = text.split_at(
         text.find(|c: char| !c.is_ascii_digit())
@@ -67,13 +67,13 @@ fn parse_since(text: &str) -> Result<String, String> {
         "d" => chrono::Duration::days(n),
         _ => return Err(format!("unknown unit in {text:?} (use s, m, h or d)")),
     };
-    Ok((chrono::Utc::now() - age).to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+    Ok(Timestamp::now().minus(age))
 }
 
 /// The normalized `--server` (if any) and the history.
-fn open(server: Option<&str>, paths: &Paths) -> Result<(Option<String>, Store), ExitCode> {
+fn open(server: Option<&str>, paths: &Paths) -> Result<(Option<ServerId>, Store), ExitCode> {
     let server = server
-        .map(|s| Server::parse(s).map(|s| s.to_string()).map_err(usage_error))
+        .map(|s| Server::parse(s).map(|s| s.id()).map_err(usage_error))
         .transpose()?;
     Ok((server, open_history(paths)?))
 }
@@ -87,7 +87,7 @@ pub(crate) fn history(args: &HistoryArgs, paths: &Paths) -> ExitCode {
         server,
         profile: args.profile.clone(),
         unread_only: args.unread,
-        since: args.since.clone(),
+        since: args.since,
         limit: args.limit,
         ..Query::default()
     };
@@ -97,13 +97,16 @@ pub(crate) fn history(args: &HistoryArgs, paths: &Paths) -> ExitCode {
                 if args.json {
                     println!("{}", serde_json::to_string(&stored).unwrap_or_default());
                 } else {
-                    let mark = if stored.read_at.is_some() { " " } else { "*" };
+                    let mark = if stored.life.read_at.is_some() {
+                        " "
+                    } else {
+                        "*"
+                    };
                     println!("{mark} {}", human_line(&stored.alert));
                 }
             }
             ExitCode::SUCCESS
         }
-        Err(e @ StoreError::BadTime { .. }) => usage_error(e),
         Err(e) => {
             eprintln!("alertdesk: {e}");
             ExitCode::FAILURE
@@ -117,7 +120,7 @@ pub(crate) fn mark_read(args: &MarkReadArgs, paths: &Paths) -> ExitCode {
         Err(code) => return code,
     };
     let result = match &args.id {
-        Some(id) => store.mark_read(server.as_deref(), id).map(|changed| {
+        Some(id) => store.mark_read(server.as_ref(), id).map(|changed| {
             println!(
                 "{}",
                 if changed {
@@ -128,7 +131,7 @@ pub(crate) fn mark_read(args: &MarkReadArgs, paths: &Paths) -> ExitCode {
             );
         }),
         None => store
-            .mark_all_read(server.as_deref())
+            .mark_all_read(server.as_ref())
             .map(|n| println!("Marked {n} alerts read.")),
     };
     match result {

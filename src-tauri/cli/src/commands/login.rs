@@ -3,8 +3,8 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
-use alertdesk_core::auth::{self, KeyringStore, LoginError, TokenStore};
-use alertdesk_core::secret::Token;
+use alertdesk_core::domain::Token;
+use alertdesk_core::link::auth::{self, KeyringStore, LoginError, TokenStore};
 use clap::Args;
 
 use super::{parse_key_value, resolve, runtime, usage_error};

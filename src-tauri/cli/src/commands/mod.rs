@@ -2,18 +2,21 @@
 
 pub(crate) mod acknowledge;
 pub(crate) mod demo;
-pub(crate) mod duty;
 pub(crate) mod history;
 pub(crate) mod listen;
 pub(crate) mod login;
 pub(crate) mod profile;
+pub(crate) mod terminal;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::process::ExitCode;
 
-use alertdesk_core::profile::Profile;
-use alertdesk_core::server::Server;
+use alertdesk_core::config::paths::Paths;
+use alertdesk_core::domain::Server;
+use alertdesk_core::link::spec::SpecError;
+use alertdesk_core::profile::{Profile, VariableError};
+use alertdesk_core::store::{Store, StoreError};
 
 use crate::EXIT_USAGE;
 
@@ -48,8 +51,96 @@ pub(crate) fn resolve(
         })?;
     let server = Server::parse(server_text).map_err(usage_error)?;
     let set: BTreeMap<String, String> = set.iter().cloned().collect();
-    let vars = profile.resolve_variables(&set).map_err(usage_error)?;
+    let vars = profile
+        .resolve_variables(&set)
+        .map_err(|e| usage_error(variable_words(&e)))?;
     Ok((profile, server, vars))
+}
+
+/// The token a command was given: `--token`, else `ALERTDESK_TOKEN` (taken at start); `None` to look further.
+pub(crate) fn given_token(
+    flag: Option<&str>,
+    secrets: crate::Secrets,
+) -> Option<alertdesk_core::domain::Token> {
+    flag.filter(|t| !t.is_empty())
+        .map(alertdesk_core::domain::Token::new)
+        .or(secrets.token)
+}
+
+/// A variable error in the CLI's words: the flag that fixes it.
+pub(crate) fn variable_words(error: &VariableError) -> String {
+    match error {
+        VariableError::Missing { profile, missing } => {
+            let names: Vec<String> = missing.iter().map(|(n, d)| format!("{n} ({d})")).collect();
+            format!(
+                "profile {profile} needs --set for: {} (e.g. --set {}=VALUE)",
+                names.join(", "),
+                missing.first().map_or("NAME", |(n, _)| n.as_str())
+            )
+        }
+        VariableError::Unknown { .. } => error.to_string(),
+    }
+}
+
+/// A profile that cannot be applied to a server, in the CLI's words.
+pub(crate) fn spec_words(error: &SpecError, profile: &str, server: &Server) -> String {
+    match error {
+        SpecError::NoToken { .. } => format!(
+            "{error}: sign in with `alertdesk login --profile {profile} --server {server} --username NAME`, or pass \
+             the token in ALERTDESK_TOKEN or with --token"
+        ),
+        SpecError::Query { .. } | SpecError::Emit { .. } => {
+            format!("{error}: set it with --set NAME=VALUE")
+        }
+        SpecError::Server(_) => error.to_string(),
+    }
+}
+
+/// The history as a front-end opens it, and what it had to do to open it.
+#[derive(Debug)]
+pub struct OpenedStore {
+    /// The history.
+    pub store: Store,
+    /// Set when a damaged history was set aside: say so.
+    pub recovered: Option<String>,
+}
+
+/// Opens the data directory's history (creating the directories), for every front-end. A damaged file is set
+/// aside (the sentence to show is in [`OpenedStore::recovered`]); a locked or too new one is an error, worded.
+pub fn open_store(paths: &Paths) -> Result<OpenedStore, String> {
+    match Store::open_in(paths) {
+        Ok(opened) => Ok(OpenedStore {
+            store: opened.store,
+            recovered: opened.recovered.map(|recovery| {
+                format!(
+                    "the history was damaged ({}); it was kept aside as {} and a new one started",
+                    recovery.reason,
+                    recovery.kept_aside.display()
+                )
+            }),
+        }),
+        Err(e @ StoreError::Locked { .. }) => Err(format!(
+            "{e}: close the other Alertdesk, or give this one a different --data-dir"
+        )),
+        Err(e) => Err(format!("cannot open the history: {e}")),
+    }
+}
+
+/// [`open_store`] for a command: the damage said on stderr, a failure said and exit code 1.
+pub(crate) fn open_history(paths: &Paths) -> Result<Store, ExitCode> {
+    match open_store(paths) {
+        Ok(opened) => {
+            if let Some(message) = opened.recovered {
+                tracing::warn!("{message}");
+                eprintln!("alertdesk: {message}");
+            }
+            Ok(opened.store)
+        }
+        Err(message) => {
+            eprintln!("alertdesk: {message}");
+            Err(ExitCode::FAILURE)
+        }
+    }
 }
 
 /// A single-threaded runtime: the CLI waits on a handful of sockets, and one thread keeps it small. A failure

@@ -1,4 +1,4 @@
-//! Profiles: how to reach one kind of backend and turn its events into [`Alert`](crate::alert::Alert)s.
+//! Profiles: how to reach one kind of backend and turn its events into [`Alert`](crate::domain::Alert)s.
 //!
 //! A profile is a TOML file (documented in `docs/profiles.md`); six are built in: one per seed backend, and `demo`
 //! for the built-in demo backend (`alertdesk demo`). Parsing is strict: an unknown key, a bad template or a wrong
@@ -108,6 +108,20 @@ pub struct Backfill {
     /// Poll this list every so many seconds while the WebSocket cannot be established (0: no polling).
     #[serde(default)]
     pub poll_interval_secs: u64,
+}
+
+impl Backfill {
+    /// Identifies the list among the profile's lists (its path and query as written), for its cursor.
+    pub fn key(&self) -> String {
+        let mut key = self.path.source().to_string();
+        for (i, (name, value)) in self.query.iter().enumerate() {
+            key.push(if i == 0 { '?' } else { '&' });
+            key.push_str(name);
+            key.push('=');
+            key.push_str(value.source());
+        }
+        key
+    }
 }
 
 /// The wire protocol.
@@ -265,6 +279,29 @@ pub struct ProfileError {
     pub message: String,
 }
 
+/// Variables given that the profile does not have, or required ones not given.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum VariableError {
+    /// The profile has no such variable.
+    #[error("profile {profile} has no variable {name:?} (it has: {})", if known.is_empty() { "none".to_string() } else { known.join(", ") })]
+    Unknown {
+        /// The profile.
+        profile: String,
+        /// The variable given.
+        name: String,
+        /// The variables it has.
+        known: Vec<String>,
+    },
+    /// Required variables without a value.
+    #[error("profile {profile} needs a value for: {}", missing.iter().map(|(n, d)| format!("{n} ({d})")).collect::<Vec<_>>().join(", "))]
+    Missing {
+        /// The profile.
+        profile: String,
+        /// Each missing variable and its description.
+        missing: Vec<(String, String)>,
+    },
+}
+
 /// The built-in profiles, embedded in the binary.
 const BUILTIN: &[(&str, &str)] = &[
     ("demo", include_str!("../../profiles/demo.toml")),
@@ -303,7 +340,7 @@ impl Profile {
             message,
         };
         let profile: Self = toml::from_str(text)
-            .map_err(|e| err(crate::settings::describe_toml_error(text, &e)))?;
+            .map_err(|e| err(crate::config::settings::describe_toml_error(text, &e)))?;
         profile.validate().map_err(err)?;
         Ok(profile)
     }
@@ -348,22 +385,17 @@ impl Profile {
         }
     }
 
-    /// Resolves variable values: `--set` values, then defaults; fails naming every required one missing.
+    /// Resolves variable values: the given ones, then defaults; fails naming every required one missing.
     pub fn resolve_variables(
         &self,
         set: &BTreeMap<String, String>,
-    ) -> Result<BTreeMap<String, String>, String> {
+    ) -> Result<BTreeMap<String, String>, VariableError> {
         if let Some(unknown) = set.keys().find(|k| !self.variables.contains_key(*k)) {
-            let known: Vec<_> = self.variables.keys().map(String::as_str).collect();
-            return Err(format!(
-                "profile {} has no variable {unknown:?} (it has: {})",
-                self.name,
-                if known.is_empty() {
-                    "none".to_string()
-                } else {
-                    known.join(", ")
-                }
-            ));
+            return Err(VariableError::Unknown {
+                profile: self.name.clone(),
+                name: unknown.clone(),
+                known: self.variables.keys().cloned().collect(),
+            });
         }
         let mut values = BTreeMap::new();
         let mut missing = Vec::new();
@@ -372,16 +404,15 @@ impl Profile {
                 Some(v) => {
                     values.insert(name.clone(), v.clone());
                 }
-                None if var.required => missing.push(format!("{name} ({})", var.description)),
+                None if var.required => missing.push((name.clone(), var.description.clone())),
                 None => {}
             }
         }
         if !missing.is_empty() {
-            return Err(format!(
-                "profile {} needs --set for: {}",
-                self.name,
-                missing.join(", ")
-            ));
+            return Err(VariableError::Missing {
+                profile: self.name.clone(),
+                missing,
+            });
         }
         values.insert("profile".into(), self.name.clone());
         Ok(values)

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::template::{FieldPath, Scope, Template};
-use crate::alert::{now_rfc3339, Alert, Kind, Priority, Source};
+use crate::domain::{Alert, AlertFields, Kind, Priority, Source, Timestamp};
 
 /// One rule.
 #[derive(Debug, Clone, Deserialize)]
@@ -192,13 +192,16 @@ impl Rule {
             record: record.as_ref(),
         };
         let kind = self.kind.unwrap_or(Kind::Info);
-        let received_at = now_rfc3339();
+        let received_at = Timestamp::now();
         let render = |t: &Option<Template>| t.as_ref().map(|t| t.render(&scope));
         let id = match render(&self.id) {
             Some(Ok(id)) if !id.is_empty() => id,
             _ => format!(
                 "{profile}:{event}:{:016x}",
-                fnv1a(&[payload.to_string().as_bytes(), received_at.as_bytes()])
+                fnv1a(&[
+                    payload.to_string().as_bytes(),
+                    received_at.to_rfc3339().as_bytes()
+                ])
             ),
         };
         let title = match render(&self.title) {
@@ -231,12 +234,14 @@ impl Rule {
         Alert {
             id,
             profile: profile.to_string(),
-            kind,
             event: event.to_string(),
-            title,
-            body,
-            priority,
-            assigned_to_me,
+            fields: AlertFields {
+                kind,
+                title,
+                body,
+                priority,
+                assigned_to_me,
+            },
             notify,
             received_at,
             source: Source::Live,

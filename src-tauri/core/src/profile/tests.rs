@@ -3,7 +3,7 @@ use std::collections::BTreeMap;
 use serde_json::{json, Value};
 
 use super::{rules, Profile};
-use crate::alert::{Kind, Priority};
+use crate::domain::{Kind, Priority};
 
 fn vars(profile: &Profile, set: &[(&str, &str)]) -> BTreeMap<String, String> {
     let set = set
@@ -29,7 +29,13 @@ fn classify(
     let a = m
         .rule
         .build(&profile.name, event, payload, record, &vars(&profile, set));
-    Some((a.kind, a.priority, a.title, a.assigned_to_me, a.id))
+    Some((
+        a.fields.kind,
+        a.fields.priority,
+        a.fields.title,
+        a.fields.assigned_to_me,
+        a.id,
+    ))
 }
 
 #[test]
@@ -336,7 +342,10 @@ fn crowd_monitoring_rules() {
         None
     );
     let profile = Profile::load("crowd-monitoring").unwrap();
-    let err = profile.resolve_variables(&BTreeMap::new()).unwrap_err();
+    let err = profile
+        .resolve_variables(&BTreeMap::new())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("event_id"), "{err}");
 }
 
@@ -404,7 +413,7 @@ fn unknown_keys_and_bad_templates_name_the_line() {
 fn variables_are_checked() {
     let profile = Profile::load("service-calls").unwrap();
     let set = BTreeMap::from([("usr".to_string(), "x".to_string())]);
-    let err = profile.resolve_variables(&set).unwrap_err();
+    let err = profile.resolve_variables(&set).unwrap_err().to_string();
     assert!(
         err.contains("no variable \"usr\"") && err.contains("user_id"),
         "{err}"

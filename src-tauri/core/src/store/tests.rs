@@ -6,31 +6,39 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::{OpenOptions, Query, Recorded, Store, StoreError, FILE_NAME};
-use crate::alert::{now_rfc3339, Alert, Kind, Priority, Source};
+use crate::domain::{Alert, AlertFields, Kind, Priority, ServerId, Source, Timestamp};
+use crate::link::cursor::{Cursors, Position};
+use crate::link::{LinkState, Update};
 
-const A: &str = "https://a.example";
-const B: &str = "https://b.example";
+fn server_a() -> ServerId {
+    ServerId::from_stored("https://a.example")
+}
+
+fn server_b() -> ServerId {
+    ServerId::from_stored("https://b.example")
+}
 
 fn alert(id: &str) -> Alert {
     Alert {
         id: id.into(),
         profile: "ticketing".into(),
-        kind: Kind::Report,
         event: "ticket:new".into(),
-        title: format!("Ticket {id}"),
-        body: "Zone 4".into(),
-        priority: Priority::Normal,
-        assigned_to_me: false,
+        fields: AlertFields {
+            kind: Kind::Report,
+            title: format!("Ticket {id}"),
+            body: "Zone 4".into(),
+            priority: Priority::Normal,
+            assigned_to_me: false,
+        },
         notify: true,
-        received_at: now_rfc3339(),
+        received_at: Timestamp::now(),
         source: Source::Live,
         data: json!({ "id": id, "zone": 4 }),
     }
 }
 
-fn at(minutes_ago: i64) -> String {
-    (chrono::Utc::now() - chrono::Duration::minutes(minutes_ago))
-        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+fn at(minutes_ago: i64) -> Timestamp {
+    Timestamp::now().minus(chrono::TimeDelta::minutes(minutes_ago))
 }
 
 fn memory() -> Store {
@@ -60,17 +68,20 @@ fn names(dir: &Path) -> Vec<String> {
 fn same_alert_twice_is_one_row() {
     let store = memory();
     let first = alert("t-1");
-    assert_eq!(store.record(A, &first).unwrap(), Recorded::New);
+    assert_eq!(store.record(&server_a(), &first).unwrap(), Recorded::New);
     let mut again = first.clone();
     again.received_at = at(-1);
     again.source = Source::Backfill;
     // The same payload with its keys in another order is still the same content.
     again.data = json!({ "zone": 4, "id": "t-1" });
-    assert_eq!(store.record(A, &again).unwrap(), Recorded::Duplicate);
+    assert_eq!(
+        store.record(&server_a(), &again).unwrap(),
+        Recorded::Duplicate
+    );
     assert_eq!(count_rows(&store, "alerts"), 1);
     assert_eq!(count_rows(&store, "alert_updates"), 0);
-    let stored = store.get(A, "t-1").unwrap().unwrap();
-    assert_eq!(stored.update_count, 0);
+    let stored = store.get(&server_a(), "t-1").unwrap().unwrap();
+    assert_eq!(stored.life.update_count, 0);
     assert_eq!(
         stored.alert.source,
         Source::Live,
@@ -84,17 +95,17 @@ fn update_merges_and_keeps_the_trail() {
     let store = memory();
     let mut original = alert("t-1");
     original.received_at = at(10);
-    store.record(A, &original).unwrap();
+    store.record(&server_a(), &original).unwrap();
 
     let mut update = original.clone();
     update.received_at = at(0);
     update.source = Source::Poll;
-    update.kind = Kind::Update;
+    update.fields.kind = Kind::Update;
     update.event = "ticket:updated".into();
-    update.priority = Priority::Critical;
-    update.assigned_to_me = true;
-    update.title = "Ticket t-1 escalated".into();
-    let Recorded::Updated(change) = store.record(A, &update).unwrap() else {
+    update.fields.priority = Priority::Critical;
+    update.fields.assigned_to_me = true;
+    update.fields.title = "Ticket t-1 escalated".into();
+    let Recorded::Updated(change) = store.record(&server_a(), &update).unwrap() else {
         panic!("expected an update");
     };
     assert_eq!(change.previous_kind, Kind::Report);
@@ -111,117 +122,162 @@ fn update_merges_and_keeps_the_trail() {
     assert_eq!(change.update_count, 1);
 
     assert_eq!(count_rows(&store, "alerts"), 1);
-    let stored = store.get(A, "t-1").unwrap().unwrap();
-    assert_eq!(stored.first_received_at, original.received_at);
+    let stored = store.get(&server_a(), "t-1").unwrap().unwrap();
+    assert_eq!(stored.life.first_received_at, original.received_at);
     assert_eq!(stored.alert, update);
-    assert_eq!(stored.update_count, 1);
+    assert_eq!(stored.life.update_count, 1);
 
-    let trail = store.trail(A, "t-1").unwrap();
+    let trail = store.trail(&server_a(), "t-1").unwrap();
     assert_eq!(trail.len(), 1);
     let old = &trail[0];
     assert_eq!(old.received_at, original.received_at);
     assert_eq!(old.replaced_at, update.received_at);
     assert_eq!(old.source, Source::Live);
-    assert_eq!(old.kind, Kind::Report);
+    assert_eq!(old.fields.kind, Kind::Report);
     assert_eq!(old.event, "ticket:new");
-    assert_eq!(old.title, original.title);
-    assert_eq!(old.priority, Priority::Normal);
-    assert!(!old.assigned_to_me);
+    assert_eq!(old.fields.title, original.fields.title);
+    assert_eq!(old.fields.priority, Priority::Normal);
+    assert!(!old.fields.assigned_to_me);
     assert_eq!(old.data, original.data);
 
     // The update again is a duplicate of the current version.
-    assert_eq!(store.record(A, &update).unwrap(), Recorded::Duplicate);
-    assert_eq!(store.trail(A, "t-1").unwrap().len(), 1);
+    assert_eq!(
+        store.record(&server_a(), &update).unwrap(),
+        Recorded::Duplicate
+    );
+    assert_eq!(store.trail(&server_a(), "t-1").unwrap().len(), 1);
 }
 
 #[test]
 fn read_state_on_updates() {
     let store = memory();
     let base = alert("t-1");
-    store.record(A, &base).unwrap();
-    assert!(store.mark_read(Some(A), "t-1").unwrap());
-    assert!(!store.mark_read(Some(A), "t-1").unwrap(), "already read");
+    store.record(&server_a(), &base).unwrap();
+    assert!(store.mark_read(Some(&server_a()), "t-1").unwrap());
+    assert!(
+        !store.mark_read(Some(&server_a()), "t-1").unwrap(),
+        "already read"
+    );
 
     // A body change leaves it read.
     let mut next = base.clone();
-    next.body = "Zone 5".into();
-    let Recorded::Updated(change) = store.record(A, &next).unwrap() else {
+    next.fields.body = "Zone 5".into();
+    let Recorded::Updated(change) = store.record(&server_a(), &next).unwrap() else {
         panic!()
     };
     assert!(change.body_changed && !change.marked_unread);
-    assert!(store.get(A, "t-1").unwrap().unwrap().read_at.is_some());
+    assert!(store
+        .get(&server_a(), "t-1")
+        .unwrap()
+        .unwrap()
+        .life
+        .read_at
+        .is_some());
 
     // A lower priority leaves it read.
-    next.priority = Priority::Low;
-    let Recorded::Updated(change) = store.record(A, &next).unwrap() else {
+    next.fields.priority = Priority::Low;
+    let Recorded::Updated(change) = store.record(&server_a(), &next).unwrap() else {
         panic!()
     };
     assert!(!change.marked_unread);
-    assert!(store.get(A, "t-1").unwrap().unwrap().read_at.is_some());
+    assert!(store
+        .get(&server_a(), "t-1")
+        .unwrap()
+        .unwrap()
+        .life
+        .read_at
+        .is_some());
 
     // A higher priority makes it unread.
-    next.priority = Priority::High;
-    let Recorded::Updated(change) = store.record(A, &next).unwrap() else {
+    next.fields.priority = Priority::High;
+    let Recorded::Updated(change) = store.record(&server_a(), &next).unwrap() else {
         panic!()
     };
     assert!(change.marked_unread);
-    assert!(store.get(A, "t-1").unwrap().unwrap().read_at.is_none());
+    assert!(store
+        .get(&server_a(), "t-1")
+        .unwrap()
+        .unwrap()
+        .life
+        .read_at
+        .is_none());
 
     // Newly assigned to me makes it unread; acknowledgement survives.
-    assert!(store.acknowledge(Some(A), "t-1").unwrap());
-    let acked = store.get(A, "t-1").unwrap().unwrap();
-    assert!(acked.read_at.is_some(), "acknowledging marks read");
-    next.assigned_to_me = true;
-    let Recorded::Updated(change) = store.record(A, &next).unwrap() else {
+    assert!(store.acknowledge(Some(&server_a()), "t-1").unwrap());
+    let acked = store.get(&server_a(), "t-1").unwrap().unwrap();
+    assert!(acked.life.read_at.is_some(), "acknowledging marks read");
+    next.fields.assigned_to_me = true;
+    let Recorded::Updated(change) = store.record(&server_a(), &next).unwrap() else {
         panic!()
     };
     assert!(change.became_assigned_to_me && change.marked_unread);
-    let stored = store.get(A, "t-1").unwrap().unwrap();
-    assert!(stored.read_at.is_none());
-    assert_eq!(stored.acknowledged_at, acked.acknowledged_at);
-    assert_eq!(stored.update_count, 4);
-    assert_eq!(store.trail(A, "t-1").unwrap().len(), 4);
+    let stored = store.get(&server_a(), "t-1").unwrap().unwrap();
+    assert!(stored.life.read_at.is_none());
+    assert_eq!(stored.life.acknowledged_at, acked.life.acknowledged_at);
+    assert_eq!(stored.life.update_count, 4);
+    assert_eq!(store.trail(&server_a(), "t-1").unwrap().len(), 4);
 }
 
 #[test]
 fn same_id_on_two_servers_is_two_alerts() {
     let store = memory();
-    assert_eq!(store.record(A, &alert("7")).unwrap(), Recorded::New);
-    assert_eq!(store.record(B, &alert("7")).unwrap(), Recorded::New);
+    assert_eq!(
+        store.record(&server_a(), &alert("7")).unwrap(),
+        Recorded::New
+    );
+    assert_eq!(
+        store.record(&server_b(), &alert("7")).unwrap(),
+        Recorded::New
+    );
     assert_eq!(store.list(&Query::default()).unwrap().len(), 2);
     let counts = store.unread_counts().unwrap();
-    assert_eq!(counts.get(A), Some(&1));
-    assert_eq!(counts.get(B), Some(&1));
+    assert_eq!(counts.get(&server_a()), Some(&1));
+    assert_eq!(counts.get(&server_b()), Some(&1));
 }
 
 #[test]
 fn mark_read_by_id_alone() {
     let store = memory();
-    store.record(A, &alert("7")).unwrap();
-    store.record(B, &alert("7")).unwrap();
-    store.record(B, &alert("8")).unwrap();
+    store.record(&server_a(), &alert("7")).unwrap();
+    store.record(&server_b(), &alert("7")).unwrap();
+    store.record(&server_b(), &alert("8")).unwrap();
 
     let err = store.mark_read(None, "7").unwrap_err();
     let StoreError::Ambiguous { id, servers } = &err else {
         panic!("{err}")
     };
     assert_eq!(id, "7");
-    assert_eq!(servers, &[A.to_owned(), B.to_owned()]);
+    assert_eq!(servers, &[server_a(), server_b()]);
     let message = err.to_string();
-    assert!(message.contains(A) && message.contains(B), "{message}");
+    assert!(
+        message.contains(server_a().as_str()) && message.contains(server_b().as_str()),
+        "{message}"
+    );
     assert_eq!(store.unread_counts().unwrap().values().sum::<u64>(), 3);
 
     // Unique across servers: found without a server.
     assert!(store.mark_read(None, "8").unwrap());
-    assert!(store.get(B, "8").unwrap().unwrap().read_at.is_some());
+    assert!(store
+        .get(&server_b(), "8")
+        .unwrap()
+        .unwrap()
+        .life
+        .read_at
+        .is_some());
     // With a server: no ambiguity.
-    assert!(store.mark_read(Some(A), "7").unwrap());
-    assert!(store.get(B, "7").unwrap().unwrap().read_at.is_none());
+    assert!(store.mark_read(Some(&server_a()), "7").unwrap());
+    assert!(store
+        .get(&server_b(), "7")
+        .unwrap()
+        .unwrap()
+        .life
+        .read_at
+        .is_none());
 
     let err = store.mark_read(None, "nope").unwrap_err();
     assert!(matches!(err, StoreError::NotFound { .. }), "{err}");
-    let err = store.mark_read(Some(A), "8").unwrap_err();
-    assert!(err.to_string().contains(A), "{err}");
+    let err = store.mark_read(Some(&server_a()), "8").unwrap_err();
+    assert!(err.to_string().contains(server_a().as_str()), "{err}");
     let err = store.acknowledge(None, "7").unwrap_err();
     assert!(matches!(err, StoreError::Ambiguous { .. }), "{err}");
 }
@@ -230,24 +286,24 @@ fn mark_read_by_id_alone() {
 fn mark_all_read_and_clear_read() {
     let store = memory();
     for id in ["1", "2", "3"] {
-        store.record(A, &alert(id)).unwrap();
+        store.record(&server_a(), &alert(id)).unwrap();
     }
-    store.record(B, &alert("1")).unwrap();
+    store.record(&server_b(), &alert("1")).unwrap();
     let mut changed = alert("1");
-    changed.title = "changed".into();
-    store.record(A, &changed).unwrap();
+    changed.fields.title = "changed".into();
+    store.record(&server_a(), &changed).unwrap();
     assert_eq!(count_rows(&store, "alert_updates"), 1);
 
-    assert_eq!(store.mark_all_read(Some(A)).unwrap(), 3);
-    assert_eq!(store.mark_all_read(Some(A)).unwrap(), 0);
+    assert_eq!(store.mark_all_read(Some(&server_a())).unwrap(), 3);
+    assert_eq!(store.mark_all_read(Some(&server_a())).unwrap(), 0);
     let counts = store.unread_counts().unwrap();
-    assert_eq!(counts.get(A), None);
-    assert_eq!(counts.get(B), Some(&1));
+    assert_eq!(counts.get(&server_a()), None);
+    assert_eq!(counts.get(&server_b()), Some(&1));
 
     assert_eq!(store.clear_read().unwrap(), 3);
     let left = store.list(&Query::default()).unwrap();
     assert_eq!(left.len(), 1);
-    assert_eq!(left[0].server, B);
+    assert_eq!(left[0].server, server_b());
     assert_eq!(count_rows(&store, "alert_updates"), 0, "the trail goes too");
 
     assert_eq!(store.mark_all_read(None).unwrap(), 1);
@@ -259,22 +315,41 @@ fn history_survives_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("nested/data").join(FILE_NAME);
     let gap;
+    let gap_to = at(1);
     let mut update = alert("2");
-    update.priority = Priority::High;
+    update.fields.priority = Priority::High;
     {
         let opened = Store::open(&path).unwrap();
         assert!(opened.recovered.is_none());
         let store = opened.store;
-        store.record(A, &alert("1")).unwrap();
-        store.record(A, &alert("2")).unwrap();
-        store.record(A, &update).unwrap();
-        store.mark_read(Some(A), "1").unwrap();
-        store.acknowledge(Some(A), "2").unwrap();
-        store.set_cursor(A, "ticketing", "evt-41").unwrap();
-        store.set_cursor(A, "ticketing", "evt-42").unwrap();
-        gap = store.open_gap(A, &at(5), "connection lost").unwrap();
-        store.close_gap(gap, &at(1)).unwrap();
-        store.open_gap(B, &at(1), "server down").unwrap();
+        store.record(&server_a(), &alert("1")).unwrap();
+        store.record(&server_a(), &alert("2")).unwrap();
+        store.record(&server_a(), &update).unwrap();
+        store.mark_read(Some(&server_a()), "1").unwrap();
+        store.acknowledge(Some(&server_a()), "2").unwrap();
+        let cursor = |value: &str| {
+            let mut cursors = Cursors::default();
+            cursors.set("/api/tickets", Position::After(value.into()));
+            Update::Cursor(cursors)
+        };
+        let batch = vec![
+            cursor("evt-41"),
+            cursor("evt-42"),
+            Update::Gap {
+                from: at(5),
+                to: gap_to,
+            },
+        ];
+        store.apply(&server_a(), "ticketing", batch).unwrap();
+        let down = vec![
+            Update::State(LinkState::Live),
+            Update::Gap {
+                from: at(2),
+                to: at(0),
+            },
+        ];
+        store.apply(&server_b(), "ticketing", down).unwrap();
+        gap = store.gaps(Some(&server_a())).unwrap()[0].id;
     }
     #[cfg(unix)]
     {
@@ -288,32 +363,41 @@ fn history_survives_reopen() {
     let store = opened.store;
     let all = store.list(&Query::default()).unwrap();
     assert_eq!(all.len(), 2);
-    assert!(store.get(A, "1").unwrap().unwrap().read_at.is_some());
-    let two = store.get(A, "2").unwrap().unwrap();
-    assert!(two.acknowledged_at.is_some());
-    assert_eq!(two.alert.priority, Priority::High);
-    assert_eq!(two.update_count, 1);
-    assert_eq!(store.trail(A, "2").unwrap().len(), 1);
+    assert!(store
+        .get(&server_a(), "1")
+        .unwrap()
+        .unwrap()
+        .life
+        .read_at
+        .is_some());
+    let two = store.get(&server_a(), "2").unwrap().unwrap();
+    assert!(two.life.acknowledged_at.is_some());
+    assert_eq!(two.alert.fields.priority, Priority::High);
+    assert_eq!(two.life.update_count, 1);
+    assert_eq!(store.trail(&server_a(), "2").unwrap().len(), 1);
+    let stored = store.cursor(&server_a(), "ticketing").unwrap().unwrap();
+    let cursors = Cursors::from_stored(&stored, &[]).unwrap();
     assert_eq!(
-        store.cursor(A, "ticketing").unwrap().as_deref(),
-        Some("evt-42")
+        cursors.get("/api/tickets"),
+        Some(&Position::After("evt-42".into()))
     );
     assert_eq!(
-        store.cursor(A, "other-profile").unwrap(),
+        store.cursor(&server_a(), "other-profile").unwrap(),
         None,
         "another profile's cursor means something else"
     );
-    assert_eq!(store.cursor(B, "ticketing").unwrap(), None);
+    assert_eq!(store.cursor(&server_b(), "ticketing").unwrap(), None);
     let gaps = store.gaps(None).unwrap();
     assert_eq!(gaps.len(), 2);
-    assert_eq!(gaps[0].server, B, "newest first");
-    assert!(gaps[0].to.is_none());
-    let closed = &store.gaps(Some(A)).unwrap()[0];
+    assert_eq!(gaps[0].server, server_b(), "newest first");
+    let closed = &store.gaps(Some(&server_a())).unwrap()[0];
     assert_eq!(closed.id, gap);
-    assert!(closed.to.is_some());
-    assert_eq!(closed.note, "connection lost");
-    assert!(!store.close_gap(gap, &at(0)).unwrap(), "already closed");
-    assert_eq!(store.record(A, &update).unwrap(), Recorded::Duplicate);
+    assert_eq!(closed.to, Some(gap_to));
+    assert_eq!(closed.note, super::GAP_NOTE);
+    assert_eq!(
+        store.record(&server_a(), &update).unwrap(),
+        Recorded::Duplicate
+    );
 }
 
 #[test]
@@ -331,19 +415,19 @@ fn burst_of_a_thousand_then_queries() {
             let mut a = alert(&format!("r-{i}"));
             // Alert 0 is the oldest, 999 the newest, one minute apart.
             a.received_at = at(1000 - i);
-            a.priority = priorities[usize::try_from(i % 4).unwrap()];
+            a.fields.priority = priorities[usize::try_from(i % 4).unwrap()];
             if i % 2 == 1 {
                 a.profile = "dispatch".into();
-                a.kind = Kind::Assignment;
+                a.fields.kind = Kind::Assignment;
             }
             a
         })
         .collect();
-    let results = store.record_many(A, &alerts).unwrap();
+    let results = store.record_many(&server_a(), &alerts).unwrap();
     assert_eq!(results.len(), 1000);
     assert!(results.iter().all(|r| *r == Recorded::New));
     // Again: every one a duplicate, nothing new.
-    let again = store.record_many(A, &alerts).unwrap();
+    let again = store.record_many(&server_a(), &alerts).unwrap();
     assert!(again.iter().all(|r| *r == Recorded::Duplicate));
     assert_eq!(count_rows(&store, "alerts"), 1000);
 
@@ -380,10 +464,12 @@ fn burst_of_a_thousand_then_queries() {
         })
         .unwrap();
     assert_eq!(urgent.len(), 500);
-    assert!(urgent.iter().all(|s| s.alert.priority >= Priority::High));
+    assert!(urgent
+        .iter()
+        .all(|s| s.alert.fields.priority >= Priority::High));
 
     // The last 10.5 minutes: alerts 990..=999 (received 10..1 minutes ago).
-    let since = (chrono::Utc::now() - chrono::Duration::seconds(630)).to_rfc3339();
+    let since = Timestamp::now().minus(chrono::TimeDelta::seconds(630));
     let recent = store
         .list(&Query {
             since: Some(since),
@@ -392,9 +478,12 @@ fn burst_of_a_thousand_then_queries() {
         .unwrap();
     assert_eq!(recent.len(), 10);
     assert_eq!(recent[9].alert.id, "r-990");
-    let offset_since = (chrono::Utc::now() - chrono::Duration::seconds(90))
-        .with_timezone(&chrono::FixedOffset::east_opt(2 * 3600).unwrap())
-        .to_rfc3339();
+    let offset_since = Timestamp::parse(
+        &(chrono::Utc::now() - chrono::Duration::seconds(90))
+            .with_timezone(&chrono::FixedOffset::east_opt(2 * 3600).unwrap())
+            .to_rfc3339(),
+    )
+    .unwrap();
     let last = store
         .list(&Query {
             since: Some(offset_since),
@@ -403,28 +492,27 @@ fn burst_of_a_thousand_then_queries() {
         .unwrap();
     assert_eq!(last.len(), 1, "{last:?}");
     assert_eq!(last[0].alert.id, "r-999");
-    let err = store
-        .list(&Query {
-            since: Some("yesterday".into()),
-            ..Query::default()
-        })
-        .unwrap_err();
-    assert!(matches!(err, StoreError::BadTime { .. }), "{err}");
+    assert!(
+        Timestamp::parse("yesterday").is_err(),
+        "a bad time never reaches a query"
+    );
 
     unread_filters(&store);
 }
 
 fn unread_filters(store: &Store) {
     for i in 0..100 {
-        store.mark_read(Some(A), &format!("r-{i}")).unwrap();
+        store
+            .mark_read(Some(&server_a()), &format!("r-{i}"))
+            .unwrap();
     }
-    store.record(B, &alert("r-1")).unwrap();
+    store.record(&server_b(), &alert("r-1")).unwrap();
     let counts = store.unread_counts().unwrap();
-    assert_eq!(counts.get(A), Some(&900));
-    assert_eq!(counts.get(B), Some(&1));
+    assert_eq!(counts.get(&server_a()), Some(&900));
+    assert_eq!(counts.get(&server_b()), Some(&1));
     let unread_dispatch = store
         .list(&Query {
-            server: Some(A.into()),
+            server: Some(server_a()),
             profile: Some("dispatch".into()),
             unread_only: true,
             min_priority: Some(Priority::Critical),
@@ -433,7 +521,7 @@ fn unread_filters(store: &Store) {
         .unwrap();
     // Odd ids are dispatch, i % 4 == 3 critical, ids below 100 read: 3, 7, ..., 999 minus 3..=99.
     assert_eq!(unread_dispatch.len(), 250 - 25);
-    assert!(unread_dispatch.iter().all(|s| s.read_at.is_none()));
+    assert!(unread_dispatch.iter().all(|s| s.life.read_at.is_none()));
 }
 
 #[test]
@@ -441,14 +529,14 @@ fn stored_alert_serializes_flat() {
     let store = memory();
     let mut a = alert("j-1");
     a.data = json!({ "id": "j-1", "updatedAt": "2024-05-01T10:00:00+02:00" });
-    store.record(A, &a).unwrap();
-    let stored = store.get(A, "j-1").unwrap().unwrap();
+    store.record(&server_a(), &a).unwrap();
+    let stored = store.get(&server_a(), "j-1").unwrap().unwrap();
     assert_eq!(
-        stored.server_time.as_deref(),
+        stored.life.server_time.map(|t| t.to_rfc3339()).as_deref(),
         Some("2024-05-01T08:00:00.000Z")
     );
     let value = serde_json::to_value(&stored).unwrap();
-    assert_eq!(value["server"], A);
+    assert_eq!(value["server"], server_a().as_str());
     assert_eq!(value["id"], "j-1");
     assert_eq!(value["priority"], "normal");
     assert_eq!(value["source"], "live");
@@ -457,25 +545,25 @@ fn stored_alert_serializes_flat() {
 }
 
 #[test]
-fn times_are_normalized_and_bad_ones_replaced() {
+fn times_are_stored_in_utc_and_read_back_unchanged() {
     let store = memory();
     let mut a = alert("t");
-    a.received_at = "2024-05-01T10:00:00+02:00".into();
-    store.record(A, &a).unwrap();
-    let stored = store.get(A, "t").unwrap().unwrap();
-    assert_eq!(stored.alert.received_at, "2024-05-01T08:00:00.000Z");
-
-    let mut b = alert("u");
-    b.received_at = "not a time".into();
-    store.record(A, &b).unwrap();
-    let stored = store.get(A, "u").unwrap().unwrap();
-    assert!(chrono::DateTime::parse_from_rfc3339(&stored.alert.received_at).is_ok());
-    assert!(stored.server_time.is_none());
-
-    assert!(matches!(
-        store.open_gap(A, "soon", "").unwrap_err(),
-        StoreError::BadTime { .. }
-    ));
+    a.received_at = Timestamp::parse("2024-05-01T10:00:00+02:00").unwrap();
+    store.record(&server_a(), &a).unwrap();
+    let stored = store.get(&server_a(), "t").unwrap().unwrap();
+    assert_eq!(
+        stored.alert.received_at.to_rfc3339(),
+        "2024-05-01T08:00:00.000Z"
+    );
+    assert_eq!(stored.alert.received_at, a.received_at);
+    let text: String = store
+        .conn
+        .query_row("SELECT received_at FROM alerts WHERE id = 't'", [], |row| {
+            row.get(0)
+        })
+        .unwrap();
+    assert_eq!(text, "2024-05-01T08:00:00.000Z", "sorts as text");
+    assert!(stored.life.server_time.is_none());
 }
 
 #[test]
@@ -506,7 +594,7 @@ fn random_bytes_are_set_aside() {
     // A working, empty history in its place.
     let store = opened.store;
     assert!(store.list(&Query::default()).unwrap().is_empty());
-    store.record(A, &alert("1")).unwrap();
+    store.record(&server_a(), &alert("1")).unwrap();
     drop(store);
     let opened = Store::open(&path).unwrap();
     assert!(opened.recovered.is_none());
@@ -534,7 +622,7 @@ fn damaged_file_keeps_its_wal_beside_it() {
     if let Ok(bytes) = std::fs::read(&wal) {
         assert_ne!(bytes, b"stale wal frames".repeat(100));
     }
-    opened.store.record(A, &alert("1")).unwrap();
+    opened.store.record(&server_a(), &alert("1")).unwrap();
     assert_eq!(opened.store.list(&Query::default()).unwrap().len(), 1);
 }
 
@@ -547,11 +635,11 @@ fn truncated_file_is_set_aside() {
         let alerts: Vec<Alert> = (0..2000)
             .map(|i| {
                 let mut a = alert(&format!("r-{i}"));
-                a.body = "x".repeat(200);
+                a.fields.body = "x".repeat(200);
                 a
             })
             .collect();
-        store.record_many(A, &alerts).unwrap();
+        store.record_many(&server_a(), &alerts).unwrap();
     }
     let bytes = std::fs::read(&good).unwrap();
     assert!(bytes.len() > 100_000, "{}", bytes.len());
@@ -572,7 +660,7 @@ fn damaged_pages_are_set_aside() {
     {
         let store = Store::open(&path).unwrap().store;
         let alerts: Vec<Alert> = (0..500).map(|i| alert(&format!("r-{i}"))).collect();
-        store.record_many(A, &alerts).unwrap();
+        store.record_many(&server_a(), &alerts).unwrap();
     }
     // A page that no b-tree or freelist owns: every read works, only the integrity check notices.
     let mut bytes = std::fs::read(&path).unwrap();
@@ -628,7 +716,7 @@ fn locked_history_is_reported_and_untouched() {
     let path = dir.path().join(FILE_NAME);
     {
         let store = Store::open(&path).unwrap().store;
-        store.record(A, &alert("1")).unwrap();
+        store.record(&server_a(), &alert("1")).unwrap();
     }
     let other = rusqlite::Connection::open(&path).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
@@ -718,25 +806,32 @@ fn prune_by_age() {
     ] {
         let mut a = alert(id);
         a.received_at = at(minutes_ago);
-        store.record(A, &a).unwrap();
+        store.record(&server_a(), &a).unwrap();
     }
     // old-2 gets an update trail and stays old; "kept" was first seen long ago but updated recently.
     let mut update = alert("old-2");
     update.received_at = at(31 * 24 * 60 - 1);
-    update.title = "changed".into();
-    store.record(A, &update).unwrap();
+    update.fields.title = "changed".into();
+    store.record(&server_a(), &update).unwrap();
     let mut kept = alert("kept");
     kept.received_at = at(40 * 24 * 60);
-    store.record(A, &kept).unwrap();
+    store.record(&server_a(), &kept).unwrap();
     kept.received_at = at(1);
-    kept.title = "changed".into();
-    store.record(A, &kept).unwrap();
+    kept.fields.title = "changed".into();
+    store.record(&server_a(), &kept).unwrap();
 
-    let old_gap = store.open_gap(A, &at(45 * 24 * 60), "old").unwrap();
-    store.close_gap(old_gap, &at(44 * 24 * 60)).unwrap();
-    store.open_gap(A, &at(45 * 24 * 60), "still down").unwrap();
-    let recent_gap = store.open_gap(A, &at(30), "recent").unwrap();
-    store.close_gap(recent_gap, &at(20)).unwrap();
+    let gap = |from: Timestamp, to: Option<Timestamp>, note: &str| {
+        store
+            .conn
+            .execute(
+                "INSERT INTO gaps (server, from_ts, to_ts, note) VALUES (?1, ?2, ?3, ?4)",
+                rusqlite::params![server_a(), from, to, note],
+            )
+            .unwrap();
+    };
+    gap(at(45 * 24 * 60), Some(at(44 * 24 * 60)), "old");
+    gap(at(45 * 24 * 60), None, "still down");
+    gap(at(30), Some(at(20)), "recent");
 
     let deleted = store
         .prune(Duration::from_secs(30 * 24 * 3600), 50_000)
@@ -750,9 +845,9 @@ fn prune_by_age() {
         .collect();
     ids.sort();
     assert_eq!(ids, ["kept", "new"]);
-    assert!(store.trail(A, "old-2").unwrap().is_empty());
+    assert!(store.trail(&server_a(), "old-2").unwrap().is_empty());
     // kept's previous version arrived 40 days ago but was replaced a minute ago: within retention.
-    assert_eq!(store.trail(A, "kept").unwrap().len(), 1);
+    assert_eq!(store.trail(&server_a(), "kept").unwrap().len(), 1);
     assert_eq!(count_rows(&store, "alert_updates"), 1);
     let notes: Vec<String> = store
         .gaps(None)
@@ -779,12 +874,12 @@ fn prune_by_count_keeps_the_newest() {
             a
         })
         .collect();
-    store.record_many(A, &alerts).unwrap();
+    store.record_many(&server_a(), &alerts).unwrap();
     // n-0, the oldest, gets an update: now it is the newest.
     let mut update = alerts[0].clone();
     update.received_at = at(0);
-    update.priority = Priority::High;
-    store.record(A, &update).unwrap();
+    update.fields.priority = Priority::High;
+    store.record(&server_a(), &update).unwrap();
 
     assert_eq!(store.prune(Duration::from_secs(86_400), 4).unwrap(), 6);
     let ids: Vec<String> = store
@@ -794,7 +889,7 @@ fn prune_by_count_keeps_the_newest() {
         .map(|s| s.alert.id)
         .collect();
     assert_eq!(ids, ["n-0", "n-9", "n-8", "n-7"]);
-    assert_eq!(store.trail(A, "n-0").unwrap().len(), 1);
+    assert_eq!(store.trail(&server_a(), "n-0").unwrap().len(), 1);
     assert_eq!(store.prune(Duration::from_secs(86_400), 4).unwrap(), 0);
 }
 
@@ -802,38 +897,46 @@ fn prune_by_count_keeps_the_newest() {
 fn prune_caps_long_trails() {
     let store = memory();
     let mut a = alert("insight");
-    a.kind = Kind::Info;
+    a.fields.kind = Kind::Info;
     let versions: Vec<Alert> = (0..1100)
         .map(|i| {
             let mut v = a.clone();
-            v.title = format!("Risk {i}");
+            v.fields.title = format!("Risk {i}");
             v
         })
         .collect();
-    store.record_many(A, &versions).unwrap();
-    assert_eq!(store.trail(A, "insight").unwrap().len(), 1099);
+    store.record_many(&server_a(), &versions).unwrap();
+    assert_eq!(store.trail(&server_a(), "insight").unwrap().len(), 1099);
     store.prune(Duration::from_secs(86_400), 10).unwrap();
-    let trail = store.trail(A, "insight").unwrap();
+    let trail = store.trail(&server_a(), "insight").unwrap();
     assert_eq!(trail.len(), 1000);
-    assert_eq!(trail[0].title, "Risk 99", "the oldest go");
-    assert_eq!(trail[999].title, "Risk 1098");
-    assert_eq!(store.get(A, "insight").unwrap().unwrap().update_count, 1099);
+    assert_eq!(trail[0].fields.title, "Risk 99", "the oldest go");
+    assert_eq!(trail[999].fields.title, "Risk 1098");
+    assert_eq!(
+        store
+            .get(&server_a(), "insight")
+            .unwrap()
+            .unwrap()
+            .life
+            .update_count,
+        1099
+    );
 }
 
 /// One generated alert: (server, id, kind, title, priority, assigned, data) as small indexes.
 type Spec = (usize, usize, usize, usize, usize, bool, usize);
 
-fn generated(spec: Spec) -> (&'static str, Alert) {
+fn generated(spec: Spec) -> (ServerId, Alert) {
     let (server, id, kind, title, priority, assigned, data) = spec;
     let kinds = [Kind::Report, Kind::Update, Kind::Info];
     let priorities = [Priority::Low, Priority::High, Priority::Critical];
     let mut a = alert(&format!("id-{id}"));
-    a.kind = kinds[kind];
-    a.title = format!("title {title}");
-    a.priority = priorities[priority];
-    a.assigned_to_me = assigned;
+    a.fields.kind = kinds[kind];
+    a.fields.title = format!("title {title}");
+    a.fields.priority = priorities[priority];
+    a.fields.assigned_to_me = assigned;
     a.data = json!({ "n": data });
-    ([A, B][server], a)
+    ([server_a(), server_b()][server].clone(), a)
 }
 
 proptest! {
@@ -847,29 +950,29 @@ proptest! {
         let store = memory();
         let batched = memory();
         // The model: current content and update count per key.
-        let mut model: HashMap<(&str, String), (Alert, u64)> = HashMap::new();
+        let mut model: HashMap<(ServerId, String), (Alert, u64)> = HashMap::new();
         let mut expected = Vec::new();
         for spec in &specs {
             let (server, a) = generated(*spec);
-            let key = (server, a.id.clone());
+            let key = (server.clone(), a.id.clone());
             let want = match model.get_mut(&key) {
                 None => {
                     model.insert(key, (a.clone(), 0));
                     Recorded::New
                 }
-                Some((current, _)) if current.kind == a.kind && current.title == a.title
-                    && current.priority == a.priority && current.assigned_to_me == a.assigned_to_me
+                Some((current, _)) if current.fields.kind == a.fields.kind && current.fields.title == a.fields.title
+                    && current.fields.priority == a.fields.priority && current.fields.assigned_to_me == a.fields.assigned_to_me
                     && current.data == a.data => Recorded::Duplicate,
                 Some((current, count)) => {
                     *count += 1;
                     let change = super::Change {
-                        previous_kind: current.kind,
-                        kind: a.kind,
-                        previous_priority: current.priority,
-                        priority: a.priority,
-                        became_assigned_to_me: a.assigned_to_me && !current.assigned_to_me,
-                        unassigned_from_me: current.assigned_to_me && !a.assigned_to_me,
-                        title_changed: current.title != a.title,
+                        previous_kind: current.fields.kind,
+                        kind: a.fields.kind,
+                        previous_priority: current.fields.priority,
+                        priority: a.fields.priority,
+                        became_assigned_to_me: a.fields.assigned_to_me && !current.fields.assigned_to_me,
+                        unassigned_from_me: current.fields.assigned_to_me && !a.fields.assigned_to_me,
+                        title_changed: current.fields.title != a.fields.title,
                         body_changed: false,
                         data_changed: current.data != a.data,
                         marked_unread: false,
@@ -879,21 +982,21 @@ proptest! {
                     Recorded::Updated(change)
                 }
             };
-            let got = store.record(server, &a).unwrap();
+            let got = store.record(&server, &a).unwrap();
             prop_assert_eq!(&want, &got);
             expected.push((server, a, got));
         }
         // The same sequence through record_many, in batches per server, gives the same results.
         let mut i = 0;
         while i < expected.len() {
-            let server = expected[i].0;
-            let run: Vec<&(&str, Alert, Recorded)> = expected[i..]
+            let server = expected[i].0.clone();
+            let run: Vec<&(ServerId, Alert, Recorded)> = expected[i..]
                 .iter()
                 .take(batch)
                 .take_while(|(s, _, _)| *s == server)
                 .collect();
             let alerts: Vec<Alert> = run.iter().map(|(_, a, _)| a.clone()).collect();
-            let results = batched.record_many(server, &alerts).unwrap();
+            let results = batched.record_many(&server, &alerts).unwrap();
             for (result, (_, _, single)) in results.iter().zip(&run) {
                 prop_assert_eq!(result, single);
             }
@@ -903,8 +1006,8 @@ proptest! {
             prop_assert_eq!(usize::try_from(count_rows(s, "alerts")).unwrap(), model.len());
             for ((server, id), (current, count)) in &model {
                 let stored = s.get(server, id).unwrap().unwrap();
-                prop_assert_eq!(stored.update_count, *count);
-                prop_assert_eq!(&stored.alert.title, &current.title);
+                prop_assert_eq!(stored.life.update_count, *count);
+                prop_assert_eq!(&stored.alert.fields.title, &current.fields.title);
                 prop_assert_eq!(&stored.alert.data, &current.data);
                 prop_assert_eq!(u64::try_from(s.trail(server, id).unwrap().len()).unwrap(), *count);
             }

@@ -1,0 +1,207 @@
+//! The terminal as the engine's sink: one line per alert on stdout (one JSON object with `--json`), link states,
+//! gaps and notices on stderr, in the CLI's words.
+
+use std::io::Write;
+use std::sync::Mutex;
+
+use alertdesk_core::domain::{Alert, Timestamp};
+use alertdesk_core::engine::{DeskEvent, Notice, ServerView, Sink};
+use alertdesk_core::link::LinkState;
+use alertdesk_core::store::Delivered;
+use serde_json::json;
+use tokio::sync::oneshot;
+
+/// Why the terminal wants listening to end.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Ending {
+    /// The server refused the credentials.
+    AuthFailed(String),
+    /// Nobody reads stdout any more (`| head`).
+    StdoutClosed,
+}
+
+/// Prints what the engine delivers.
+pub(crate) struct Terminal {
+    json: bool,
+    ending: Mutex<Option<oneshot::Sender<Ending>>>,
+}
+
+impl Terminal {
+    /// A terminal sink, and the receiver that hears when it wants listening to end.
+    pub(crate) fn new(json: bool) -> (Self, oneshot::Receiver<Ending>) {
+        let (tx, rx) = oneshot::channel();
+        let terminal = Self {
+            json,
+            ending: Mutex::new(Some(tx)),
+        };
+        (terminal, rx)
+    }
+
+    fn end(&self, ending: Ending) {
+        let sender = self
+            .ending
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if let Some(sender) = sender {
+            let _ = sender.send(ending);
+        }
+    }
+
+    fn print_alert(&self, alert: &Alert) {
+        let line = if self.json {
+            serde_json::to_string(alert).unwrap_or_default()
+        } else {
+            human_line(alert)
+        };
+        let mut stdout = std::io::stdout().lock();
+        if writeln!(stdout, "{line}")
+            .and_then(|()| stdout.flush())
+            .is_err()
+        {
+            self.end(Ending::StdoutClosed);
+        }
+    }
+}
+
+impl Sink for Terminal {
+    fn send(&self, event: &DeskEvent) -> bool {
+        if let DeskEvent::Notice { notice, .. } = event {
+            eprintln!("alertdesk: {}", notice_words(notice));
+        }
+        true
+    }
+
+    fn delivered(&self, server: &ServerView, item: &Delivered) {
+        match item {
+            Delivered::New(alert) | Delivered::Updated(alert, _) => self.print_alert(alert),
+            Delivered::State(state) => {
+                report_state(state, server, self.json);
+                if let LinkState::AuthFailed { reason } = state {
+                    self.end(Ending::AuthFailed(reason.clone()));
+                }
+            }
+            Delivered::Gap { from, to } => report_gap(*from, *to, server, self.json),
+        }
+    }
+
+    fn draws_views(&self) -> bool {
+        false
+    }
+}
+
+/// A notice as the terminal says it.
+fn notice_words(notice: &Notice) -> String {
+    match notice {
+        Notice::HistoryFailed { message } => {
+            format!("cannot write the history ({message}); alerts are printed but not kept")
+        }
+        Notice::NotificationsFailed { message } => {
+            format!("cannot show notifications ({message}); alerts are still printed and stored")
+        }
+        Notice::Acknowledged { id, .. } => format!("acknowledged {id}"),
+        Notice::WriteBackFailed { id, message, .. } => {
+            format!("acknowledged {id} locally, but the server was not told: {message}")
+        }
+        Notice::Escalated { id, .. } => format!("{id} is still unacknowledged"),
+        Notice::ServersFileInvalid { message } | Notice::ServersFileNotSaved { message } => {
+            message.clone()
+        }
+        Notice::ConnectFailed { server, error } => {
+            format!("cannot connect {server}: {}", error.message)
+        }
+    }
+}
+
+/// A link's state on stderr: a JSON status line with `--json`, else a sentence.
+pub(crate) fn report_state(state: &LinkState, server: &ServerView, json: bool) {
+    if json {
+        let mut value = serde_json::to_value(state).unwrap_or_else(|_| json!({}));
+        if let Some(map) = value.as_object_mut() {
+            map.insert("server".into(), json!(server.server));
+            map.insert("profile".into(), json!(server.profile));
+        }
+        eprintln!("{value}");
+        return;
+    }
+    let where_ = format!("{} ({})", server.server, server.profile);
+    match state {
+        LinkState::Connecting => eprintln!("alertdesk: connecting to {where_}"),
+        LinkState::Live => eprintln!("alertdesk: live: {where_}"),
+        #[allow(clippy::cast_precision_loss)] // milliseconds to seconds for display
+        LinkState::Reconnecting {
+            retry_in_ms,
+            reason,
+        } => {
+            eprintln!(
+                "alertdesk: link down ({reason}); retrying in {:.1} s",
+                *retry_in_ms as f64 / 1000.0
+            );
+        }
+        LinkState::Polling { every_s, reason } => {
+            eprintln!("alertdesk: WebSocket down ({reason}); polling {where_} every {every_s} s");
+        }
+        LinkState::AuthFailed { .. } => {} // said once, with what to do, when listening ends
+        LinkState::Stopped => eprintln!("alertdesk: stopped"),
+    }
+}
+
+/// The backend cannot tell what was missed while the link was down: say so instead of pretending.
+fn report_gap(from: Timestamp, to: Timestamp, server: &ServerView, json: bool) {
+    if json {
+        let value = json!({"notice": "gap", "from": from, "to": to, "server": server.server,
+                           "profile": server.profile});
+        eprintln!("{value}");
+    } else {
+        eprintln!(
+            "alertdesk: offline {}-{}, some events may be missing ({})",
+            local_time(from),
+            local_time(to),
+            server.server
+        );
+    }
+}
+
+fn local_time(time: Timestamp) -> String {
+    time.as_datetime()
+        .with_timezone(&chrono::Local)
+        .format("%H:%M:%S")
+        .to_string()
+}
+
+/// `14:02:11  HIGH      report      Burglary: back door — Station 4 · Main St  [report-12]`
+pub(crate) fn human_line(alert: &Alert) -> String {
+    let fields = &alert.fields;
+    let mut line = format!(
+        "{}  {:<8}  {:<10}  {}",
+        local_time(alert.received_at),
+        fields.priority.as_str().to_uppercase(),
+        fields.kind.as_str(),
+        one_line(&fields.title)
+    );
+    if !fields.body.is_empty() {
+        line.push_str(" — ");
+        line.push_str(&one_line(&fields.body));
+    }
+    if fields.assigned_to_me {
+        line.push_str("  [assigned to you]");
+    }
+    line + "  [" + &alert.id + "]"
+}
+
+/// Server text on one terminal line: control characters (escape sequences, newlines) become spaces.
+fn one_line(text: &str) -> String {
+    text.chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn server_text_cannot_move_the_terminal() {
+        assert_eq!(one_line("a\nb\x1b[2Jc\r"), "a b [2Jc ");
+    }
+}

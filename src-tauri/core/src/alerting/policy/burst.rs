@@ -1,0 +1,78 @@
+//! Bursts: past `coalesce_above` alerts in a second, the rest fold into one summary.
+
+use std::collections::BTreeMap;
+
+use tokio::time::Instant;
+
+use super::notification::{open_action, urgency};
+use super::{Policy, BURST_WINDOW};
+use crate::alerting::notify::{Category, Expire, Notification};
+use crate::domain::{Kind, Priority};
+
+/// The burst under way.
+#[derive(Debug)]
+pub(super) struct Burst {
+    pub(super) started: Instant,
+    /// Alerts notified in it (shown or folded).
+    pub(super) count: usize,
+    /// Folded alerts per kind, and their highest priority.
+    pub(super) folded: BTreeMap<&'static str, usize>,
+    pub(super) folded_priority: Option<Priority>,
+}
+
+impl Policy {
+    /// Shows the summary of a burst whose second is over.
+    pub(super) fn flush_burst(&mut self, now: Instant) {
+        if self
+            .burst
+            .as_ref()
+            .is_none_or(|b| now < b.started + BURST_WINDOW)
+        {
+            return;
+        }
+        let Some(burst) = self.burst.take() else {
+            return;
+        };
+        let Some(priority) = burst.folded_priority else {
+            return;
+        };
+        let total: usize = burst.folded.values().sum();
+        let summary = match burst.folded.keys().next() {
+            Some(kind) if burst.folded.len() == 1 => format!("{total} new {}", plural(kind)),
+            _ => format!("{total} new alerts"),
+        };
+        let body = burst
+            .folded
+            .iter()
+            .map(|(kind, n)| {
+                let word = if *n == 1 {
+                    kind.to_string()
+                } else {
+                    plural(kind)
+                };
+                format!("{n} {word}")
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let notification = Notification {
+            summary,
+            body: format!("{body}. Open Alertdesk to see them."),
+            urgency: urgency(priority),
+            sound: self.tone(priority),
+            expire: Expire::Default,
+            actions: vec![open_action()],
+            alert: None,
+            category: Category::Summary,
+            repeat: 0,
+        };
+        self.show(&notification);
+    }
+}
+
+fn plural(kind: &str) -> String {
+    if kind == Kind::Info.as_str() {
+        "info notices".into()
+    } else {
+        format!("{kind}s")
+    }
+}

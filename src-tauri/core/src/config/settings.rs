@@ -1,0 +1,715 @@
+//! The user's settings, `settings.toml` in the config directory (see `docs/settings.md`).
+//!
+//! A missing file means defaults. A present file is parsed strictly: an unknown key or a wrong type is an error
+//! naming the file, line and column, because a silently ignored typo in an alerting setting is a missed alert.
+
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::NaiveTime;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::Priority;
+use crate::{Error, Result};
+
+/// All settings. Every field has a default, so a file only lists what it changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(default, deny_unknown_fields)]
+pub struct Settings {
+    /// Logging.
+    pub log: LogSettings,
+    /// The desktop window.
+    pub window: WindowSettings,
+    /// The alert history.
+    pub history: HistorySettings,
+    /// How alerts are notified: repeats, bursts, quiet hours, link alarms and sounds.
+    pub alerting: AlertingSettings,
+    /// Signed updates of the desktop app.
+    pub updates: UpdateSettings,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `alertdesk_core=debug,info`. `ALERTDESK_LOG` overrides it.
+    pub level: String,
+    /// How many daily log files to keep.
+    pub keep_files: usize,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info".into(),
+            keep_files: 7,
+        }
+    }
+}
+
+/// `[window]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WindowSettings {
+    /// Start with the window hidden in the tray (for machines that start Alertdesk at login).
+    pub start_hidden: bool,
+    /// Closing the window hides it to the tray; `false` makes closing the window quit the app.
+    pub close_to_tray: bool,
+    /// Light or dark: `system` follows the desktop's preference.
+    pub theme: Theme,
+    /// GPU-accelerated compositing in the web view; `false` draws in software and saves about 80 MB (a
+    /// machine short of memory, or a GPU driver that misbehaves).
+    pub gpu: bool,
+}
+
+impl Default for WindowSettings {
+    fn default() -> Self {
+        Self {
+            start_hidden: false,
+            close_to_tray: true,
+            theme: Theme::System,
+            gpu: true,
+        }
+    }
+}
+
+/// `[window] theme`
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Theme {
+    /// Follow the desktop.
+    #[default]
+    System,
+    /// Always light.
+    Light,
+    /// Always dark (night shifts).
+    Dark,
+}
+
+/// `[history]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HistorySettings {
+    /// Alerts not received or updated for this many days are deleted (at least 1).
+    pub retention_days: u32,
+    /// At most this many alerts are kept; beyond it the oldest are deleted (at least 1).
+    pub max_alerts: usize,
+}
+
+impl Default for HistorySettings {
+    fn default() -> Self {
+        Self {
+            retention_days: 30,
+            max_alerts: 50_000,
+        }
+    }
+}
+
+impl HistorySettings {
+    /// `retention_days` as a duration.
+    pub fn max_age(&self) -> Duration {
+        Duration::from_secs(u64::from(self.retention_days) * 24 * 60 * 60)
+    }
+}
+
+/// `[alerting]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AlertingSettings {
+    /// Critical alerts and assignments to me are notified again this often until acknowledged or read
+    /// (at least 5).
+    pub repeat_every_secs: u64,
+    /// After this many repeats the window comes to the front and asks for attention (at least 1).
+    pub escalate_after: u32,
+    /// In a burst (one second), alerts beyond this many are folded into one summary (at least 1).
+    pub coalesce_above: usize,
+    /// Statuses (in an update's `status` field) that end a record: an update moving to one is notified.
+    pub terminal_statuses: Vec<String>,
+    /// Whether the user is on duty: only then does a lost connection raise an alarm.
+    pub on_duty: bool,
+    /// A server unreachable this long raises the link alarm (at least 5).
+    pub link_alarm_after_secs: u64,
+    /// Sound volume, 0 to 100.
+    pub volume: u8,
+    /// The tone each priority plays.
+    pub tones: ToneSettings,
+    /// Must be `true` in the same file for a change that silences critical alerts (volume 0 or tone `none`).
+    pub confirm_silence_critical: bool,
+    /// Read critical alerts aloud ("Critical: <title>") through `spd-say` or `espeak-ng` when installed.
+    pub speak_critical: bool,
+    /// Quiet hours (local time): only critical alerts and assignments to me sound. None by default.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quiet_hours: Option<QuietHours>,
+}
+
+impl Default for AlertingSettings {
+    fn default() -> Self {
+        Self {
+            repeat_every_secs: 30,
+            escalate_after: 3,
+            coalesce_above: 5,
+            terminal_statuses: vec!["closed".into(), "completed".into(), "resolved".into()],
+            on_duty: true,
+            link_alarm_after_secs: 60,
+            volume: 80,
+            tones: ToneSettings::default(),
+            confirm_silence_critical: false,
+            speak_critical: false,
+            quiet_hours: None,
+        }
+    }
+}
+
+/// `[alerting.tones]`: the bundled tone file each priority plays, or `none` for silence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ToneSettings {
+    /// Low priority.
+    pub low: String,
+    /// Normal priority.
+    pub normal: String,
+    /// High priority.
+    pub high: String,
+    /// Critical priority.
+    pub critical: String,
+}
+
+impl Default for ToneSettings {
+    fn default() -> Self {
+        Self {
+            low: "low".into(),
+            normal: "normal".into(),
+            high: "high".into(),
+            critical: "critical".into(),
+        }
+    }
+}
+
+/// The tone name that means no sound.
+pub const NO_TONE: &str = "none";
+
+impl ToneSettings {
+    /// The tone for `priority` (may be [`NO_TONE`]).
+    pub fn for_priority(&self, priority: Priority) -> &str {
+        match priority {
+            Priority::Low => &self.low,
+            Priority::Normal => &self.normal,
+            Priority::High => &self.high,
+            Priority::Critical => &self.critical,
+        }
+    }
+}
+
+/// `quiet_hours = { from = "22:00", to = "06:00" }`: local times; `from` later than `to` spans midnight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHours {
+    /// Start, `HH:MM` (inclusive).
+    pub from: String,
+    /// End, `HH:MM` (exclusive).
+    pub to: String,
+}
+
+impl QuietHours {
+    /// The start and end as times, or an error naming the bad one.
+    pub fn times(&self) -> Result<(NaiveTime, NaiveTime), String> {
+        let parse = |key: &str, value: &str| {
+            let ok = value.len() == 5 && value.as_bytes()[2] == b':';
+            ok.then(|| NaiveTime::parse_from_str(value, "%H:%M").ok())
+                .flatten()
+                .ok_or_else(|| {
+                    format!(
+                        "alerting.quiet_hours.{key} is {value:?}; expected HH:MM like \"22:00\""
+                    )
+                })
+        };
+        let (from, to) = (parse("from", &self.from)?, parse("to", &self.to)?);
+        if from == to {
+            return Err("alerting.quiet_hours: from and to are the same time".into());
+        }
+        Ok((from, to))
+    }
+
+    /// Whether `time` falls inside (an invalid range contains nothing).
+    pub fn contains(&self, time: NaiveTime) -> bool {
+        match self.times() {
+            Ok((from, to)) if from < to => from <= time && time < to,
+            Ok((from, to)) => time >= from || time < to,
+            Err(_) => false,
+        }
+    }
+}
+
+impl AlertingSettings {
+    /// `repeat_every_secs` as a duration.
+    pub fn repeat_every(&self) -> Duration {
+        Duration::from_secs(self.repeat_every_secs)
+    }
+
+    /// `link_alarm_after_secs` as a duration.
+    pub fn link_alarm_after(&self) -> Duration {
+        Duration::from_secs(self.link_alarm_after_secs)
+    }
+
+    /// Whether these settings play no sound for critical alerts.
+    pub fn silences_critical(&self) -> bool {
+        self.volume == 0 || self.tones.critical == NO_TONE
+    }
+
+    /// Checks every value; the error names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.repeat_every_secs < 5 {
+            return Err("alerting.repeat_every_secs must be at least 5".into());
+        }
+        if self.escalate_after == 0 {
+            return Err("alerting.escalate_after must be at least 1".into());
+        }
+        if self.coalesce_above == 0 {
+            return Err("alerting.coalesce_above must be at least 1".into());
+        }
+        if self.link_alarm_after_secs < 5 {
+            return Err("alerting.link_alarm_after_secs must be at least 5".into());
+        }
+        if self.volume > 100 {
+            return Err(format!(
+                "alerting.volume is {}; it must be between 0 and 100",
+                self.volume
+            ));
+        }
+        if self.terminal_statuses.iter().any(|s| s.trim().is_empty()) {
+            return Err("alerting.terminal_statuses must not contain an empty status".into());
+        }
+        for (key, tone) in [
+            ("low", &self.tones.low),
+            ("normal", &self.tones.normal),
+            ("high", &self.tones.high),
+            ("critical", &self.tones.critical),
+        ] {
+            let valid = !tone.is_empty()
+                && tone
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+            if !valid {
+                return Err(format!(
+                    "alerting.tones.{key} is {tone:?}; a tone is a bundled tone's name (letters, digits, - and _) \
+                     or \"none\""
+                ));
+            }
+        }
+        if let Some(quiet) = &self.quiet_hours {
+            quiet.times()?;
+        }
+        if self.silences_critical() && !self.confirm_silence_critical {
+            let what = if self.volume == 0 {
+                "alerting.volume = 0"
+            } else {
+                "alerting.tones.critical = \"none\""
+            };
+            return Err(format!(
+                "{what} silences critical alerts; add alerting.confirm_silence_critical = true to confirm"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `[updates]`: where and how often the desktop app looks for signed updates.
+///
+/// There is deliberately no key for the signing public key: it is built into the package, because this file is
+/// writable by the user and the key is what stands between a forged build and an install as root.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdateSettings {
+    /// Whether the app looks for updates at all (at start, periodically and on request).
+    pub enabled: bool,
+    /// Update manifest URLs (`latest.json`), tried in order. Empty means the ones built into the package.
+    pub endpoints: Vec<String>,
+    /// Hours between two automatic checks (at least 1).
+    pub check_every_hours: u32,
+}
+
+impl Default for UpdateSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            endpoints: Vec::new(),
+            check_every_hours: 6,
+        }
+    }
+}
+
+impl UpdateSettings {
+    /// `check_every_hours` as a duration.
+    pub fn check_every(&self) -> Duration {
+        Duration::from_secs(u64::from(self.check_every_hours) * 60 * 60)
+    }
+
+    /// The endpoints as URLs (empty when the package's own are to be used).
+    pub fn endpoint_urls(&self) -> Result<Vec<url::Url>, String> {
+        self.endpoints.iter().map(|e| parse_endpoint(e)).collect()
+    }
+
+    /// Checks every value; the error names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.check_every_hours == 0 {
+            return Err("updates.check_every_hours must be at least 1".into());
+        }
+        self.endpoint_urls().map(|_| ())
+    }
+}
+
+/// An update endpoint: `https://`, or `http://` to this machine only (for testing a release locally).
+fn parse_endpoint(text: &str) -> Result<url::Url, String> {
+    let url = url::Url::parse(text)
+        .map_err(|e| format!("updates.endpoints: {text:?} is not a URL ({e})"))?;
+    let loopback = matches!(url.host(), Some(url::Host::Domain("localhost")))
+        || matches!(url.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+        || matches!(url.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+    match url.scheme() {
+        "https" => Ok(url),
+        "http" if loopback => Ok(url),
+        _ => Err(format!(
+            "updates.endpoints: {text:?} must be an https:// URL (http:// only to this machine, for testing)"
+        )),
+    }
+}
+
+impl Settings {
+    /// Loads `path`, or the defaults when it does not exist.
+    pub fn load(path: &Path) -> Result<Self> {
+        match std::fs::read_to_string(path) {
+            Ok(text) => Self::parse(&text).map_err(|message| Error::Settings {
+                path: path.into(),
+                message,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
+    /// Parses settings text; the error message names the line and column.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let settings: Self = toml::from_str(text).map_err(|e| describe_toml_error(text, &e))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.log.keep_files == 0 {
+            return Err("log.keep_files must be at least 1".into());
+        }
+        if self.history.retention_days == 0 {
+            return Err("history.retention_days must be at least 1".into());
+        }
+        if self.history.max_alerts == 0 {
+            return Err("history.max_alerts must be at least 1".into());
+        }
+        self.alerting.validate()?;
+        self.updates.validate()
+    }
+}
+
+/// The settings as TOML, every key listed (what `alertdesk settings` prints).
+pub fn to_toml(settings: &Settings) -> String {
+    toml::to_string_pretty(settings).unwrap_or_else(|e| format!("# cannot print settings: {e}\n"))
+}
+
+/// Turns a TOML error into `line L, column C: message`.
+pub(crate) fn describe_toml_error(text: &str, err: &toml::de::Error) -> String {
+    let message = err.message();
+    match err.span() {
+        Some(span) => {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!("line {line}, column {column}: {message}")
+        }
+        None => message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveTime;
+
+    use super::Settings;
+    use crate::domain::Priority;
+
+    #[test]
+    fn missing_file_gives_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings::load(&dir.path().join("settings.toml")).unwrap();
+        assert_eq!(settings, Settings::default());
+        assert!(settings.window.close_to_tray);
+    }
+
+    #[test]
+    fn file_overrides_only_what_it_lists() {
+        let settings = Settings::parse("[log]\nlevel = \"debug\"\n").unwrap();
+        assert_eq!(settings.log.level, "debug");
+        assert_eq!(settings.log.keep_files, 7);
+    }
+
+    #[test]
+    fn unknown_key_names_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("settings.toml");
+        std::fs::write(&path, "[log]\nlevel = \"info\"\nlevle = \"debug\"\n").unwrap();
+        let err = Settings::load(&path).unwrap_err().to_string();
+        assert!(err.starts_with(&path.display().to_string()), "{err}");
+        assert!(err.contains("line 3, column 1"), "{err}");
+        assert!(err.contains("levle"), "{err}");
+    }
+
+    #[test]
+    fn printed_settings_parse_back() {
+        let settings = Settings::parse("[window]\nstart_hidden = true\n").unwrap();
+        assert_eq!(
+            Settings::parse(&super::to_toml(&settings)).unwrap(),
+            settings
+        );
+    }
+
+    #[test]
+    fn wrong_type_and_bad_value_are_errors() {
+        assert_eq!(
+            Settings::parse("[window]\ntheme = \"dark\"\n")
+                .unwrap()
+                .window
+                .theme,
+            super::Theme::Dark
+        );
+        assert!(Settings::parse("[window]\ntheme = \"blue\"\n").is_err());
+        assert!(Settings::default().window.gpu);
+        assert!(
+            !Settings::parse("[window]\ngpu = false\n")
+                .unwrap()
+                .window
+                .gpu
+        );
+        let err = Settings::parse("[window]\nstart_hidden = \"yes\"\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        let err = Settings::parse("[log]\nkeep_files = 0\n").unwrap_err();
+        assert!(err.contains("keep_files"), "{err}");
+    }
+
+    #[test]
+    fn history_section() {
+        let defaults = Settings::default().history;
+        assert_eq!((defaults.retention_days, defaults.max_alerts), (30, 50_000));
+        assert_eq!(defaults.max_age().as_secs(), 30 * 86_400);
+
+        let settings = Settings::parse("[history]\nretention_days = 7\n").unwrap();
+        assert_eq!(settings.history.retention_days, 7);
+        assert_eq!(settings.history.max_alerts, 50_000);
+
+        for (text, key) in [
+            ("[history]\nretention_days = 0\n", "retention_days"),
+            ("[history]\nmax_alerts = 0\n", "max_alerts"),
+        ] {
+            let err = Settings::parse(text).unwrap_err();
+            assert!(err.contains(key) && err.contains("at least 1"), "{err}");
+        }
+        let err = Settings::parse("[history]\nmax_alerts = -5\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        let err = Settings::parse("[history]\nretention = 3\n").unwrap_err();
+        assert!(
+            err.contains("line 2, column 1") && err.contains("retention"),
+            "{err}"
+        );
+        let err = Settings::parse("[history]\nretention_days = \"30\"\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn alerting_section_defaults_and_overrides() {
+        let defaults = Settings::default().alerting;
+        assert_eq!(
+            (
+                defaults.repeat_every_secs,
+                defaults.escalate_after,
+                defaults.coalesce_above,
+                defaults.link_alarm_after_secs,
+                defaults.volume,
+            ),
+            (30, 3, 5, 60, 80)
+        );
+        assert!(defaults.on_duty && !defaults.confirm_silence_critical);
+        assert!(!defaults.speak_critical, "reading aloud is opt-in");
+        assert!(
+            Settings::parse("[alerting]\nspeak_critical = true\n")
+                .unwrap()
+                .alerting
+                .speak_critical
+        );
+        assert_eq!(
+            defaults.terminal_statuses,
+            ["closed", "completed", "resolved"]
+        );
+        assert_eq!(defaults.tones.for_priority(Priority::Critical), "critical");
+        assert_eq!(defaults.quiet_hours, None);
+
+        let settings = Settings::parse(
+            "[alerting]\nrepeat_every_secs = 10\nquiet_hours = { from = \"22:00\", to = \"06:00\" }\n\
+             [alerting.tones]\nlow = \"chime-2\"\n",
+        )
+        .unwrap();
+        let alerting = &settings.alerting;
+        assert_eq!(alerting.repeat_every().as_secs(), 10);
+        assert_eq!(alerting.escalate_after, 3);
+        assert_eq!(alerting.tones.low, "chime-2");
+        assert_eq!(alerting.tones.normal, "normal");
+        let quiet = alerting.quiet_hours.as_ref().unwrap();
+        let at = |h, m| NaiveTime::from_hms_opt(h, m, 0).unwrap();
+        assert!(quiet.contains(at(23, 0)) && quiet.contains(at(3, 0)) && quiet.contains(at(22, 0)));
+        assert!(!quiet.contains(at(6, 0)) && !quiet.contains(at(12, 0)));
+        assert_eq!(
+            Settings::parse(&super::to_toml(&settings)).unwrap(),
+            settings
+        );
+    }
+
+    #[test]
+    fn alerting_values_are_validated() {
+        for (text, needle) in [
+            (
+                "repeat_every_secs = 4",
+                "alerting.repeat_every_secs must be at least 5",
+            ),
+            (
+                "escalate_after = 0",
+                "alerting.escalate_after must be at least 1",
+            ),
+            (
+                "coalesce_above = 0",
+                "alerting.coalesce_above must be at least 1",
+            ),
+            (
+                "link_alarm_after_secs = 1",
+                "alerting.link_alarm_after_secs",
+            ),
+            ("volume = 101", "alerting.volume is 101"),
+            (
+                "terminal_statuses = [\"closed\", \"\"]",
+                "alerting.terminal_statuses",
+            ),
+            (
+                "quiet_hours = { from = \"22\", to = \"06:00\" }",
+                "alerting.quiet_hours.from",
+            ),
+            (
+                "quiet_hours = { from = \"22:00\", to = \"6:00\" }",
+                "alerting.quiet_hours.to",
+            ),
+            (
+                "quiet_hours = { from = \"25:00\", to = \"06:00\" }",
+                "alerting.quiet_hours.from",
+            ),
+            (
+                "quiet_hours = { from = \"06:00\", to = \"06:00\" }",
+                "the same time",
+            ),
+            ("tones = { high = \"../x\" }", "alerting.tones.high"),
+        ] {
+            let err = Settings::parse(&format!("[alerting]\n{text}\n")).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        let err = Settings::parse("[alerting]\nvolume = 300\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
+        let err = Settings::parse("[alerting]\nrepeat_every = 30\n").unwrap_err();
+        assert!(
+            err.contains("line 2, column 1") && err.contains("repeat_every"),
+            "{err}"
+        );
+        let err = Settings::parse("[alerting.tones]\nurgent = \"x\"\n").unwrap_err();
+        assert!(err.contains("urgent"), "{err}");
+        let err = Settings::parse("[alerting]\nquiet_hours = { from = \"22:00\" }\n").unwrap_err();
+        assert!(err.contains("to"), "{err}");
+    }
+
+    #[test]
+    fn silencing_critical_needs_confirmation() {
+        let err = Settings::parse("[alerting]\nvolume = 0\n").unwrap_err();
+        assert!(
+            err.contains("alerting.volume = 0")
+                && err.contains("alerting.confirm_silence_critical"),
+            "{err}"
+        );
+        let err = Settings::parse("[alerting.tones]\ncritical = \"none\"\n").unwrap_err();
+        assert!(
+            err.contains("alerting.tones.critical") && err.contains("confirm_silence_critical"),
+            "{err}"
+        );
+        // Other priorities may be silenced freely.
+        let settings = Settings::parse("[alerting.tones]\nlow = \"none\"\n").unwrap();
+        assert!(!settings.alerting.silences_critical());
+        let settings = Settings::parse(
+            "[alerting]\nvolume = 0\nconfirm_silence_critical = true\n[alerting.tones]\ncritical = \"none\"\n",
+        )
+        .unwrap();
+        assert!(settings.alerting.silences_critical());
+    }
+
+    #[test]
+    fn updates_section() {
+        let defaults = Settings::default().updates;
+        assert!(defaults.enabled && defaults.endpoints.is_empty());
+        assert_eq!(defaults.check_every().as_secs(), 6 * 3600);
+
+        let settings = Settings::parse(
+            "[updates]\nendpoints = [\"https://updates.example.org/alertdesk/latest.json\", \
+             \"http://127.0.0.1:8080/latest.json\"]\ncheck_every_hours = 1\n",
+        )
+        .unwrap();
+        let urls = settings.updates.endpoint_urls().unwrap();
+        assert_eq!(urls[0].host_str(), Some("updates.example.org"));
+        assert_eq!(urls[1].port(), Some(8080));
+        assert_eq!(settings.updates.check_every().as_secs(), 3600);
+        assert_eq!(
+            Settings::parse(&super::to_toml(&settings)).unwrap(),
+            settings
+        );
+
+        for (text, needle) in [
+            (
+                "check_every_hours = 0",
+                "updates.check_every_hours must be at least 1",
+            ),
+            ("endpoints = [\"not a url\"]", "is not a URL"),
+            (
+                "endpoints = [\"http://updates.example.org/latest.json\"]",
+                "must be an https:// URL",
+            ),
+            (
+                "endpoints = [\"ftp://127.0.0.1/latest.json\"]",
+                "must be an https:// URL",
+            ),
+        ] {
+            let err = Settings::parse(&format!("[updates]\n{text}\n")).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        for loopback in ["http://localhost:1/x", "http://[::1]:1/x"] {
+            let text = format!("[updates]\nendpoints = [\"{loopback}\"]\n");
+            Settings::parse(&text).unwrap_or_else(|e| panic!("{loopback}: {e}"));
+        }
+        // The signing key is not a setting: it would let whoever can write this file feed a forged build.
+        let err = Settings::parse("[updates]\npubkey = \"x\"\n").unwrap_err();
+        assert!(err.contains("pubkey") && err.contains("line 2"), "{err}");
+    }
+
+    #[test]
+    fn documented_examples_parse() {
+        for doc in [
+            include_str!("../../../../docs/settings.md"),
+            include_str!("../../../../docs/alerting.md"),
+        ] {
+            let mut blocks = 0;
+            for block in doc.split("```toml\n").skip(1) {
+                let text = block.split("```").next().unwrap();
+                Settings::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                blocks += 1;
+            }
+            assert!(blocks > 0);
+        }
+    }
+}

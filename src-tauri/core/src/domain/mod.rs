@@ -1,0 +1,12 @@
+//! The values every layer shares: an [`Alert`] and its [`AlertFields`], a server's address and [`ServerId`], the
+//! [`Timestamp`] every domain type carries, and the [`Token`] that never prints itself.
+
+pub mod alert;
+pub mod secret;
+pub mod server;
+pub mod time;
+
+pub use alert::{Alert, AlertFields, Kind, Priority, Source};
+pub use secret::Token;
+pub use server::{Server, ServerError, ServerId};
+pub use time::{BadTime, Timestamp};

@@ -1,0 +1,231 @@
+//! Sign-in and tokens: the login request, the token store (the OS keyring), and the profiles the sign-in form
+//! offers (built in, or imported into `config/profiles/`).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use super::error::EngineError;
+use super::servers::ServerEntry;
+use super::view::{ProfileInfo, SignInForm, VariableInfo};
+use super::TokenSource;
+use crate::config::paths::Paths;
+use crate::domain::{Server, Token};
+use crate::link::auth::{self, KeyringError, TokenStore};
+use crate::profile::{AuthMode, Profile};
+
+/// Sign-in, tokens and profiles; cheap to clone.
+#[derive(Clone)]
+pub(super) struct Accounts {
+    tokens: Arc<dyn TokenStore>,
+    http: reqwest::Client,
+    config_dir: PathBuf,
+}
+
+impl Accounts {
+    pub(super) fn new(tokens: Arc<dyn TokenStore>, paths: &Paths) -> Self {
+        Self {
+            tokens,
+            http: auth::http_client(),
+            config_dir: paths.config_dir.clone(),
+        }
+    }
+
+    fn profiles_dir(&self) -> PathBuf {
+        self.config_dir.join("profiles")
+    }
+
+    pub(super) fn profiles(&self) -> Vec<ProfileInfo> {
+        let mut out: Vec<ProfileInfo> = Profile::builtins()
+            .iter()
+            .map(|p| profile_info(p, &p.name, true))
+            .collect();
+        if let Ok(dir) = std::fs::read_dir(self.profiles_dir()) {
+            let mut files: Vec<_> = dir
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect();
+            files.sort();
+            for path in files {
+                let name = path.to_string_lossy().into_owned();
+                match Profile::load(&name) {
+                    Ok(profile) => out.push(profile_info(&profile, &name, false)),
+                    Err(e) => tracing::warn!("imported profile ignored: {e}"),
+                }
+            }
+        }
+        out
+    }
+
+    pub(super) fn import_profile(
+        &self,
+        file_name: &str,
+        text: &str,
+    ) -> Result<ProfileInfo, EngineError> {
+        let profile = Profile::parse(text, file_name)?;
+        if Profile::builtins().iter().any(|b| b.name == profile.name) {
+            return Err(EngineError::BuiltinName {
+                file: file_name.to_string(),
+                name: profile.name,
+            });
+        }
+        let dir = self.profiles_dir();
+        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io {
+            path: dir.clone(),
+            source,
+        })?;
+        let path = dir.join(format!("{}.toml", profile.name));
+        std::fs::write(&path, text).map_err(|source| EngineError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        tracing::info!(profile = %profile.name, "profile imported");
+        Ok(profile_info(&profile, &path.to_string_lossy(), false))
+    }
+
+    /// Runs the sign-in form's login request and keeps the token; returns the server to save and its token.
+    pub(super) async fn sign_in(
+        &self,
+        form: SignInForm,
+        demo: bool,
+    ) -> Result<(ServerEntry, TokenSource), EngineError> {
+        let profile = Profile::load(form.profile.trim())?;
+        let server = Server::parse(form.server.trim())?;
+        let vars: BTreeMap<String, String> = form
+            .vars
+            .into_iter()
+            .map(|(k, v)| (k, v.trim().to_string()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let resolved = profile.resolve_variables(&vars)?;
+        let token = match &profile.auth.login {
+            Some(_) => {
+                if form.username.trim().is_empty() {
+                    return Err(EngineError::CredentialsNeeded {
+                        profile: profile.name.clone(),
+                    });
+                }
+                let password = Token::new(form.password);
+                let token = auth::login(
+                    &self.http,
+                    &profile,
+                    &server,
+                    form.username.trim(),
+                    &password,
+                    &resolved,
+                )
+                .await?;
+                self.keep_token(auth::account(&profile.name, &server), token.clone())
+                    .await?;
+                TokenSource::Given(token)
+            }
+            None if profile.auth.mode == AuthMode::None || profile.auth.optional => {
+                TokenSource::Without
+            }
+            None => {
+                return Err(EngineError::NoLogin {
+                    profile: profile.name.clone(),
+                })
+            }
+        };
+        let label = form
+            .label
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .unwrap_or_else(|| default_label(&profile, &server));
+        tracing::info!(server = %server, profile = %profile.name, "signed in");
+        let entry = ServerEntry {
+            profile: form.profile.trim().to_string(),
+            url: server.to_string(),
+            label,
+            vars,
+            demo,
+        };
+        Ok((entry, token))
+    }
+
+    async fn keep_token(&self, account: String, token: Token) -> Result<(), EngineError> {
+        let tokens = Arc::clone(&self.tokens);
+        tokio::task::spawn_blocking(move || tokens.set(&account, &token))
+            .await
+            .map_err(|e| KeyringError(e.to_string()))??;
+        Ok(())
+    }
+
+    pub(super) async fn forget_token(&self, account: String) -> Result<(), EngineError> {
+        let tokens = Arc::clone(&self.tokens);
+        tokio::task::spawn_blocking(move || tokens.delete(&account))
+            .await
+            .map_err(|e| KeyringError(e.to_string()))??;
+        Ok(())
+    }
+}
+
+/// The token kept for `profile` on `server`, when the profile sends one (no keyring access otherwise).
+/// A token store that fails is logged and counts as no token.
+pub(super) async fn stored_token(
+    tokens: &Arc<dyn TokenStore>,
+    profile: &Profile,
+    server: &Server,
+) -> Option<Token> {
+    if profile.auth.mode == AuthMode::None {
+        return None;
+    }
+    let account = auth::account(&profile.name, server);
+    let tokens = Arc::clone(tokens);
+    match tokio::task::spawn_blocking(move || tokens.get(&account)).await {
+        Ok(Ok(token)) => token,
+        Ok(Err(e)) => {
+            tracing::warn!(server = %server, "cannot read the token: {e}");
+            None
+        }
+        Err(e) => {
+            tracing::warn!("token lookup failed: {e}");
+            None
+        }
+    }
+}
+
+/// The entry of a server connected for this run only, checked before it is handed to the actor.
+pub(super) fn scripted_entry(
+    profile: &str,
+    server: &str,
+    vars: BTreeMap<String, String>,
+) -> Result<ServerEntry, EngineError> {
+    let loaded = Profile::load(profile)?;
+    let server = Server::parse(server)?;
+    loaded.resolve_variables(&vars)?;
+    Ok(ServerEntry {
+        profile: profile.to_string(),
+        url: server.to_string(),
+        label: default_label(&loaded, &server),
+        vars,
+        demo: false,
+    })
+}
+
+/// "profile · host:port".
+pub(super) fn default_label(profile: &Profile, server: &Server) -> String {
+    format!("{} · {}", profile.name, server.host_port())
+}
+
+fn profile_info(profile: &Profile, name: &str, builtin: bool) -> ProfileInfo {
+    ProfileInfo {
+        name: name.to_string(),
+        description: profile.description.clone(),
+        builtin,
+        default_server: profile.default_server.clone(),
+        variables: profile
+            .variables
+            .iter()
+            .map(|(name, v)| VariableInfo {
+                name: name.clone(),
+                description: v.description.clone(),
+                default: v.default.clone(),
+                required: v.required,
+            })
+            .collect(),
+        login: profile.auth.login.is_some(),
+    }
+}

@@ -1,0 +1,230 @@
+//! Starting, replacing and stopping links, and restoring the saved servers after start.
+
+use std::sync::Arc;
+
+use tokio::sync::oneshot;
+
+use super::accounts::{default_label, stored_token};
+use super::actor::{Actor, TaskEnd};
+use super::error::EngineError;
+use super::servers::{self, ServerEntry};
+use super::view::{Notice, NoticeLevel, Progress, ServerView};
+use super::TokenSource;
+use crate::alerting::policy::Now;
+use crate::domain::{Server, ServerId, Timestamp};
+use crate::link::auth;
+use crate::link::{Cursors, LinkState, Reporter, Supervisor, Target};
+use crate::profile::{AuthMode, Profile};
+
+/// One server's link, as the engine keeps it.
+pub(super) struct Link {
+    pub(super) view: ServerView,
+    pub(super) target: Target,
+    /// Stops the supervisor (sent when the link is dropped).
+    stop: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for Link {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// The reason shown when a server that needs a token has none.
+const NO_TOKEN: &str = "no token in the keyring";
+
+impl Actor {
+    /// Connects every saved server, in order, with progress in the views. A server that cannot be connected
+    /// stays saved (its profile file may be back at the next start) and is reported.
+    pub(super) async fn restore_saved(&mut self) {
+        let Some(file) = self.servers_file.clone() else {
+            return;
+        };
+        let (entries, error) = servers::load(&file);
+        if let Some(message) = error {
+            tracing::error!("{message}");
+            self.notice(NoticeLevel::Error, Notice::ServersFileInvalid { message });
+        }
+        let total = u32::try_from(entries.len()).unwrap_or(u32::MAX);
+        if total == 0 {
+            return;
+        }
+        self.restoring = Some(Progress { done: 0, total });
+        self.pending.servers = true;
+        for (done, entry) in (1..).zip(entries) {
+            if let Err(e) = self.add(entry.clone(), TokenSource::Stored, false).await {
+                tracing::error!(server = %entry.url, "cannot connect a saved server: {e}");
+                self.notice(
+                    NoticeLevel::Error,
+                    Notice::ConnectFailed {
+                        server: entry.url.clone(),
+                        error: e.view(),
+                    },
+                );
+                self.entries.push(entry);
+            }
+            self.restoring = Some(Progress { done, total });
+            self.pending.servers = true;
+        }
+        self.restoring = None;
+        self.pending.servers = true;
+    }
+
+    /// Starts (or restarts) the link of `entry`.
+    pub(super) async fn add(
+        &mut self,
+        entry: ServerEntry,
+        token: TokenSource,
+        scripted: bool,
+    ) -> Result<ServerView, EngineError> {
+        let profile = Profile::load(&entry.profile)?;
+        let server = Server::parse(&entry.url)?;
+        let vars = profile.resolve_variables(&entry.vars)?;
+        let id = server.id();
+        if let Some(other) = self
+            .links
+            .get(&id)
+            .filter(|l| l.view.profile != profile.name)
+        {
+            return Err(EngineError::AlreadySignedIn {
+                server: id,
+                profile: other.view.profile.clone(),
+            });
+        }
+        let token = match token {
+            TokenSource::Given(token) => Some(token),
+            TokenSource::Stored => stored_token(&self.tokens, &profile, &server).await,
+            TokenSource::Without => None,
+        };
+        let profile_name = profile.name.clone();
+        let (s, p) = (id.clone(), profile_name.clone());
+        let stored = self.history.call(move |st| st.cursor(&s, &p)).await?;
+        let lists: Vec<String> = profile
+            .backfill
+            .iter()
+            .map(crate::profile::Backfill::key)
+            .collect();
+        let cursor = stored.and_then(|text| Cursors::from_stored(&text, &lists));
+        let needs_token = profile.auth.mode != AuthMode::None && !profile.auth.optional;
+        let missing_token = needs_token && token.is_none();
+        let target = Target {
+            profile: Arc::new(profile),
+            server: server.clone(),
+            vars,
+            token,
+            cursor,
+        };
+        let now = Timestamp::now();
+        let mut view = ServerView {
+            server: id.clone(),
+            label: if entry.label.is_empty() {
+                default_label(&target.profile, &server)
+            } else {
+                entry.label.clone()
+            },
+            profile: profile_name,
+            demo: entry.demo,
+            scripted,
+            link: LinkState::Connecting,
+            since: now,
+            down_since: None,
+            latency_ms: None,
+            unread: 0,
+        };
+        let stop = if missing_token {
+            view.link = LinkState::AuthFailed {
+                reason: NO_TOKEN.into(),
+            };
+            view.down_since = Some(now);
+            None
+        } else {
+            let mut supervisor = Supervisor::new(target.clone(), self.heartbeat)?;
+            if let Some(wake) = &self.wake {
+                supervisor = supervisor.with_wake(wake.clone());
+            }
+            let (stop, stopped) = oneshot::channel::<()>();
+            let reporter = Reporter::new(id.clone(), self.updates_tx.clone());
+            let link_id = id.clone();
+            self.tasks.spawn(async move {
+                let outcome = supervisor
+                    .run(reporter, async move {
+                        let _ = stopped.await;
+                    })
+                    .await;
+                TaskEnd::Link(link_id, outcome)
+            });
+            Some(stop)
+        };
+        let out = view.clone();
+        // Replacing a link stops the old one (its Drop).
+        self.links.insert(id, Link { view, target, stop });
+        if !scripted && self.servers_file.is_some() {
+            self.entries
+                .retain(|e| !(e.url == entry.url && e.profile == entry.profile));
+            self.entries.push(entry);
+            self.save_entries();
+        }
+        self.pending.servers = true;
+        Ok(out)
+    }
+
+    /// Stops and forgets a server's link; returns the keyring account to clear when it was saved (a scripted
+    /// server's token is not ours to remove).
+    pub(super) fn remove(&mut self, server: &ServerId) -> Result<Option<String>, EngineError> {
+        let link = self
+            .links
+            .remove(server)
+            .ok_or_else(|| EngineError::UnknownServer(server.clone()))?;
+        let scripted = link.view.scripted;
+        let profile = link.view.profile.clone();
+        self.entries.retain(|e| {
+            !(e.url == server.as_str()
+                && Profile::load(&e.profile).is_ok_and(|p| p.name == profile))
+        });
+        if !scripted {
+            self.save_entries();
+        }
+        if let Some(policy) = self.policy.as_mut() {
+            policy.on_link_state(
+                server,
+                &link.view.label,
+                &LinkState::Stopped,
+                Now::current(),
+            );
+        }
+        self.pending.reset = true;
+        tracing::info!(server = %server, "signed out");
+        Ok((!scripted).then(|| auth::account(&profile, &link.target.server)))
+    }
+
+    fn save_entries(&mut self) {
+        let Some(file) = &self.servers_file else {
+            return;
+        };
+        if let Err(e) = servers::save(file, &self.entries) {
+            let message = format!("{}: {e}", file.display());
+            tracing::error!("cannot save the server list to {message}");
+            self.notice(
+                NoticeLevel::Warning,
+                Notice::ServersFileNotSaved { message },
+            );
+        }
+    }
+
+    /// A link's supervisor ended by itself (rejected credentials); a stopped one was asked to.
+    pub(super) fn on_task_end(&mut self, end: TaskEnd) {
+        match end {
+            TaskEnd::Link(server, outcome) => {
+                tracing::debug!(server = %server, ?outcome, "link ended");
+            }
+            TaskEnd::WriteBack {
+                server,
+                id,
+                title,
+                result,
+            } => self.on_write_back(server, id, title, result),
+        }
+    }
+}

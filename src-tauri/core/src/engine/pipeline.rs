@@ -1,0 +1,212 @@
+//! One burst of link updates on its way to the user: recorded in the history (one transaction per server),
+//! then each delivered item goes to the policy (which notifies), to speech, to every sink in order, and is queued
+//! for the views. Write before notify: nothing is told before the history has it, and a history that fails
+//! still lets every alert through (shown and notified, not kept), said once.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::actor::Actor;
+use super::view::{AlertRow, DeskEvent, GapView, Notice, NoticeLevel};
+use crate::alerting::dbus::NotifierEvent;
+use crate::alerting::notify::{AlertKey, ACTION_ACKNOWLEDGE};
+use crate::alerting::policy::{Action, Now, Outcome as Notified};
+use crate::domain::{Priority, ServerId, Timestamp};
+use crate::link::{LinkState, Update};
+use crate::store::{Delivered, GAP_NOTE};
+
+impl Actor {
+    pub(super) async fn on_updates(&mut self, batch: Vec<(ServerId, Update)>) {
+        let mut per_link: BTreeMap<ServerId, Vec<Update>> = BTreeMap::new();
+        for (server, update) in batch {
+            per_link.entry(server).or_default().push(update);
+        }
+        for (server, updates) in per_link {
+            let Some(link) = self.links.get(&server) else {
+                continue; // signed out meanwhile
+            };
+            let profile = link.target.profile.name.clone();
+            if updates.iter().any(|u| matches!(u, Update::Baseline(_))) {
+                self.pending.reset = true;
+            }
+            let s = server.clone();
+            let applied = self
+                .history
+                .call(move |store| {
+                    Ok::<_, crate::store::StoreError>(store.apply(&s, &profile, updates))
+                })
+                .await;
+            let delivered = match applied {
+                Ok(Ok(delivered)) => {
+                    self.store_failed = false;
+                    delivered
+                }
+                Ok(Err(unapplied)) => {
+                    self.history_failed(&unapplied.error.to_string());
+                    Delivered::unrecorded(unapplied.batch)
+                }
+                Err(e) => {
+                    // The history thread is gone: nothing came back to show.
+                    self.history_failed(&e.to_string());
+                    Vec::new()
+                }
+            };
+            for item in delivered {
+                self.deliver(&server, &item);
+            }
+        }
+    }
+
+    fn history_failed(&mut self, message: &str) {
+        if !self.store_failed {
+            self.store_failed = true;
+            tracing::error!("cannot write the history: {message}");
+            self.notice(
+                NoticeLevel::Error,
+                Notice::HistoryFailed {
+                    message: message.to_string(),
+                },
+            );
+        }
+    }
+
+    fn deliver(&mut self, server: &ServerId, item: &Delivered) {
+        let Some(link) = self.links.get_mut(server) else {
+            return;
+        };
+        let now = Now::current();
+        match item {
+            // A stopped link was asked to stop (sign-out, a new sign-in, shutdown): nothing to show.
+            Delivered::State(LinkState::Stopped) => {}
+            Delivered::State(state) => {
+                let at = Timestamp::now();
+                if matches!(state, LinkState::Live) {
+                    link.view.down_since = None;
+                } else {
+                    link.view.down_since.get_or_insert(at);
+                }
+                link.view.link = state.clone();
+                link.view.since = at;
+                if let Some(policy) = self.policy.as_mut() {
+                    policy.on_link_state(server, &link.view.label, state, now);
+                }
+                self.pending.servers = true;
+            }
+            Delivered::Gap { from, to } => {
+                self.pending.gaps.push(GapView {
+                    server: server.clone(),
+                    from: *from,
+                    to: Some(*to),
+                    note: GAP_NOTE.into(),
+                });
+            }
+            Delivered::New(alert) | Delivered::Updated(alert, _) => {
+                let change = match item {
+                    Delivered::Updated(_, change) => Some(change.as_ref()),
+                    _ => None,
+                };
+                let label = link.view.label.clone();
+                if let Some(policy) = self.policy.as_mut() {
+                    let outcome = policy.on_alert(server, &label, alert, change, now);
+                    if let (Some(speaker), Notified::Notified, Priority::Critical) =
+                        (&self.speaker, outcome, alert.fields.priority)
+                    {
+                        speaker.speak_critical(&alert.fields.title);
+                    }
+                    if matches!(outcome, Notified::Notified | Notified::Coalesced) {
+                        self.shown
+                            .insert(AlertKey::new(server, &alert.id), Timestamp::now());
+                    }
+                }
+                if self.store_failed {
+                    self.pending
+                        .unrecorded
+                        .push(AlertRow::unrecorded(server, alert));
+                } else {
+                    self.pending
+                        .alerts
+                        .insert((server.clone(), alert.id.clone()));
+                }
+            }
+        }
+        let Some(link) = self.links.get(server) else {
+            return;
+        };
+        let view = link.view.clone();
+        for sink in self.sinks() {
+            sink.delivered(&view, item);
+        }
+    }
+
+    /// The sinks hearing events now: the UI's, then the shell's.
+    pub(super) fn sinks(&self) -> Vec<Arc<dyn super::Sink>> {
+        self.ui.iter().chain(self.shell.iter()).cloned().collect()
+    }
+
+    pub(super) fn tick(&mut self) {
+        let Some(policy) = self.policy.as_mut() else {
+            return;
+        };
+        for action in policy.tick(Now::current()) {
+            match action {
+                Action::Escalate { key } => {
+                    tracing::warn!(alert = %key.id, "still unacknowledged after repeated notifications");
+                    self.notice(
+                        NoticeLevel::Warning,
+                        Notice::Escalated {
+                            server: key.server.clone(),
+                            id: key.id.clone(),
+                        },
+                    );
+                    self.emit(&DeskEvent::Focus {
+                        server: key.server,
+                        id: key.id,
+                        escalate: true,
+                    });
+                }
+                Action::Indicator(_) => {
+                    self.pending.servers = true;
+                }
+            }
+        }
+    }
+
+    pub(super) async fn on_notifier(&mut self, event: NotifierEvent) {
+        match event {
+            NotifierEvent::Failed(message) => {
+                if self.notify_failure.is_none() {
+                    tracing::error!("cannot show notifications: {message}");
+                    self.notice(
+                        NoticeLevel::Error,
+                        Notice::NotificationsFailed {
+                            message: message.clone(),
+                        },
+                    );
+                }
+                self.notify_failure = Some(message);
+                self.pending.servers = true;
+            }
+            NotifierEvent::Action { alert, action } if action == ACTION_ACKNOWLEDGE => {
+                match self.acknowledge(&alert.server, &alert.id).await {
+                    Ok(()) => self.notice(
+                        NoticeLevel::Info,
+                        Notice::Acknowledged {
+                            server: alert.server,
+                            id: alert.id,
+                        },
+                    ),
+                    Err(e) => tracing::warn!(alert = %alert.id, "cannot acknowledge: {e}"),
+                }
+            }
+            NotifierEvent::Action { alert, action } => {
+                // "Open", or a click on the notification itself.
+                tracing::info!(alert = %alert.id, action, "notification clicked");
+                self.emit(&DeskEvent::Focus {
+                    server: alert.server,
+                    id: alert.id,
+                    escalate: false,
+                });
+            }
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! The signed-in servers, kept in `servers.toml` in the config directory (never a token: those are in the OS
+//! keyring under the entry's [`account`](crate::link::auth::account)).
+//!
+//! ```toml
+//! [[server]]
+//! profile = "station-reports"          # a built-in profile, or the path of an imported one
+//! url = "http://10.0.4.2:8080"
+//! label = "Station 4"
+//! vars = { station_id = "4" }
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The file name under the config directory.
+pub const FILE_NAME: &str = "servers.toml";
+
+/// One saved server.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerEntry {
+    /// A built-in profile's name or a profile file's path.
+    pub profile: String,
+    /// The server's URL.
+    pub url: String,
+    /// What the user calls it.
+    #[serde(default)]
+    pub label: String,
+    /// Profile variables as entered at sign-in.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vars: BTreeMap<String, String>,
+    /// The built-in demo backend: started again on this URL's port at every start, and signed in anew.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub demo: bool,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    server: Vec<ServerEntry>,
+}
+
+/// Reads the saved servers; a missing file is an empty list. A file that does not parse is moved aside (so
+/// the next save does not destroy what the user had) and reported.
+pub fn load(path: &Path) -> (Vec<ServerEntry>, Option<String>) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return (Vec::new(), None),
+        Err(e) => {
+            return (
+                Vec::new(),
+                Some(format!("cannot read {}: {e}", path.display())),
+            )
+        }
+    };
+    match toml::from_str::<File>(&text) {
+        Ok(file) => (file.server, None),
+        Err(e) => {
+            let aside = aside_path(path);
+            let kept = std::fs::rename(path, &aside).map_or_else(
+                |e| format!("it could not be moved aside ({e})"),
+                |()| format!("it was kept as {}", aside.display()),
+            );
+            let message = format!("{} is not valid ({}); {kept}", path.display(), e.message());
+            (Vec::new(), Some(message))
+        }
+    }
+}
+
+/// Reads the saved servers without side effects: anything unreadable is an empty list ([`load`] reports it).
+pub fn peek(path: &Path) -> Vec<ServerEntry> {
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| toml::from_str::<File>(&text).ok())
+        .map(|file| file.server)
+        .unwrap_or_default()
+}
+
+fn aside_path(path: &Path) -> PathBuf {
+    let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
+    path.with_extension(format!("toml.broken-{stamp}"))
+}
+
+/// Writes the list atomically (a temporary file renamed over the old one), readable by the user only.
+pub fn save(path: &Path, servers: &[ServerEntry]) -> std::io::Result<()> {
+    let file = File {
+        server: servers.to_vec(),
+    };
+    let text = toml::to_string_pretty(&file).map_err(std::io::Error::other)?;
+    let text = format!(
+        "# Servers Alertdesk signs in to. Written by the app; tokens are in the OS keyring, never here.\n\n{text}"
+    );
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let tmp = path.with_extension("toml.tmp");
+    {
+        use std::io::Write;
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        let mut f = options.open(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(url: &str) -> ServerEntry {
+        ServerEntry {
+            profile: "station-reports".into(),
+            url: url.into(),
+            label: "Station 4".into(),
+            vars: BTreeMap::from([("station_id".into(), "4".into())]),
+            demo: false,
+        }
+    }
+
+    #[test]
+    fn round_trip_and_missing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        assert_eq!(load(&path), (Vec::new(), None));
+        let servers = vec![entry("http://127.0.0.1:1"), entry("http://127.0.0.1:2")];
+        save(&path, &servers).unwrap();
+        assert_eq!(load(&path), (servers, None));
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+            assert_eq!(mode & 0o077, 0, "servers.toml must be private");
+        }
+    }
+
+    #[test]
+    fn a_broken_file_is_kept_aside_and_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(FILE_NAME);
+        std::fs::write(&path, "[[server]]\nprofile = 4\n").unwrap();
+        let (servers, error) = load(&path);
+        assert!(servers.is_empty());
+        let error = error.unwrap();
+        assert!(error.contains("kept as"), "{error}");
+        assert!(!path.exists());
+        let kept: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+        assert_eq!(kept.len(), 1);
+    }
+}

@@ -1,0 +1,585 @@
+//! The engine against a real WebSocket server on 127.0.0.1 (tokio-tungstenite), with a history in a temporary
+//! directory, an in-memory token store and a recording notifier.
+
+use std::collections::HashMap;
+use std::sync::Mutex as StdMutex;
+
+use futures_util::SinkExt;
+use tokio::net::TcpListener;
+use tokio::sync::broadcast;
+use tokio_tungstenite::tungstenite::Message;
+
+use super::*;
+use crate::alerting::notify::RecordingNotifier;
+use crate::domain::Server;
+use crate::link::auth::MemoryStore;
+use crate::link::LinkState;
+
+const PROFILE: &str = r#"
+name = "test-feed"
+description = "a test feed"
+protocol = "websocket"
+path = "/ws"
+
+[message]
+event = "{{type}}"
+
+[[rules]]
+event = "report"
+kind = "report"
+id = "r-{{id}}"
+title = "{{title}}"
+priority = { from = "{{priority}}", map = { high = "high", critical = "critical" } }
+assigned_to_me = { field = "{{assignee}}", equals = "me" }
+"#;
+
+/// A WebSocket server that sends every connected client what the test publishes.
+struct Feed {
+    url: String,
+    publish: broadcast::Sender<String>,
+    /// Each record's creation time, the same every time it is sent.
+    created: StdMutex<HashMap<u32, String>>,
+}
+
+impl Feed {
+    async fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (publish, _) = broadcast::channel::<String>(4096);
+        let tx = publish.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let mut rx = tx.subscribe();
+                tokio::spawn(async move {
+                    let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                        return;
+                    };
+                    while let Ok(text) = rx.recv().await {
+                        if ws.send(Message::text(text)).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            publish,
+            created: StdMutex::default(),
+        }
+    }
+
+    /// Waits for a client, then sends it one report per `(id, title, priority, assignee)`.
+    async fn send(&self, reports: &[(u32, &str, &str, &str)]) {
+        for _ in 0..200 {
+            if self.publish.receiver_count() > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        assert!(self.publish.receiver_count() > 0, "no client connected");
+        for (id, title, priority, assignee) in reports {
+            let created = self
+                .created
+                .lock()
+                .unwrap()
+                .entry(*id)
+                .or_insert_with(|| crate::domain::Timestamp::now().to_rfc3339())
+                .clone();
+            let message = serde_json::json!({
+                "type": "report", "id": id, "title": title, "priority": priority, "assignee": assignee,
+                "createdAt": created,
+            });
+            self.publish.send(message.to_string()).unwrap();
+        }
+    }
+}
+
+/// Keeps every event the engine sends, and every alert it delivers.
+#[derive(Default)]
+struct Recorder(StdMutex<Vec<DeskEvent>>, StdMutex<Vec<(ServerId, String)>>);
+
+impl Sink for Recorder {
+    fn send(&self, event: &DeskEvent) -> bool {
+        self.0.lock().unwrap().push(event.clone());
+        true
+    }
+
+    fn delivered(&self, server: &ServerView, item: &Delivered) {
+        if let Some(alert) = item.alert() {
+            self.1
+                .lock()
+                .unwrap()
+                .push((server.server.clone(), alert.id.clone()));
+        }
+    }
+}
+
+impl Recorder {
+    fn events(&self) -> Vec<DeskEvent> {
+        self.0.lock().unwrap().clone()
+    }
+
+    /// How many times each alert key reached this sink in a view (snapshot or batch row): a row appears
+    /// again only when its alert changed.
+    fn row_counts(&self) -> HashMap<(ServerId, String), usize> {
+        let mut counts = HashMap::new();
+        for event in self.events() {
+            if let DeskEvent::Snapshot(v) | DeskEvent::Batch(v) = event {
+                for row in v.alerts {
+                    *counts.entry((row.server, row.id)).or_default() += 1;
+                }
+            }
+        }
+        counts
+    }
+
+    /// The alerts delivered to this sink item by item, in order.
+    fn delivered(&self) -> Vec<(ServerId, String)> {
+        self.1.lock().unwrap().clone()
+    }
+
+    /// The list as the UI would hold it after applying every event.
+    fn list(&self) -> (Vec<AlertRow>, u64, Vec<ServerView>) {
+        let mut rows: Vec<AlertRow> = Vec::new();
+        let (mut unread, mut servers) = (0, Vec::new());
+        for event in self.events() {
+            match event {
+                DeskEvent::Snapshot(s) => {
+                    rows = s.alerts;
+                    unread = s.unread;
+                    servers = s.servers;
+                }
+                DeskEvent::Batch(b) => {
+                    for row in b.alerts {
+                        rows.retain(|r| !(r.server == row.server && r.id == row.id));
+                        rows.insert(0, row);
+                    }
+                    unread = b.unread;
+                    servers = b.servers;
+                }
+                _ => {}
+            }
+        }
+        (rows, unread, servers)
+    }
+
+    async fn wait_for(&self, what: &str, ok: impl Fn(&Self) -> bool) {
+        for _ in 0..250 {
+            if ok(self) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("timed out waiting for {what}; events: {:#?}", self.events());
+    }
+}
+
+struct Fixture {
+    desk: Engine,
+    ui: Arc<Recorder>,
+    shell: Arc<Recorder>,
+    notifier: Arc<RecordingNotifier>,
+    tokens: Arc<MemoryStore>,
+    profile: String,
+    _dir: tempfile::TempDir,
+    dir: std::path::PathBuf,
+}
+
+async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
+    let paths = Paths::under(dir.path());
+    paths.create_all().unwrap();
+    let profile = dir.path().join("test-feed.toml");
+    std::fs::write(&profile, PROFILE).unwrap();
+    let notifier = Arc::new(RecordingNotifier::new());
+    let (_events_tx, notifier_events) = mpsc::unbounded_channel();
+    let shell = Arc::new(Recorder::default());
+    let store = Store::open(&paths.history_file()).unwrap().store;
+    let desk = Engine::start(
+        EngineOptions {
+            paths,
+            settings: Settings::default(),
+            tokens: tokens.clone(),
+            alerting: Some(Alerting {
+                notifier: notifier.clone(),
+                events: notifier_events,
+            }),
+            heartbeat: Heartbeat::default(),
+            wake: None,
+            shell: Some(shell.clone()),
+            saved_servers: true,
+        },
+        store,
+    )
+    .unwrap();
+    let ui = Arc::new(Recorder::default());
+    desk.subscribe(ui.clone());
+    desk.restore_saved().await;
+    Fixture {
+        desk,
+        ui,
+        shell,
+        notifier,
+        tokens,
+        profile: profile.to_string_lossy().into_owned(),
+        dir: dir.path().to_path_buf(),
+        _dir: dir,
+    }
+}
+
+async fn start() -> Fixture {
+    start_in(
+        tempfile::tempdir().unwrap(),
+        Arc::new(MemoryStore::default()),
+    )
+    .await
+}
+
+fn id(url: &str) -> ServerId {
+    Server::parse(url).unwrap().id()
+}
+
+fn live(rec: &Recorder) -> bool {
+    rec.list()
+        .2
+        .iter()
+        .any(|s| matches!(s.link, LinkState::Live))
+}
+
+#[tokio::test]
+async fn alerts_reach_the_ui_once_with_unread_counts_and_read_state() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    fx.ui
+        .wait_for("the snapshot", |r| {
+            matches!(r.events().first(), Some(DeskEvent::Snapshot(_)))
+        })
+        .await;
+    let view = fx
+        .desk
+        .connect(&fx.profile, &feed.url, BTreeMap::new(), TokenSource::Stored)
+        .await
+        .unwrap();
+    assert!(view.scripted);
+    fx.ui.wait_for("a live link", live).await;
+    feed.send(&[
+        (1, "Burglary", "high", ""),
+        (2, "Collision", "critical", ""),
+        (3, "Patrol", "normal", "me"),
+    ])
+    .await;
+    fx.ui
+        .wait_for("three unread rows", |r| {
+            r.list().0.len() == 3 && r.list().1 == 3
+        })
+        .await;
+    // The same record again is no news; a changed one updates its row in place.
+    feed.send(&[
+        (1, "Burglary", "high", ""),
+        (1, "Burglary (suspect seen)", "high", ""),
+    ])
+    .await;
+    fx.ui
+        .wait_for("the update", |r| {
+            r.list()
+                .0
+                .iter()
+                .any(|a| a.fields.title == "Burglary (suspect seen)")
+        })
+        .await;
+    let (rows, _, servers) = fx.ui.list();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(servers.len(), 1);
+    assert_eq!(servers[0].unread, 3);
+    assert!(servers[0].latency_ms.is_some(), "{servers:?}");
+    assert!(rows
+        .iter()
+        .any(|r| r.fields.assigned_to_me && r.id == "r-3"));
+
+    // Once each: every alert reached the sink's item stream once per version (the duplicate never), the UI
+    // got each row once per version, and each alert was notified once.
+    let server = id(&feed.url);
+    let key = |alert: &str| (server.clone(), alert.to_string());
+    assert_eq!(
+        fx.ui.delivered(),
+        [key("r-1"), key("r-2"), key("r-3"), key("r-1")],
+        "r-1 twice: new, then its update; the duplicate not at all"
+    );
+    let rows = fx.ui.row_counts();
+    assert_eq!(rows.get(&key("r-1")), Some(&2), "{rows:?}");
+    assert_eq!(rows.get(&key("r-2")), Some(&1), "{rows:?}");
+    assert_eq!(rows.get(&key("r-3")), Some(&1), "{rows:?}");
+    let mut notified: Vec<String> = fx
+        .notifier
+        .shown()
+        .iter()
+        .filter_map(|n| n.alert.as_ref().map(|k| k.id.clone()))
+        .collect();
+    notified.sort();
+    assert_eq!(notified, ["r-1", "r-2", "r-3"], "each notified once");
+    // The critical one and the assignment repeat until answered.
+    assert_eq!(fx.desk.awaiting_acknowledgement().await, 2);
+    assert_eq!(fx.desk.awaiting_now(), 2);
+
+    fx.desk.mark_read(&id(&feed.url), "r-1").await.unwrap();
+    fx.ui.wait_for("two unread", |r| r.list().1 == 2).await;
+    fx.desk.acknowledge(&id(&feed.url), "r-2").await.unwrap();
+    fx.ui
+        .wait_for("the acknowledgement", |r| {
+            r.list().0.iter().any(|a| {
+                a.id == "r-2" && a.life.acknowledged_at.is_some() && a.life.read_at.is_some()
+            })
+        })
+        .await;
+    assert_eq!(fx.desk.awaiting_acknowledgement().await, 1);
+    let detail = fx.desk.detail(&id(&feed.url), "r-1").await.unwrap();
+    assert_eq!(detail.trail.len(), 1);
+    assert_eq!(detail.trail[0].fields.title, "Burglary");
+    assert!(detail.shown_at.is_some());
+    assert!(detail.payload.contains("suspect seen"));
+    assert!(fx.desk.detail(&id(&feed.url), "nope").await.is_err());
+
+    assert_eq!(fx.desk.mark_all_read().await.unwrap(), 1);
+    fx.ui.wait_for("nothing unread", |r| r.list().1 == 0).await;
+    assert_eq!(fx.desk.awaiting_acknowledgement().await, 0);
+    // The shell hears the same stream (tray and title).
+    assert_eq!(fx.shell.list().1, 0);
+    assert!(fx.shell.events().len() >= fx.ui.events().len() - 1);
+
+    assert_eq!(fx.desk.clear_read().await.unwrap(), 3);
+    fx.ui
+        .wait_for("an empty list", |r| r.list().0.is_empty())
+        .await;
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_same_alert_again_reaches_no_one_even_after_a_restart() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    let form = SignInForm {
+        profile: fx.profile.clone(),
+        server: feed.url.clone(),
+        label: None,
+        vars: BTreeMap::new(),
+        username: String::new(),
+        password: String::new(),
+    };
+    fx.desk.sign_in(form, false).await.unwrap();
+    fx.ui.wait_for("a live link", live).await;
+    feed.send(&[(5, "Fire", "critical", "")]).await;
+    fx.ui.wait_for("one row", |r| r.list().0.len() == 1).await;
+    // Re-delivered (a replay, a backfill): recorded as a duplicate, so no one hears of it again.
+    feed.send(&[(5, "Fire", "critical", ""), (5, "Fire", "critical", "")])
+        .await;
+    feed.send(&[(6, "Marker", "normal", "")]).await;
+    fx.ui
+        .wait_for("the marker", |r| r.list().0.len() == 2)
+        .await;
+    let server = id(&feed.url);
+    assert_eq!(
+        fx.ui.delivered(),
+        [
+            (server.clone(), "r-5".to_string()),
+            (server.clone(), "r-6".to_string())
+        ]
+    );
+    assert_eq!(
+        fx.ui.row_counts().get(&(server.clone(), "r-5".into())),
+        Some(&1)
+    );
+    let fires = |n: &RecordingNotifier| {
+        n.shown()
+            .iter()
+            .filter(|n| n.alert.as_ref().is_some_and(|k| k.id == "r-5") && n.repeat == 0)
+            .count()
+    };
+    assert_eq!(fires(&fx.notifier), 1);
+    fx.desk.shutdown().await;
+
+    // The next start has it in the history: sent again, it is still no news.
+    let Fixture {
+        _dir: dir, tokens, ..
+    } = fx;
+    let fx = start_in(dir, tokens).await;
+    fx.ui.wait_for("a live link", live).await;
+    feed.send(&[(5, "Fire", "critical", ""), (7, "Marker", "normal", "")])
+        .await;
+    fx.ui
+        .wait_for("the second marker", |r| r.list().0.len() == 3)
+        .await;
+    assert_eq!(fx.ui.delivered(), [(server, "r-7".to_string())]);
+    assert_eq!(fires(&fx.notifier), 0);
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_burst_reaches_the_ui_in_a_few_batches() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    fx.desk
+        .connect(&fx.profile, &feed.url, BTreeMap::new(), TokenSource::Stored)
+        .await
+        .unwrap();
+    fx.ui.wait_for("a live link", live).await;
+    let before = fx.ui.events().len();
+    let reports: Vec<(u32, String)> = (1..=1000).map(|i| (i, format!("Report {i}"))).collect();
+    let reports: Vec<(u32, &str, &str, &str)> = reports
+        .iter()
+        .map(|(i, t)| (*i, t.as_str(), "normal", ""))
+        .collect();
+    feed.send(&reports).await;
+    fx.ui
+        .wait_for("1000 rows", |r| r.list().0.len() == 1000)
+        .await;
+    let batches = fx.ui.events().len() - before;
+    assert!(
+        batches < 100,
+        "1000 alerts took {batches} UI events; they should be batched"
+    );
+    assert_eq!(fx.ui.list().1, 1000);
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn saved_servers_come_back_and_sign_out_forgets_them() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    let form = SignInForm {
+        profile: fx.profile.clone(),
+        server: format!("{}/", feed.url),
+        label: Some("Station 4".into()),
+        vars: BTreeMap::new(),
+        username: String::new(),
+        password: String::new(),
+    };
+    let view = fx.desk.sign_in(form, false).await.unwrap();
+    assert_eq!(view.label, "Station 4");
+    assert!(!view.scripted);
+    let saved = std::fs::read_to_string(fx.dir.join("config/servers.toml")).unwrap();
+    assert!(saved.contains("Station 4"), "{saved}");
+    fx.ui.wait_for("a live link", live).await;
+    feed.send(&[(7, "Noise", "normal", "")]).await;
+    fx.ui.wait_for("one row", |r| r.list().0.len() == 1).await;
+    fx.desk.shutdown().await;
+
+    // Next start: the same server, connected again, with its history.
+    let Fixture {
+        _dir: dir, tokens, ..
+    } = fx;
+    let fx = start_in(dir, tokens).await;
+    fx.ui.wait_for("a live link", live).await;
+    let (rows, unread, servers) = fx.ui.list();
+    assert_eq!((rows.len(), unread), (1, 1));
+    assert_eq!(servers[0].label, "Station 4");
+
+    fx.desk.sign_out(&servers[0].server).await.unwrap();
+    fx.ui
+        .wait_for("no servers", |r| r.list().2.is_empty())
+        .await;
+    let saved = std::fs::read_to_string(fx.dir.join("config/servers.toml")).unwrap();
+    assert!(!saved.contains("Station 4"), "{saved}");
+    assert!(fx.desk.sign_out(&servers[0].server).await.is_err());
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_without_a_token_asks_to_sign_in_again() {
+    let fx = start().await;
+    let view = fx
+        .desk
+        .connect(
+            "station-reports",
+            "http://127.0.0.1:9",
+            BTreeMap::new(),
+            TokenSource::Stored,
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(view.link, LinkState::AuthFailed { .. }),
+        "{view:?}"
+    );
+    assert!(fx
+        .tokens
+        .get("station-reports@http://127.0.0.1:9")
+        .unwrap()
+        .is_none());
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_reason() {
+    let fx = start().await;
+    let form = |profile: &str, server: &str| SignInForm {
+        profile: profile.into(),
+        server: server.into(),
+        label: None,
+        vars: BTreeMap::new(),
+        username: String::new(),
+        password: String::new(),
+    };
+    let err = fx
+        .desk
+        .sign_in(form("no-such-profile", "http://127.0.0.1:9"), false)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("no-such-profile"), "{err}");
+    assert_eq!(err.kind(), EngineErrorKind::Input);
+    let err = fx
+        .desk
+        .sign_in(form("station-reports", "not a url"), false)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Server(_)), "{err}");
+    let err = fx
+        .desk
+        .sign_in(form("station-reports", "http://127.0.0.1:9"), false)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::CredentialsNeeded { .. }),
+        "{err}"
+    );
+
+    let err = fx.desk.import_profile("x.toml", "name = 4").unwrap_err();
+    assert!(err.to_string().contains("x.toml"), "{err}");
+    let err = fx
+        .desk
+        .import_profile("demo.toml", &PROFILE.replace("test-feed", "demo"))
+        .unwrap_err();
+    assert!(matches!(err, EngineError::BuiltinName { .. }), "{err}");
+    let imported = fx.desk.import_profile("feed.toml", PROFILE).unwrap();
+    assert!(!imported.builtin);
+    let names: Vec<_> = fx.desk.profiles().into_iter().map(|p| p.name).collect();
+    assert!(names.contains(&"station-reports".to_string()));
+    assert!(names.contains(&imported.name), "{names:?}");
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn pausing_notifications_is_shown_to_the_ui() {
+    let fx = start().await;
+    fx.desk
+        .notifications(NotificationsRequest::Pause { minutes: Some(15) })
+        .await
+        .unwrap();
+    let paused = |r: &Recorder| {
+        r.events().iter().any(|e| {
+            matches!(e, DeskEvent::Batch(b)
+                if matches!(&b.notifications, NotificationsView::Paused { until: Some(_) }))
+        })
+    };
+    fx.ui.wait_for("the pause", paused).await;
+    fx.desk
+        .notifications(NotificationsRequest::Silence { on: true })
+        .await
+        .unwrap();
+    fx.ui
+        .wait_for("silence", |r| {
+            matches!(r.events().last(), Some(DeskEvent::Batch(b))
+                if b.notifications == NotificationsView::Silenced)
+        })
+        .await;
+    fx.desk.shutdown().await;
+}

@@ -1,0 +1,226 @@
+//! Sign-in: the login request that exchanges a username and password for a token, and where tokens live.
+//!
+//! Tokens live in the OS keyring only ([`KeyringStore`]: Secret Service on Linux, entry service `alertdesk`,
+//! user `<profile>@<server>`), never in a file, a log or the history. [`MemoryStore`] serves unit tests.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use crate::domain::{Server, Token};
+use crate::profile::{render_value, template, Profile, Scope};
+
+/// The keyring service name.
+pub const KEYRING_SERVICE: &str = "alertdesk";
+
+/// Environment variable holding a token (wins over the keyring, loses to `--token`).
+pub const TOKEN_ENV: &str = "ALERTDESK_TOKEN";
+
+/// Why a token store failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("OS keyring: {0}")]
+pub struct KeyringError(pub String);
+
+/// Where tokens are kept.
+pub trait TokenStore: Send + Sync {
+    /// The token for `account`, if one is stored.
+    fn get(&self, account: &str) -> Result<Option<Token>, KeyringError>;
+    /// Stores (or replaces) the token for `account`.
+    fn set(&self, account: &str, token: &Token) -> Result<(), KeyringError>;
+    /// Deletes the token; `false` when there was none.
+    fn delete(&self, account: &str) -> Result<bool, KeyringError>;
+}
+
+/// The keyring account of a profile on a server.
+pub fn account(profile: &str, server: &Server) -> String {
+    format!("{profile}@{server}")
+}
+
+/// The OS keyring (Secret Service on Linux).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyringStore;
+
+impl KeyringStore {
+    fn entry(account: &str) -> Result<keyring::Entry, KeyringError> {
+        keyring::Entry::new(KEYRING_SERVICE, account).map_err(|e| KeyringError(e.to_string()))
+    }
+}
+
+impl TokenStore for KeyringStore {
+    fn get(&self, account: &str) -> Result<Option<Token>, KeyringError> {
+        match Self::entry(account)?.get_password() {
+            Ok(secret) => Ok(Some(Token::new(secret))),
+            Err(keyring::Error::NoEntry) => Ok(None),
+            Err(e) => Err(KeyringError(e.to_string())),
+        }
+    }
+
+    fn set(&self, account: &str, token: &Token) -> Result<(), KeyringError> {
+        Self::entry(account)?
+            .set_password(token.expose())
+            .map_err(|e| KeyringError(e.to_string()))
+    }
+
+    fn delete(&self, account: &str) -> Result<bool, KeyringError> {
+        match Self::entry(account)?.delete_credential() {
+            Ok(()) => Ok(true),
+            Err(keyring::Error::NoEntry) => Ok(false),
+            Err(e) => Err(KeyringError(e.to_string())),
+        }
+    }
+}
+
+/// Tokens in memory, for tests.
+#[derive(Debug, Default)]
+pub struct MemoryStore(Mutex<HashMap<String, Token>>);
+
+impl TokenStore for MemoryStore {
+    fn get(&self, account: &str) -> Result<Option<Token>, KeyringError> {
+        Ok(self.0.lock().expect("not poisoned").get(account).cloned())
+    }
+    fn set(&self, account: &str, token: &Token) -> Result<(), KeyringError> {
+        self.0
+            .lock()
+            .expect("not poisoned")
+            .insert(account.to_string(), token.clone());
+        Ok(())
+    }
+    fn delete(&self, account: &str) -> Result<bool, KeyringError> {
+        Ok(self
+            .0
+            .lock()
+            .expect("not poisoned")
+            .remove(account)
+            .is_some())
+    }
+}
+
+/// Why signing in failed.
+#[derive(Debug, thiserror::Error)]
+pub enum LoginError {
+    /// The profile has no `[auth.login]`.
+    #[error("profile {0} has no login request; it needs a token")]
+    NoLogin(String),
+    /// The server refused the username or password.
+    #[error("{server} rejected the username or password (HTTP {status})")]
+    Rejected {
+        /// The server.
+        server: String,
+        /// Its HTTP status.
+        status: u16,
+    },
+    /// The request failed.
+    #[error("login request to {server} failed: {message}")]
+    Request {
+        /// The server.
+        server: String,
+        /// What went wrong.
+        message: String,
+    },
+    /// The answer has no token where the profile says.
+    #[error("{server} answered the login without a token at {path:?}")]
+    NoToken {
+        /// The server.
+        server: String,
+        /// The profile's `auth.login.token` path.
+        path: String,
+    },
+}
+
+/// Runs the profile's login request and returns the token.
+pub async fn login(
+    http: &reqwest::Client,
+    profile: &Profile,
+    server: &Server,
+    username: &str,
+    password: &Token,
+    vars: &BTreeMap<String, String>,
+) -> Result<Token, LoginError> {
+    let login = profile
+        .auth
+        .login
+        .as_ref()
+        .ok_or_else(|| LoginError::NoLogin(profile.name.clone()))?;
+    let request_error = |message: String| LoginError::Request {
+        server: server.to_string(),
+        message,
+    };
+    let mut vars = vars.clone();
+    vars.insert("username".into(), username.to_string());
+    vars.insert("password".into(), password.expose().to_string());
+    let scope = Scope::of_vars(&vars);
+    let path = login
+        .path
+        .render(&scope)
+        .map_err(|e| request_error(e.to_string()))?;
+    let body = render_value(&login.body, &scope).map_err(|e| request_error(e.to_string()))?;
+    let url = server
+        .http_url(&path)
+        .map_err(|e| request_error(e.to_string()))?;
+    let response = http
+        .post(url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| request_error(without_url(&e)))?;
+    let status = response.status();
+    if status.as_u16() == 401 || status.as_u16() == 403 {
+        return Err(LoginError::Rejected {
+            server: server.to_string(),
+            status: status.as_u16(),
+        });
+    }
+    if !status.is_success() {
+        return Err(request_error(format!("HTTP {status}")));
+    }
+    let answer: Value = response
+        .json()
+        .await
+        .map_err(|e| request_error(format!("answer is not JSON: {e}")))?;
+    let path = template::FieldPath::payload(&login.token).map_err(request_error)?;
+    match path.select(&answer) {
+        Some(Value::String(token)) if !token.is_empty() => Ok(Token::new(token.clone())),
+        _ => Err(LoginError::NoToken {
+            server: server.to_string(),
+            path: login.token.clone(),
+        }),
+    }
+}
+
+/// A reqwest error's text without the URL (which may carry a query token).
+pub(crate) fn without_url(e: &reqwest::Error) -> String {
+    let mut text = e.to_string();
+    if let Some(url) = e.url() {
+        text = text.replace(url.as_str(), &crate::link::protocol::ws::redact(url));
+    }
+    text
+}
+
+/// The HTTP client every REST call uses: TLS verified against the webpki roots, bounded in time.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .user_agent(concat!("alertdesk/", env!("CARGO_PKG_VERSION")))
+        .timeout(std::time::Duration::from_secs(10))
+        .connect_timeout(std::time::Duration::from_secs(5))
+        .build()
+        .expect("the TLS backend initializes")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_round_trip() {
+        let store = MemoryStore::default();
+        let server = Server::parse("http://127.0.0.1:9").unwrap();
+        let account = account("station-reports", &server);
+        assert_eq!(account, "station-reports@http://127.0.0.1:9");
+        assert!(store.get(&account).unwrap().is_none());
+        store.set(&account, &Token::new("t1")).unwrap();
+        assert_eq!(store.get(&account).unwrap().unwrap().expose(), "t1");
+        assert!(store.delete(&account).unwrap());
+        assert!(!store.delete(&account).unwrap());
+    }
+}

@@ -1,0 +1,420 @@
+//! One connection's life: connect, report alerts, catch up on what was missed, reconnect.
+//!
+//! The [`Supervisor`] reports [`Update`]s (state changes, alerts, cursors, gaps) through a [`Reporter`]. States:
+//! connecting, live, reconnecting (with the delay), polling (the WebSocket cannot be established but the REST
+//! lists answer), auth_failed (the server refused the credentials: no more attempts), stopped.
+//!
+//! Nothing missed: after every reconnect the profile's lists are fetched from their cursors ([`Lists`]); while
+//! the socket cannot be established they are polled. When the backend cannot tell what was missed (no lists,
+//! or they failed), an [`Update::Gap`] says so. Duplicates are expected: the consumer deduplicates by alert id
+//! against the history.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use super::backoff::{back_online, Backoff, Jitter};
+use super::catchup::{CatchUpError, Lists};
+use super::events::{Events, Rejected};
+use super::protocol::socketio::SocketIo;
+use super::protocol::websocket::RawWebSocket;
+use super::protocol::{Heartbeat, LinkEnd, LinkEvent, LinkSpec, Recovery, Transport};
+use super::rest::Rest;
+use super::spec::{link_spec, SpecError};
+use super::{Abandoned, LinkState, Outcome, Reporter, Target, Update};
+use crate::domain::{Source, Timestamp};
+use crate::profile::Protocol;
+
+/// A link counts as stable, and the backoff starts over, after it stayed up this long, or as soon as it carried
+/// live events: a link that works end to end (authenticated, caught up, delivering) earns a quick retry, while a
+/// server that accepts and drops every connection still sees the delays grow.
+const STABLE_AFTER: Duration = Duration::from_secs(10);
+
+/// Opens links. The real one speaks the profile's protocol; tests substitute scripted links.
+pub trait Connector: Send + Sync {
+    /// Starts one link task that reports into `events` and returns how the link ended.
+    fn open(&self, spec: LinkSpec, events: mpsc::Sender<LinkEvent>) -> JoinHandle<LinkEnd>;
+}
+
+/// Opens real WebSocket / Socket.IO links.
+#[derive(Debug, Clone, Copy)]
+pub struct NetConnector(pub Protocol);
+
+impl Connector for NetConnector {
+    fn open(&self, spec: LinkSpec, events: mpsc::Sender<LinkEvent>) -> JoinHandle<LinkEnd> {
+        match self.0 {
+            Protocol::Socketio => tokio::spawn(async move { SocketIo.run(&spec, &events).await }),
+            Protocol::Websocket => {
+                tokio::spawn(async move { RawWebSocket.run(&spec, &events).await })
+            }
+        }
+    }
+}
+
+/// Runs one target until shutdown or rejection.
+pub struct Supervisor {
+    target: Target,
+    spec: LinkSpec,
+    connector: Arc<dyn Connector>,
+    events: Events,
+    lists: Lists,
+    wake: Option<watch::Receiver<u64>>,
+    jitter: Jitter,
+    /// The Socket.IO private session id, when the server offers connection state recovery.
+    sio_pid: Option<String>,
+    /// The current link delivered at least one live event.
+    link_traffic: bool,
+    /// When polling is next due while the socket is down (none while live).
+    next_poll: Option<Instant>,
+    /// The last attempt found nothing listening: the waits probe the port to reconnect as soon as it is back.
+    unreachable: bool,
+    /// When the link went down (none while live).
+    down_since: Option<Timestamp>,
+    /// Polling delivers while the socket is down.
+    polling: bool,
+}
+
+impl std::fmt::Debug for Supervisor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Supervisor")
+            .field("server", &self.target.server)
+            .field("profile", &self.target.profile.name)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Supervisor {
+    /// Prepares a supervisor; fails when the profile cannot be applied to the target.
+    pub fn new(target: Target, heartbeat: Heartbeat) -> Result<Self, SpecError> {
+        let spec = link_spec(&target, heartbeat)?;
+        let connector = Arc::new(NetConnector(target.profile.protocol));
+        let rest = Rest::new(crate::link::auth::http_client(), &target);
+        Ok(Self {
+            events: Events::new(&target, rest.clone()),
+            lists: Lists::new(&target, rest),
+            target,
+            spec,
+            connector,
+            wake: None,
+            jitter: Jitter::Full,
+            sio_pid: None,
+            link_traffic: false,
+            next_poll: None,
+            unreachable: false,
+            down_since: None,
+            polling: false,
+        })
+    }
+
+    /// Uses another way to open links (tests).
+    #[must_use]
+    pub fn with_connector(mut self, connector: Arc<dyn Connector>) -> Self {
+        self.connector = connector;
+        self
+    }
+
+    /// Reconnects at once whenever `wake` changes (wake from sleep, network change).
+    #[must_use]
+    pub fn with_wake(mut self, wake: watch::Receiver<u64>) -> Self {
+        self.wake = Some(wake);
+        self
+    }
+
+    /// Draws reconnect delays with `jitter` (tests use [`Jitter::None`] to see the ceilings).
+    #[must_use]
+    pub fn with_jitter(mut self, jitter: Jitter) -> Self {
+        self.jitter = jitter;
+        self
+    }
+
+    /// The link as it will be opened (for logs; the URL may hold a query token, use `redact`).
+    pub fn spec(&self) -> &LinkSpec {
+        &self.spec
+    }
+
+    /// Runs until `shutdown` resolves, nobody listens any more, or the server rejects the credentials.
+    pub async fn run(mut self, out: Reporter, shutdown: impl Future<Output = ()>) -> Outcome {
+        tokio::pin!(shutdown);
+        let mut backoff = Backoff::new(self.jitter);
+        if out
+            .send(Update::State(LinkState::Connecting))
+            .await
+            .is_err()
+        {
+            return Outcome::Stopped;
+        }
+        loop {
+            let started = Instant::now();
+            let (end, was_live) = tokio::select! {
+                result = self.one_link(&out) => result,
+                () = &mut shutdown => return stopped(&out).await,
+            };
+            let woke = end == LinkEnd::Woken;
+            let reason = match end {
+                LinkEnd::Abandoned => return Outcome::Stopped,
+                LinkEnd::Rejected(reason) => return auth_failed(&out, reason).await,
+                LinkEnd::Closed(reason) => {
+                    self.unreachable = false;
+                    reason
+                }
+                LinkEnd::Woken => {
+                    self.unreachable = false;
+                    "woke up or network changed: reconnecting at once".to_string()
+                }
+                LinkEnd::Unreachable(reason) => {
+                    self.unreachable = true;
+                    reason
+                }
+            };
+            if was_live {
+                self.polling = false;
+                if started.elapsed() >= STABLE_AFTER || self.link_traffic {
+                    backoff = Backoff::new(self.jitter);
+                }
+            }
+            self.down_since.get_or_insert_with(Timestamp::now);
+            let delay = if woke {
+                Duration::ZERO
+            } else {
+                backoff.next_delay()
+            };
+            tracing::info!(server = %self.target.server, "link down ({reason}); retrying in {delay:?}");
+            if !self.polling {
+                let state = LinkState::Reconnecting {
+                    retry_in_ms: millis(delay),
+                    reason: reason.clone(),
+                };
+                if out.send(Update::State(state)).await.is_err() {
+                    return Outcome::Stopped;
+                }
+            }
+            // Poll only when the socket could not be established: a link that just dropped gets a quick retry.
+            let poll_every = if was_live {
+                None
+            } else {
+                self.lists.poll_interval()
+            };
+            tokio::select! {
+                result = self.wait(delay, poll_every, &reason, &out) => match result {
+                    Ok(()) => {}
+                    Err(Waited::Rejected(reason)) => return auth_failed(&out, reason).await,
+                    Err(Waited::Abandoned) => return Outcome::Stopped,
+                },
+                () = &mut shutdown => return stopped(&out).await,
+            }
+        }
+    }
+
+    /// Waits `delay` before the next attempt, polling the lists meanwhile when `poll_every` is set. A wake
+    /// trigger, or a refusing server that accepts connections again, ends the wait early.
+    async fn wait(
+        &mut self,
+        delay: Duration,
+        poll_every: Option<Duration>,
+        reason: &str,
+        out: &Reporter,
+    ) -> Result<(), Waited> {
+        let deadline = Instant::now() + delay;
+        // The poll schedule spans the waits between reconnect attempts: polls keep the profile's interval
+        // however often the socket is retried.
+        let mut next_poll = *self.next_poll.get_or_insert_with(Instant::now);
+        loop {
+            if let Some(every) = poll_every {
+                if Instant::now() >= next_poll {
+                    next_poll = Instant::now() + every;
+                    self.next_poll = Some(next_poll);
+                    match self.lists.catch_up(Source::Poll, out).await {
+                        Ok(()) => {
+                            if !self.polling {
+                                self.polling = true;
+                                let state = LinkState::Polling {
+                                    every_s: every.as_secs(),
+                                    reason: reason.to_string(),
+                                };
+                                out.send(Update::State(state)).await?;
+                            }
+                        }
+                        Err(CatchUpError::Rejected(reason)) => {
+                            return Err(Waited::Rejected(reason))
+                        }
+                        Err(CatchUpError::Abandoned) => return Err(Waited::Abandoned),
+                        Err(CatchUpError::Failed(e)) => tracing::debug!("poll failed: {e}"),
+                    }
+                }
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Ok(());
+            }
+            let until = poll_every.map_or(deadline, |_| deadline.min(next_poll));
+            tokio::select! {
+                () = tokio::time::sleep_until(until) => {}
+                () = back_online(self.unreachable.then(|| self.spec.url.clone()), deadline) => return Ok(()),
+                () = woken(self.wake.as_mut()) => return Ok(()),
+            }
+        }
+    }
+
+    /// One connection: opens the link, handles its events until it ends. Returns how it ended and whether it
+    /// got live.
+    async fn one_link(&mut self, out: &Reporter) -> (LinkEnd, bool) {
+        let (tx, mut rx) = mpsc::channel(256);
+        self.link_traffic = false;
+        let mut link = self.connector.open(self.spec.clone(), tx);
+        let mut live = false;
+        let end = loop {
+            tokio::select! {
+                event = rx.recv() => {
+                    let Some(event) = event else { continue };
+                    if let Err(end) = self.handle(event, out, &mut live).await {
+                        link.abort();
+                        break end;
+                    }
+                }
+                joined = &mut link => {
+                    let end = joined.unwrap_or_else(|e| LinkEnd::Closed(format!("link task failed: {e}")));
+                    // Deliver what the link queued before it ended.
+                    while let Ok(event) = rx.try_recv() {
+                        if let Err(end) = self.handle(event, out, &mut live).await {
+                            return (end, live);
+                        }
+                    }
+                    break end;
+                }
+                () = woken(self.wake.as_mut()) => {
+                    link.abort();
+                    break LinkEnd::Woken;
+                }
+            }
+        };
+        (end, live)
+    }
+
+    async fn handle(
+        &mut self,
+        event: LinkEvent,
+        out: &Reporter,
+        live: &mut bool,
+    ) -> Result<(), LinkEnd> {
+        match event {
+            LinkEvent::Connected { recovered, pid, .. } => {
+                *live = true;
+                self.next_poll = None;
+                // A new session (or one the server did not recover) resumes from its own offsets only.
+                if !recovered {
+                    self.spec.recovery = None;
+                }
+                self.sio_pid = pid;
+                tracing::info!(server = %self.target.server, profile = %self.target.profile.name, recovered, "connected");
+                // Catch up before reporting live: events arriving meanwhile wait in the link's queue, and
+                // "live" then means nothing older is still missing.
+                self.events.prime_lists().await.map_err(rejected)?;
+                let was_down = self.down_since.take();
+                let caught_up = if recovered {
+                    Ok(()) // the server replayed what we missed
+                } else {
+                    match self.lists.catch_up(Source::Backfill, out).await {
+                        Ok(()) if self.lists.any() => Ok(()),
+                        Ok(()) => Err("this backend offers no list to catch up from".to_string()),
+                        Err(CatchUpError::Rejected(reason)) => {
+                            return Err(LinkEnd::Rejected(reason))
+                        }
+                        Err(CatchUpError::Abandoned) => return Err(LinkEnd::Abandoned),
+                        Err(CatchUpError::Failed(e)) => Err(e),
+                    }
+                };
+                if let (Err(why), Some(from)) = (caught_up, was_down) {
+                    tracing::warn!(server = %self.target.server, "cannot tell what was missed: {why}");
+                    let gap = Update::Gap {
+                        from,
+                        to: Timestamp::now(),
+                    };
+                    out.send(gap).await.map_err(abandoned)?;
+                }
+                out.send(Update::State(LinkState::Live))
+                    .await
+                    .map_err(abandoned)
+            }
+            LinkEvent::Message {
+                event,
+                payload,
+                offset,
+            } => {
+                self.link_traffic = true;
+                if let (Some(pid), Some(offset)) = (&self.sio_pid, offset) {
+                    self.spec.recovery = Some(Recovery {
+                        pid: pid.clone(),
+                        offset,
+                    });
+                }
+                for alert in self
+                    .events
+                    .alerts_for(event, payload)
+                    .await
+                    .map_err(rejected)?
+                {
+                    out.send(Update::Alert(Box::new(alert)))
+                        .await
+                        .map_err(abandoned)?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Why a wait between attempts ended the link.
+enum Waited {
+    Rejected(String),
+    Abandoned,
+}
+
+impl From<Abandoned> for Waited {
+    fn from(_: Abandoned) -> Self {
+        Self::Abandoned
+    }
+}
+
+fn rejected(Rejected(reason): Rejected) -> LinkEnd {
+    LinkEnd::Rejected(reason)
+}
+
+fn abandoned(_: Abandoned) -> LinkEnd {
+    LinkEnd::Abandoned
+}
+
+async fn stopped(out: &Reporter) -> Outcome {
+    let _ = out.send(Update::State(LinkState::Stopped)).await;
+    Outcome::Stopped
+}
+
+async fn auth_failed(out: &Reporter, reason: String) -> Outcome {
+    let state = LinkState::AuthFailed {
+        reason: reason.clone(),
+    };
+    let _ = out.send(Update::State(state)).await;
+    Outcome::AuthFailed(reason)
+}
+
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Resolves when the wake counter changes; never when there is no wake source.
+async fn woken(wake: Option<&mut watch::Receiver<u64>>) {
+    match wake {
+        Some(rx) => {
+            if rx.changed().await.is_err() {
+                std::future::pending::<()>().await;
+            }
+        }
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests;

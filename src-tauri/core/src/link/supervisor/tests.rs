@@ -1,0 +1,321 @@
+//! The state machine under a scripted connector and paused time: no sockets, no real sleeps.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::*;
+use crate::domain::{Server, ServerId, Token};
+use crate::profile::Profile;
+
+/// The updates a supervisor reports, without their server tag.
+struct Updates(mpsc::Receiver<(ServerId, Update)>);
+
+impl Updates {
+    async fn recv(&mut self) -> Option<Update> {
+        self.0.recv().await.map(|(_, update)| update)
+    }
+
+    fn try_recv(&mut self) -> Result<Update, mpsc::error::TryRecvError> {
+        self.0.try_recv().map(|(_, update)| update)
+    }
+}
+
+fn reporter() -> (Reporter, Updates) {
+    let (tx, rx) = mpsc::channel(64);
+    let server = Server::parse("http://127.0.0.1:9").unwrap().id();
+    (Reporter::new(server, tx), Updates(rx))
+}
+
+/// What one scripted link does.
+#[derive(Clone)]
+enum Step {
+    Connect,
+    Message(Value),
+    Wait(Duration),
+    End(LinkEnd),
+}
+
+#[derive(Default)]
+struct Scripted {
+    links: Mutex<VecDeque<Vec<Step>>>,
+    opened: Mutex<Vec<Instant>>,
+}
+
+impl Connector for Scripted {
+    fn open(&self, _spec: LinkSpec, events: mpsc::Sender<LinkEvent>) -> JoinHandle<LinkEnd> {
+        self.opened.lock().unwrap().push(Instant::now());
+        let steps = self
+            .links
+            .lock()
+            .unwrap()
+            .pop_front()
+            .unwrap_or_else(|| vec![Step::Wait(Duration::from_secs(3600))]);
+        tokio::spawn(async move {
+            for step in steps {
+                match step {
+                    Step::Connect => {
+                        let _ = events
+                            .send(LinkEvent::Connected {
+                                sid: None,
+                                recovered: false,
+                                pid: None,
+                            })
+                            .await;
+                    }
+                    Step::Message(payload) => {
+                        let _ = events
+                            .send(LinkEvent::Message {
+                                event: Some("call_created".into()),
+                                payload,
+                                offset: None,
+                            })
+                            .await;
+                    }
+                    Step::Wait(d) => tokio::time::sleep(d).await,
+                    Step::End(end) => return end,
+                }
+            }
+            LinkEnd::Closed("script ended".into())
+        })
+    }
+}
+
+fn refused() -> Vec<Step> {
+    vec![Step::End(LinkEnd::Closed("connection refused".into()))]
+}
+
+fn supervisor(links: Vec<Vec<Step>>) -> (Supervisor, Arc<Scripted>) {
+    let profile = Arc::new(Profile::load("service-calls").unwrap());
+    let mut profile_no_backfill = (*profile).clone();
+    profile_no_backfill.backfill.clear();
+    let target = Target {
+        vars: profile.resolve_variables(&BTreeMap::new()).unwrap(),
+        profile: Arc::new(profile_no_backfill),
+        server: Server::parse("http://127.0.0.1:9").unwrap(),
+        token: Some(Token::new("t")),
+        cursor: None,
+    };
+    let scripted = Arc::new(Scripted {
+        links: Mutex::new(links.into()),
+        opened: Mutex::default(),
+    });
+    let sup = Supervisor::new(target, Heartbeat::default())
+        .unwrap()
+        .with_connector(scripted.clone());
+    (sup, scripted)
+}
+
+fn gaps(opened: &[Instant]) -> Vec<Duration> {
+    opened.windows(2).map(|w| w[1] - w[0]).collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_grows_with_full_jitter_to_the_cap() {
+    let (sup, scripted) = supervisor((0..12).map(|_| refused()).collect());
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(sup.run(tx, std::future::pending()));
+    while scripted.opened.lock().unwrap().len() < 12 {
+        rx.recv().await.unwrap();
+    }
+    task.abort();
+    let gaps = gaps(&scripted.opened.lock().unwrap());
+    let ceilings = [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0, 30.0, 30.0];
+    for (gap, ceiling) in gaps.iter().zip(ceilings) {
+        assert!(*gap >= Duration::from_millis(50), "{gaps:?}");
+        assert!(
+            *gap <= Duration::from_secs_f64(ceiling),
+            "{gap:?} above {ceiling}s: {gaps:?}"
+        );
+    }
+    assert!(
+        gaps.iter().skip(6).any(|g| *g > Duration::from_secs(1)),
+        "delays grow: {gaps:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stable_link_resets_the_backoff() {
+    let mut links: Vec<_> = (0..6).map(|_| refused()).collect();
+    links.push(vec![
+        Step::Connect,
+        Step::Wait(Duration::from_secs(11)),
+        Step::End(LinkEnd::Closed("drop".into())),
+    ]);
+    links.push(refused());
+    let (sup, scripted) = supervisor(links);
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(sup.run(tx, std::future::pending()));
+    while scripted.opened.lock().unwrap().len() < 9 {
+        rx.recv().await.unwrap();
+    }
+    task.abort();
+    let gaps = gaps(&scripted.opened.lock().unwrap());
+    // gaps[6] is 11 s live plus the delay after that drop: drawn from the first step again (<= 0.5 s),
+    // and the next failure's from the second (<= 1 s), although six failures came before.
+    assert!(
+        gaps[6].saturating_sub(Duration::from_secs(11)) <= Duration::from_millis(500),
+        "{gaps:?}"
+    );
+    assert!(gaps[7] <= Duration::from_secs(1), "{gaps:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_short_link_that_carried_events_resets_the_backoff_and_an_empty_one_does_not() {
+    let call = serde_json::json!({"id": "C-9", "title": "Jam", "priority": "high"});
+    let mut links: Vec<_> = (0..6).map(|_| refused()).collect();
+    links.push(vec![
+        Step::Connect,
+        Step::Message(call),
+        Step::End(LinkEnd::Closed("drop".into())),
+    ]);
+    links.extend((0..6).map(|_| refused()));
+    links.push(vec![
+        Step::Connect,
+        Step::End(LinkEnd::Closed("accepted, then dropped".into())),
+    ]);
+    links.push(refused());
+    let (sup, scripted) = supervisor(links);
+    // Delays at their ceilings, so a reset (0.5 s) cannot hide behind a small random draw.
+    let sup = sup.with_jitter(Jitter::None);
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(sup.run(tx, std::future::pending()));
+    while scripted.opened.lock().unwrap().len() < 16 {
+        rx.recv().await.unwrap();
+    }
+    task.abort();
+    let gaps = gaps(&scripted.opened.lock().unwrap());
+    let ceilings: Vec<f64> = gaps.iter().map(Duration::as_secs_f64).collect();
+    // Six failures grow the delay to 16 s; the link that delivered resets it to 0.5 s.
+    assert_eq!(
+        ceilings[..7],
+        [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 0.5],
+        "{ceilings:?}"
+    );
+    // Six more failures grow it again to 30 s; the link that was accepted and dropped at once, having
+    // delivered nothing, does not reset it: the next delay stays at 30 s, not 0.5 s.
+    assert_eq!(
+        ceilings[7..15],
+        [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0, 30.0],
+        "{ceilings:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn rejected_credentials_stop_without_retrying() {
+    let (sup, scripted) = supervisor(vec![vec![Step::End(LinkEnd::Rejected(
+        "CONNECT_ERROR: Unauthorized".into(),
+    ))]]);
+    let (tx, mut rx) = reporter();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(300),
+        sup.run(tx, std::future::pending()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::AuthFailed("CONNECT_ERROR: Unauthorized".into())
+    );
+    assert_eq!(scripted.opened.lock().unwrap().len(), 1);
+    let mut states = Vec::new();
+    while let Ok(Update::State(s)) = rx.try_recv() {
+        states.push(s);
+    }
+    assert_eq!(
+        states,
+        [
+            LinkState::Connecting,
+            LinkState::AuthFailed {
+                reason: "CONNECT_ERROR: Unauthorized".into()
+            }
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn states_and_alerts_in_order_and_a_gap_without_backfill() {
+    let call = serde_json::json!({"id": "C-1", "title": "Jam", "priority": "high"});
+    let (sup, _scripted) = supervisor(vec![
+        vec![
+            Step::Connect,
+            Step::Message(call.clone()),
+            Step::End(LinkEnd::Closed("drop".into())),
+        ],
+        vec![Step::Connect, Step::Wait(Duration::from_secs(3600))],
+    ]);
+    let (tx, mut rx) = reporter();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(sup.run(tx, async move {
+        let _ = stop_rx.await;
+    }));
+    let mut seen = Vec::new();
+    while seen.len() < 6 {
+        seen.push(match rx.recv().await.unwrap() {
+            Update::State(LinkState::Reconnecting { .. }) => "reconnecting".to_string(),
+            Update::State(s) => format!("{s:?}").to_lowercase(),
+            Update::Alert(a) => format!("alert {}", a.id),
+            Update::Gap { .. } => "gap".into(),
+            other => format!("{other:?}"),
+        });
+    }
+    assert_eq!(
+        seen,
+        [
+            "connecting",
+            "live",
+            "alert call-C-1",
+            "reconnecting",
+            "gap",
+            "live"
+        ]
+    );
+    stop_tx.send(()).unwrap();
+    assert_eq!(task.await.unwrap(), Outcome::Stopped);
+    assert!(matches!(
+        rx.recv().await,
+        Some(Update::State(LinkState::Stopped))
+    ));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_wake_trigger_reconnects_at_once() {
+    // Fail often enough that the next delay could be many seconds, then wake.
+    let mut links: Vec<_> = (0..8).map(|_| refused()).collect();
+    links.push(vec![Step::Connect, Step::Wait(Duration::from_secs(3600))]);
+    links.push(vec![Step::Connect, Step::Wait(Duration::from_secs(3600))]);
+    let (sup, scripted) = supervisor(links);
+    let (wake_tx, wake_rx) = watch::channel(0u64);
+    let sup = sup.with_wake(wake_rx);
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(sup.run(tx, std::future::pending()));
+    // Wait for the 8th failure's delay to start, then wake.
+    loop {
+        let update = rx.recv().await.unwrap();
+        if matches!(update, Update::State(LinkState::Reconnecting { .. }))
+            && scripted.opened.lock().unwrap().len() == 8
+        {
+            break;
+        }
+    }
+    let woke_at = Instant::now();
+    wake_tx.send(1).unwrap();
+    while scripted.opened.lock().unwrap().len() < 9 {
+        rx.recv().await.unwrap();
+    }
+    assert_eq!(
+        scripted.opened.lock().unwrap()[8],
+        woke_at,
+        "did not reconnect at once"
+    );
+    // Waking while live drops the (possibly dead) link and opens a new one at once.
+    while !matches!(rx.recv().await.unwrap(), Update::State(LinkState::Live)) {}
+    let woke_at = Instant::now();
+    wake_tx.send(2).unwrap();
+    while scripted.opened.lock().unwrap().len() < 10 {
+        rx.recv().await.unwrap();
+    }
+    assert_eq!(scripted.opened.lock().unwrap()[9], woke_at);
+    task.abort();
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { errorText, noticeText, restoringText } from './words';
+
+describe('the window words the core facts', () => {
+  it('adds advice by the error kind, and passes other rejections through', () => {
+    expect(errorText({ kind: 'credentials', message: 'x rejected the username or password (HTTP 401)' })).toBe(
+      'x rejected the username or password (HTTP 401). Check the username and password.',
+    );
+    expect(errorText({ kind: 'input', message: 'profile demo has no variable "x"' })).toBe('profile demo has no variable "x"');
+    expect(errorText('plain text')).toBe('plain text');
+    expect(errorText(new Error('boom'))).toBe('boom');
+  });
+
+  it('says each notice for this window', () => {
+    expect(noticeText({ kind: 'notificationsFailed', message: 'no service' })).toMatch(/keep it in view/);
+    expect(noticeText({ kind: 'historyFailed', message: 'disk full' })).toMatch(/not kept/);
+    expect(
+      noticeText({
+        kind: 'connectFailed',
+        server: 'http://a',
+        error: { kind: 'noToken', message: 'no token for http://a (profile p)' },
+      }),
+    ).toBe('Cannot connect http://a: no token for http://a (profile p). Sign in to it.');
+    expect(noticeText({ kind: 'serversFileInvalid', message: 'servers.toml is not valid' })).toMatch(/Sign in to your servers again/);
+  });
+
+  it('shows how far restoring the saved servers got', () => {
+    expect(restoringText({ done: 1, total: 3 })).toBe('Connecting your servers: 1 of 3…');
+    expect(restoringText(null)).toBe('');
+  });
+});

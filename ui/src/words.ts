@@ -1,0 +1,57 @@
+// The window's words for what the Rust side reports as facts: notices (`Notice`) and errors (`ErrorView`,
+// `{kind, message}`). The core says what happened; this says it for someone looking at this window, and what to
+// do about it here (the terminal words the same facts its own way).
+
+import type { EngineErrorKind, ErrorView, Notice, Progress } from './generated/types';
+
+/** A notice as the window shows it. */
+export function noticeText(n: Notice): string {
+  switch (n.kind) {
+    case 'historyFailed':
+      return `Cannot write the alert history (${n.message}). Alerts are shown and notified, but not kept.`;
+    case 'notificationsFailed':
+      return `Desktop notifications do not work (${n.message}). Alerts still arrive in this window; keep it in view.`;
+    case 'acknowledged':
+      return `Acknowledged ${n.id}.`;
+    case 'writeBackFailed':
+      return `“${n.title}” was acknowledged here, but ${n.server} was not told: ${n.message}`;
+    case 'escalated':
+      return 'An alert is still unacknowledged after repeated notifications.';
+    case 'serversFileInvalid':
+      return `${n.message}. Sign in to your servers again.`;
+    case 'serversFileNotSaved':
+      return `Cannot save the server list (${n.message}); your servers are connected now but may not come back at the next start.`;
+    case 'connectFailed':
+      return `Cannot connect ${n.server}: ${errorView(n.error)}`;
+  }
+}
+
+const ADVICE: Partial<Record<EngineErrorKind, string>> = {
+  credentials: 'Check the username and password.',
+  noToken: 'Sign in to it.',
+  network: 'Check the server address and the network.',
+  keyring: 'The system keyring must be unlocked to keep the token.',
+  history: 'The alert history is not available.',
+  conflict: 'Sign out of it first.',
+};
+
+function isErrorView(e: unknown): e is ErrorView {
+  return typeof e === 'object' && e !== null && 'kind' in e && 'message' in e;
+}
+
+function errorView(e: ErrorView): string {
+  const advice = ADVICE[e.kind];
+  return advice ? `${e.message}. ${advice}` : e.message;
+}
+
+/** Any error a command rejected with, as one sentence: an `ErrorView` gets the window's advice for its kind. */
+export function errorText(e: unknown): string {
+  if (isErrorView(e)) return errorView(e);
+  if (e instanceof Error) return e.message;
+  return String(e);
+}
+
+/** "Restoring servers: 1 of 3", while saved servers are being connected after start. */
+export function restoringText(p: Progress | null): string {
+  return p ? `Connecting your servers: ${p.done} of ${p.total}…` : '';
+}
