@@ -12,6 +12,7 @@ const COMMANDS: &[&str] = &[
     "import_profile",
     "sign_in",
     "sign_out",
+    "test_connection",
     "try_demo",
     "alert_detail",
     "mark_read",

@@ -10,6 +10,7 @@ use alertdesk_core::engine::{
     AlertDetail, DeskEvent, Engine, EngineError, NotificationsRequest, ProfileInfo, ServerView,
     SignInForm,
 };
+use alertdesk_core::link::probe::ProbeReport;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::State;
@@ -26,6 +27,7 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         import_profile,
         sign_in,
         sign_out,
+        test_connection,
         try_demo,
         alert_detail,
         mark_read,
@@ -93,6 +95,15 @@ pub(crate) async fn sign_in(
     form: SignInForm,
 ) -> Result<ServerView, EngineError> {
     desk.sign_in(form, false).await
+}
+
+/// "Test connection": the form's server probed against its profile for a few seconds; nothing is kept.
+#[tauri::command]
+pub(crate) async fn test_connection(
+    desk: State<'_, Engine>,
+    form: SignInForm,
+) -> Result<ProbeReport, EngineError> {
+    desk.test_connection(form).await
 }
 
 #[tauri::command]

@@ -70,9 +70,11 @@ impl DemoBackend {
                 USER,
                 &Token::new(PASSWORD),
                 &vars,
+                false,
             )
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| e.to_string())?
+            .token;
             let account = auth::account(&profile.name, &server);
             tokio::task::spawn_blocking(move || tokens.set(&account, &token))
                 .await

@@ -19,6 +19,10 @@
 // - Expired tokens: every second the server disconnects (`socket.disconnect(true)`) sockets whose JWT expired.
 // - CONNECTION_STATE_RECOVERY=1: recovery for 2 minutes, with the auth middleware still run on recovery.
 // - Test kick closes each engine.io connection (clients see "transport close", as on a network drop).
+// - DIALECT (see README.md and dialect.js): the `public*()` helpers write records and payloads as the dialect
+//   spells them, in REST answers and socket payloads alike (the seed's payloads stay the subsets it lists); the
+//   REST routes live on a router mounted at the dialect's base. With idtype=int each kind counts 1, 2, 3...
+//   Bodies and queries accept `eventId` or `event_id` and so on in every dialect. Unknown paths answer 404 JSON.
 
 "use strict";
 
@@ -26,10 +30,12 @@ const http = require("node:http");
 const express = require("express");
 const jwt = require("jsonwebtoken");
 const { Server } = require("socket.io");
+const dialect = require("./dialect");
 
 const JWT_SECRET = process.env.JWT_SECRET || "test-secret";
 const TOKEN_TTL = Number(process.env.TOKEN_TTL || 3600);
 const RECOVERY = process.env.CONNECTION_STATE_RECOVERY === "1";
+const DIALECT = dialect.load({ idtype: "str", base: "/api/v1", list: "array", order: "oldest" }, { message: "text" });
 
 const log = (...args) => console.error(...args);
 
@@ -71,8 +77,38 @@ function verifyToken(token) {
   }
 }
 
+// --- records as the dialect writes them (REST answers and socket payloads alike) --------------------------------
+
+const only = (record, names) => Object.fromEntries(names.map((name) => [name, record[name]]));
+const publicAlert = (alert) => DIALECT.record(alert, "AL");
+const publicReport = (report) => DIALECT.record(report, "RP");
+const publicPoint = (point) => DIALECT.record(point, "PG");
+const publicInsight = (insight) => DIALECT.record(insight, "IN");
+const publicAction = (action) => DIALECT.record(action, "AC");
+
+function publicDetection(detection) {
+  return { ...DIALECT.record(detection, "OB"), alert: detection.alert && publicAlert(detection.alert) };
+}
+
+function publicPrediction(prediction) {
+  const isRecord = (entry) => entry !== null && typeof entry === "object" && !Array.isArray(entry);
+  const entries = prediction.predictions;
+  return {
+    ...DIALECT.record(prediction, "PR"),
+    predictions: Array.isArray(entries) ? entries.map((e) => (isRecord(e) ? DIALECT.record(e) : e)) : entries,
+  };
+}
+
+function publicMapUpdate(update) {
+  return { ...DIALECT.record(update), points: update.points.map(publicPoint) };
+}
+
+// The body's (or query's) fields under the names this server uses, whichever spelling the client used.
+const fields = (source, names) => DIALECT.pick(source, names);
+
 const app = express();
 app.use(express.json());
+const api = express.Router(); // the REST routes, mounted at the dialect's base
 const server = http.createServer(app);
 const io = new Server(server, {
   cors: { origin: "*" },
@@ -95,16 +131,22 @@ function requireAuth(req, res, next) {
   next();
 }
 
+// Read-only routes: like requireAuth, but open to anyone with DIALECT auth=off.
+function readAuth(req, res, next) {
+  if (DIALECT.openReads) return next();
+  requireAuth(req, res, next);
+}
+
 // Every business route below needs an `eventId` (a non-empty string) in its JSON body.
 function requireEventId(req, res, next) {
-  const { eventId } = req.body || {};
+  const { eventId } = fields(req.body, ["eventId"]);
   if (typeof eventId !== "string" || !eventId) return res.status(400).json({ error: "eventId is required" });
   next();
 }
 
 // --- auth ----------------------------------------------------------------------------------------------------
 
-app.post("/api/v1/auth/login", (req, res) => {
+api.post("/auth/login", (req, res) => {
   const { email, password } = req.body || {};
   const user = users.find((u) => `${u.username}@crowd.test` === email);
   if (!user || password !== user.password) return res.status(401).json({ error: "Invalid email or password" });
@@ -120,8 +162,8 @@ function severityFor(count) {
   return "low";
 }
 
-app.post("/api/v1/cctv/objects", requireAuth, requireEventId, (req, res) => {
-  const { eventId, zoneId, count } = req.body;
+api.post("/cctv/objects", requireAuth, requireEventId, (req, res) => {
+  const { eventId, zoneId, count } = fields(req.body, ["eventId", "zoneId", "count"]);
   if (typeof zoneId !== "string" || !zoneId) return res.status(400).json({ error: "zoneId is required" });
   if (!Number.isInteger(count) || count < 0) return res.status(400).json({ error: "count must be an integer" });
   if (!latestCounts.has(eventId)) latestCounts.set(eventId, new Map());
@@ -143,46 +185,43 @@ app.post("/api/v1/cctv/objects", requireAuth, requireEventId, (req, res) => {
       updatedAt: stamp,
     };
     alerts.push(alert);
-    const { id, type, message, severity, createdAt } = alert;
-    req.app.get("ioApi").emitToEvent(eventId, "alert:new", { id, type, message, severity, zoneId, createdAt });
+    const payload = only(alert, ["id", "type", "message", "severity", "zoneId", "createdAt"]);
+    req.app.get("ioApi").emitToEvent(eventId, "alert:new", publicAlert(payload));
   }
-  res.status(201).json({ id: newId("OB"), eventId, zoneId, count, alert, createdAt: stamp, updatedAt: stamp });
+  const detection = { id: newId("OB"), eventId, zoneId, count, alert, createdAt: stamp, updatedAt: stamp };
+  res.status(201).json(publicDetection(detection));
 });
 
-app.patch("/api/v1/alerts/:id/resolve", requireAuth, (req, res) => {
-  const alert = alerts.find((a) => a.id === req.params.id);
+api.patch("/alerts/:id/resolve", requireAuth, (req, res) => {
+  const number = DIALECT.number(req.params.id, "AL");
+  const alert = alerts.find((a) => a.id === `AL-${number}`);
   if (!alert) return res.status(404).json({ error: "Alert not found" });
   const stamp = nowStamp();
   Object.assign(alert, { status: "resolved", resolvedAt: stamp, updatedAt: stamp });
-  req.app.get("ioApi").emitToEvent(alert.eventId, "alert:updated", {
-    id: alert.id,
-    status: "resolved",
-    resolvedAt: alert.resolvedAt,
-  });
-  res.json(alert);
+  const update = only(alert, ["id", "status", "resolvedAt"]);
+  req.app.get("ioApi").emitToEvent(alert.eventId, "alert:updated", publicAlert(update));
+  res.json(publicAlert(alert));
 });
 
-app.get("/api/v1/alerts", requireAuth, (req, res) => {
-  const { eventId } = req.query;
-  res.json(eventId === undefined ? alerts : alerts.filter((a) => a.eventId === eventId));
+api.get("/alerts", readAuth, (req, res) => {
+  const { eventId } = fields(req.query, ["eventId"]);
+  const list = eventId === undefined ? alerts : alerts.filter((a) => a.eventId === eventId);
+  res.json(DIALECT.listing(list.map(publicAlert), "alerts", (items) => items));
 });
 
 // --- pings ---------------------------------------------------------------------------------------------------
 
-app.post("/api/v1/pings", requireAuth, requireEventId, (req, res) => {
-  const { eventId, lat, lng } = req.body;
+api.post("/pings", requireAuth, requireEventId, (req, res) => {
+  const { eventId, lat, lng } = fields(req.body, ["eventId", "lat", "lng"]);
   if (typeof lat !== "number" || typeof lng !== "number") {
     return res.status(400).json({ error: "lat and lng must be numbers" });
   }
   const stamp = nowStamp();
   const ping = { id: newId("PG"), eventId, lat, lng, createdAt: stamp, updatedAt: stamp };
-  req.app.get("ioApi").emitToEvent(eventId, "map:update", {
-    points: [{ id: ping.id, lat, lng, createdAt: stamp }],
-    density: [],
-    updatedAt: stamp,
-    source: "ping",
-  });
-  res.status(201).json(ping);
+  const point = { id: ping.id, lat, lng, createdAt: stamp };
+  const update = { points: [point], density: [], updatedAt: stamp, source: "ping" };
+  req.app.get("ioApi").emitToEvent(eventId, "map:update", publicMapUpdate(update));
+  res.status(201).json(publicPoint(ping));
 });
 
 // --- AI ------------------------------------------------------------------------------------------------------
@@ -191,8 +230,8 @@ function zoneCounts(eventId) {
   return [...(latestCounts.get(eventId) || new Map()).entries()];
 }
 
-app.post("/api/v1/ai/insights", requireAuth, requireEventId, (req, res) => {
-  const body = req.body;
+api.post("/ai/insights", requireAuth, requireEventId, (req, res) => {
+  const body = fields(req.body, ["eventId", "riskScore", "recommendation", "confidence", "factors", "mlStatus"]);
   const busiest = zoneCounts(body.eventId).sort((a, b) => b[1] - a[1])[0];
   const riskScore = body.riskScore ?? (busiest ? Math.min(100, Math.round((busiest[1] / 60) * 100)) : 0);
   const insight = {
@@ -204,12 +243,13 @@ app.post("/api/v1/ai/insights", requireAuth, requireEventId, (req, res) => {
     mlStatus: body.mlStatus ?? "ok",
   };
   const stamp = nowStamp();
-  req.app.get("ioApi").emitToEvent(body.eventId, "insight:update", insight);
-  res.status(201).json({ id: newId("IN"), eventId: body.eventId, ...insight, createdAt: stamp, updatedAt: stamp });
+  req.app.get("ioApi").emitToEvent(body.eventId, "insight:update", publicInsight(insight));
+  const record = { id: newId("IN"), eventId: body.eventId, ...insight, createdAt: stamp, updatedAt: stamp };
+  res.status(201).json(publicInsight(record));
 });
 
-app.post("/api/v1/ai/predictions", requireAuth, requireEventId, (req, res) => {
-  const body = req.body;
+api.post("/ai/predictions", requireAuth, requireEventId, (req, res) => {
+  const body = fields(req.body, ["eventId", "horizonMinutes", "predictions"]);
   const stamp = nowStamp();
   const prediction = {
     horizonMinutes: body.horizonMinutes ?? 15,
@@ -222,40 +262,40 @@ app.post("/api/v1/ai/predictions", requireAuth, requireEventId, (req, res) => {
       })),
     generatedAt: stamp,
   };
-  req.app.get("ioApi").emitToEvent(body.eventId, "prediction:update", prediction);
-  res.status(201).json({ id: newId("PR"), eventId: body.eventId, ...prediction, createdAt: stamp, updatedAt: stamp });
+  req.app.get("ioApi").emitToEvent(body.eventId, "prediction:update", publicPrediction(prediction));
+  const record = { id: newId("PR"), eventId: body.eventId, ...prediction, createdAt: stamp, updatedAt: stamp };
+  res.status(201).json(publicPrediction(record));
 });
 
 // --- actions and reports -------------------------------------------------------------------------------------
 
-app.post("/api/v1/actions", requireAuth, requireEventId, (req, res) => {
-  const { eventId, command, zoneId } = req.body;
+api.post("/actions", requireAuth, requireEventId, (req, res) => {
+  const { eventId, command, zoneId } = fields(req.body, ["eventId", "command", "zoneId"]);
   if (typeof command !== "string" || !command) return res.status(400).json({ error: "command is required" });
   const stamp = nowStamp();
   const action = { id: newId("AC"), eventId, command, zoneId: zoneId ?? null, createdBy: req.user.sub, createdAt: stamp };
-  req.app.get("ioApi").emitToEvent(eventId, "action:created", action);
-  res.status(201).json({ ...action, updatedAt: stamp });
+  req.app.get("ioApi").emitToEvent(eventId, "action:created", publicAction(action));
+  res.status(201).json(publicAction({ ...action, updatedAt: stamp }));
 });
 
-app.post("/api/v1/reports", requireAuth, requireEventId, (req, res) => {
-  const { eventId, message, type } = req.body;
+api.post("/reports", requireAuth, requireEventId, (req, res) => {
+  const { eventId, message, type } = fields(req.body, ["eventId", "message", "type"]);
   if (typeof message !== "string" || !message) return res.status(400).json({ error: "message is required" });
   const stamp = nowStamp();
   const report = { id: newId("RP"), eventId, message, type: type ?? "incident", createdBy: req.user.sub, createdAt: stamp, updatedAt: stamp };
   reports.push(report);
-  req.app.get("ioApi").emitToEvent(eventId, "report:new", {
-    id: report.id,
-    message: report.message,
-    type: report.type,
-    createdAt: report.createdAt,
-  });
-  res.status(201).json(report);
+  const payload = only(report, ["id", "message", "type", "createdAt"]);
+  req.app.get("ioApi").emitToEvent(eventId, "report:new", publicReport(payload));
+  res.status(201).json(publicReport(report));
 });
 
-app.get("/api/v1/reports", requireAuth, (req, res) => {
-  const { eventId } = req.query;
-  res.json(eventId === undefined ? reports : reports.filter((r) => r.eventId === eventId));
+api.get("/reports", readAuth, (req, res) => {
+  const { eventId } = fields(req.query, ["eventId"]);
+  const list = eventId === undefined ? reports : reports.filter((r) => r.eventId === eventId);
+  res.json(DIALECT.listing(list.map(publicReport), "reports", (items) => items));
 });
+
+app.use(DIALECT.base || "/", api);
 
 // --- test control (not part of the seed) ---------------------------------------------------------------------
 
@@ -277,10 +317,17 @@ app.post("/__test/kick", (req, res) => {
   res.json({ kicked: sockets.length });
 });
 
+app.use((req, res) => res.status(404).json({ error: "Not Found" }));
+
 // --- Socket.IO -----------------------------------------------------------------------------------------------
 
 io.use((socket, next) => {
   const { auth, query } = socket.handshake;
+  if (DIALECT.openReads) {
+    // auth=off: no token needed, and one that is given is not looked at (nor expires)
+    socket.user = socket.data.user = { sub: "anonymous" };
+    return next();
+  }
   const claims = verifyToken((auth && auth.token) || query.token);
   if (!claims) return next(new Error("Unauthorized"));
   socket.user = claims;
@@ -289,7 +336,7 @@ io.use((socket, next) => {
 });
 
 io.on("connection", (socket) => {
-  const { eventId } = socket.handshake.query;
+  const { eventId } = fields(socket.handshake.query, ["eventId"]);
   if (eventId) socket.join(`event:${eventId}`);
   log(`connect ${socket.id} user=${socket.user.sub} event=${eventId || "-"}${socket.recovered ? " (recovered)" : ""}`);
   socket.on("disconnect", (reason) => log(`disconnect ${socket.id} (${reason})`));

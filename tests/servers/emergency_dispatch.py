@@ -12,6 +12,9 @@ Choices where the seed is silent:
   server (bumped by 1 ms on a tie) so a client polling with the last updatedAt it saw misses nothing.
 - Werkzeug's handler closes a connection once its WebSocket ends (see RequestHandler).
 - Test kick closes each engine.io connection (like a dropped network), not a Socket.IO server disconnect.
+- DIALECT (see README.md and dialect.py): `public()` writes an emergency as the dialect spells it, in REST
+  answers and socket payloads alike; the REST routes live on a blueprint mounted at the dialect's base.
+  Unknown paths answer 404 with a JSON body.
 """
 
 import datetime
@@ -22,15 +25,20 @@ import threading
 import warnings
 
 import jwt
-from flask import Flask, jsonify, request
+from flask import Blueprint, Flask, jsonify, request
 from flask_socketio import ConnectionRefusedError, SocketIO, join_room
+from werkzeug.exceptions import HTTPException
 from werkzeug.serving import WSGIRequestHandler, make_server
+
+import dialect
 
 warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)  # "test-secret" is short
 
 JWT_SECRET = os.environ.get("JWT_SECRET", "test-secret")
 TOKEN_TTL = int(os.environ.get("TOKEN_TTL", "3600"))
 PRIORITIES = ("low", "medium", "high", "critical")
+DIALECT = dialect.load({"idtype": "str", "base": "/api", "list": "array", "order": "oldest"},  # today's values
+                       {"description": "details"})  # text=alt
 
 USERS = {
     "dispatcher": {"id": "u-dispatcher", "username": "dispatcher", "password": "secret"},
@@ -38,6 +46,7 @@ USERS = {
 }
 
 app = Flask(__name__)
+api = Blueprint("api", __name__)  # the REST routes, mounted at the dialect's base in main()
 socketio = SocketIO(app, async_mode="threading", cors_allowed_origins="*")
 
 lock = threading.Lock()  # guards the dicts and sets below
@@ -105,15 +114,45 @@ def require_auth(view):
     return wrapper
 
 
-def json_body():
+def read_auth(view):
+    """Read-only routes: like require_auth, but open to anyone with DIALECT auth=off."""
+    return view if DIALECT.open_reads else require_auth(view)
+
+
+def raw_body():
     body = request.get_json(silent=True)
     return body if isinstance(body, dict) else {}
+
+
+def json_body():
+    """The body's fields under the names this server uses, whichever spelling the client used (any dialect)."""
+    return DIALECT.pick(raw_body(), ("username", "password", "type", "description", "priority", "location", "unit_id",
+                                     "status", "emergency_id"))
+
+
+def public(record):
+    """An emergency as the dialect writes it (REST answers and socket payloads alike)."""
+    return DIALECT.record(record, prefix="E")
+
+
+def emergency_key(emergency_id):
+    """The stored key of a route's emergency id (`E-3`, or `3`), or None."""
+    number = DIALECT.number(emergency_id, "E")
+    return None if number is None else f"E-{number}"
+
+
+@app.errorhandler(HTTPException)
+def http_error(problem):
+    """Unknown paths and the like answer `{"error": ...}` as every other error here."""
+    if problem.code is None or problem.code < 400:
+        return problem
+    return error(problem.code, problem.name)
 
 
 # --- auth -------------------------------------------------------------------------------------------------
 
 
-@app.post("/api/auth/login")
+@api.post("/auth/login")
 def login():
     body = json_body()
     user = USERS.get(body.get("username"))
@@ -125,7 +164,7 @@ def login():
 # --- emergencies ------------------------------------------------------------------------------------------
 
 
-@app.post("/api/emergencies")
+@api.post("/emergencies")
 @require_auth
 def create_emergency():
     global next_number
@@ -150,30 +189,31 @@ def create_emergency():
         }
         next_number += 1
         emergencies[record["id"]] = record
-    socketio.emit("emergency_created", record)
-    return jsonify(record), 201
+    socketio.emit("emergency_created", public(record))
+    return jsonify(public(record)), 201
 
 
 def change_emergency(emergency_id, action, status, **fields):
+    """The changed emergency as the dialect writes it, or None when there is no such emergency."""
     with lock:
-        record = emergencies.get(emergency_id)
+        record = emergencies.get(emergency_key(emergency_id))
         if record is None:
             return None
         record.update(fields, status=status, updatedAt=now_stamp())
-        record = dict(record)
+        record = public(record)
     socketio.emit("emergency_updated", {"action": action, "emergency": record})
     socketio.emit("dashboard_update", {"emergency": record}, to="authority_dashboard")
     return record
 
 
-@app.post("/api/emergencies/<emergency_id>/approve")
+@api.post("/emergencies/<emergency_id>/approve")
 @require_auth
 def approve_emergency(emergency_id):
     record = change_emergency(emergency_id, "approved", "approved")
     return (jsonify(record), 200) if record else error(404, "Emergency not found")
 
 
-@app.post("/api/emergencies/<emergency_id>/assign")
+@api.post("/emergencies/<emergency_id>/assign")
 @require_auth
 def assign_emergency(emergency_id):
     unit_id = json_body().get("unit_id")
@@ -183,15 +223,15 @@ def assign_emergency(emergency_id):
     return (jsonify(record), 200) if record else error(404, "Emergency not found")
 
 
-@app.post("/api/emergencies/<emergency_id>/complete")
+@api.post("/emergencies/<emergency_id>/complete")
 @require_auth
 def complete_emergency(emergency_id):
     record = change_emergency(emergency_id, "completed", "completed")
     return (jsonify(record), 200) if record else error(404, "Emergency not found")
 
 
-@app.get("/api/emergencies")
-@require_auth
+@api.get("/emergencies")
+@read_auth
 def list_emergencies():
     since = request.args.get("since")
     with lock:
@@ -202,14 +242,14 @@ def list_emergencies():
         except ValueError:
             return error(400, "since must be an RFC 3339 timestamp")
         records = [r for r in records if parse_stamp(r["updatedAt"]) > cutoff]
-    records.sort(key=lambda r: r["updatedAt"])  # newest last
-    return jsonify(records)
+    records.sort(key=lambda r: r["updatedAt"])  # oldest first; today newest last
+    return jsonify(DIALECT.listing([public(r) for r in records], "emergencies", today=lambda items: items))
 
 
 # --- units ------------------------------------------------------------------------------------------------
 
 
-@app.post("/api/units/<unit_id>/status")
+@api.post("/units/<unit_id>/status")
 @require_auth
 def unit_status(unit_id):
     body = json_body()
@@ -220,8 +260,9 @@ def unit_status(unit_id):
         record = units.setdefault(unit_id, {"id": unit_id, "createdAt": stamp})
         record.update(unit_id=unit_id, status=body["status"], emergency_id=body.get("emergency_id"), updatedAt=stamp)
         record = dict(record)
-    socketio.emit("unit_status_update", {"unit_id": unit_id, "status": record["status"], "emergency_id": record["emergency_id"]})
-    return jsonify(record), 200
+    update = {"unit_id": unit_id, "status": record["status"], "emergency_id": record["emergency_id"]}
+    socketio.emit("unit_status_update", DIALECT.record(update))
+    return jsonify(DIALECT.record(record)), 200  # a unit's id is the client's: renamed, never renumbered
 
 
 # --- test control (not part of the seed) ------------------------------------------------------------------
@@ -229,7 +270,7 @@ def unit_status(unit_id):
 
 @app.post("/__test/emit")
 def test_emit():
-    body = json_body()
+    body = raw_body()
     if not isinstance(body.get("event"), str):
         return error(400, "event is required")
     socketio.emit(body["event"], body.get("data"), to=body.get("room"))
@@ -262,10 +303,13 @@ def test_kick():
 
 @socketio.on("connect")
 def on_connect(auth):
-    token = auth.get("token") if isinstance(auth, dict) else None
-    claims = verify_token(token or request.args.get("token"))
-    if claims is None:
-        raise ConnectionRefusedError("Unauthorized")
+    if DIALECT.open_reads:  # auth=off: no token needed, and one that is given is not looked at
+        claims = {"sub": "anonymous"}
+    else:
+        token = auth.get("token") if isinstance(auth, dict) else None
+        claims = verify_token(token or request.args.get("token"))
+        if claims is None:
+            raise ConnectionRefusedError("Unauthorized")
     with lock:
         connected.add(request.sid)
     log(f"connect {request.sid} user={claims['sub']}")
@@ -298,6 +342,7 @@ class RequestHandler(WSGIRequestHandler):
 
 
 def main():
+    app.register_blueprint(api, url_prefix=DIALECT.base)
     port = int(os.environ.get("PORT", "0"))
     server = make_server("127.0.0.1", port, app, threaded=True, request_handler=RequestHandler)
     print(f"READY {server.port}", flush=True)

@@ -13,6 +13,9 @@
 // - `since` keeps records whose updatedAt is strictly later; timestamps are strictly increasing across the
 //   server (bumped by 1 ms on a tie) so a client polling with the last updatedAt it saw misses nothing.
 // - Test kick closes each engine.io connection (clients see "transport close", as on a network drop).
+// - DIALECT (see README.md and dialect.js): `publicCall()` / `publicUser()` write records as the dialect spells
+//   them, in REST answers and socket payloads alike; the REST routes live on a router mounted at the dialect's
+//   base. User ids (`u-<name>`, the JWT subject) are renamed but never renumbered. Unknown paths answer 404 JSON.
 
 "use strict";
 
@@ -20,10 +23,15 @@ const http = require("node:http");
 const express = require("express");
 const jwt = require("jsonwebtoken");
 const { Server } = require("socket.io");
+const dialect = require("./dialect");
 
 const JWT_SECRET = process.env.JWT_SECRET || "test-secret";
 const TOKEN_TTL = Number(process.env.TOKEN_TTL || 3600);
 const PRIORITIES = ["low", "normal", "high", "urgent"];
+const DIALECT = dialect.load(
+  { idtype: "str", base: "/api", list: "array", order: "oldest" },
+  { title: "issue", customer: "customerName" },
+);
 
 const log = (...args) => console.error(...args);
 
@@ -61,11 +69,28 @@ function verifyToken(token) {
 
 function publicUser(user) {
   const { password, ...rest } = user;
-  return rest;
+  return DIALECT.record(rest);
+}
+
+// A call as the dialect writes it.
+function publicCall(call) {
+  return DIALECT.record(call, "C");
+}
+
+// The stored call of a route's call id (`C-3`, or `3`), or undefined.
+function findCall(id) {
+  const number = DIALECT.number(id, "C");
+  return number === null ? undefined : calls.get(`C-${number}`);
+}
+
+// The body's fields under the names this server uses, whichever spelling the client used (any dialect).
+function fields(req, names) {
+  return DIALECT.pick(req.body, names);
 }
 
 const app = express();
 app.use(express.json());
+const api = express.Router(); // the REST routes, mounted at the dialect's base
 const server = http.createServer(app);
 const io = new Server(server, { cors: { origin: "*" } });
 
@@ -81,9 +106,15 @@ function requireAuth(req, res, next) {
   next();
 }
 
+// Read-only routes: like requireAuth, but open to anyone with DIALECT auth=off.
+function readAuth(req, res, next) {
+  if (DIALECT.openReads) return next();
+  requireAuth(req, res, next);
+}
+
 // --- auth ----------------------------------------------------------------------------------------------------
 
-app.post("/api/auth/login", (req, res) => {
+api.post("/auth/login", (req, res) => {
   const { username, password } = req.body || {};
   const user = [...users.values()].find((u) => u.username === username);
   if (!user || user.password === undefined || password !== user.password) {
@@ -94,8 +125,8 @@ app.post("/api/auth/login", (req, res) => {
 
 // --- calls ---------------------------------------------------------------------------------------------------
 
-app.post("/api/calls", requireAuth, (req, res) => {
-  const { title, customer, priority } = req.body || {};
+api.post("/calls", requireAuth, (req, res) => {
+  const { title, customer, priority } = fields(req, ["title", "customer", "priority"]);
   if (typeof title !== "string" || !title) return res.status(400).json({ error: "title is required" });
   if (!PRIORITIES.includes(priority)) {
     return res.status(400).json({ error: `priority must be one of ${PRIORITIES.join(", ")}` });
@@ -113,60 +144,57 @@ app.post("/api/calls", requireAuth, (req, res) => {
     updatedAt: stamp,
   };
   calls.set(call.id, call);
-  emitToAll("call_created", call);
-  res.status(201).json(call);
+  emitToAll("call_created", publicCall(call));
+  res.status(201).json(publicCall(call));
 });
 
-app.put("/api/calls/:id", requireAuth, (req, res) => {
-  const call = calls.get(req.params.id);
+api.put("/calls/:id", requireAuth, (req, res) => {
+  const call = findCall(req.params.id);
   if (!call) return res.status(404).json({ error: "Call not found" });
-  const body = req.body || {};
-  if (body.priority !== undefined && !PRIORITIES.includes(body.priority)) {
+  const changes = fields(req, ["title", "customer", "priority", "status"]);
+  if (changes.priority !== undefined && !PRIORITIES.includes(changes.priority)) {
     return res.status(400).json({ error: `priority must be one of ${PRIORITIES.join(", ")}` });
   }
-  for (const field of ["title", "customer", "priority", "status"]) {
-    if (body[field] !== undefined) call[field] = body[field];
-  }
-  call.updatedAt = nowStamp();
-  emitToAll("call_updated", call);
-  res.json(call);
+  Object.assign(call, changes, { updatedAt: nowStamp() });
+  emitToAll("call_updated", publicCall(call));
+  res.json(publicCall(call));
 });
 
-app.post("/api/calls/:id/assign", requireAuth, (req, res) => {
-  const call = calls.get(req.params.id);
+api.post("/calls/:id/assign", requireAuth, (req, res) => {
+  const call = findCall(req.params.id);
   if (!call) return res.status(404).json({ error: "Call not found" });
-  const { assignedTo } = req.body || {};
+  const { assignedTo } = fields(req, ["assignedTo"]);
   if (typeof assignedTo !== "string" || !assignedTo) {
     return res.status(400).json({ error: "assignedTo is required" });
   }
   Object.assign(call, { assignedTo, status: "assigned", updatedAt: nowStamp() });
-  emitToAll("call_assigned", call);
-  res.json(call);
+  emitToAll("call_assigned", publicCall(call));
+  res.json(publicCall(call));
 });
 
-app.post("/api/calls/:id/complete", requireAuth, (req, res) => {
-  const call = calls.get(req.params.id);
+api.post("/calls/:id/complete", requireAuth, (req, res) => {
+  const call = findCall(req.params.id);
   if (!call) return res.status(404).json({ error: "Call not found" });
   Object.assign(call, { status: "completed", updatedAt: nowStamp() });
-  emitToAll("call_completed", call);
-  res.json(call);
+  emitToAll("call_completed", publicCall(call));
+  res.json(publicCall(call));
 });
 
-app.get("/api/calls", requireAuth, (req, res) => {
+api.get("/calls", readAuth, (req, res) => {
   let list = [...calls.values()];
   if (req.query.since !== undefined) {
     const cutoff = Date.parse(String(req.query.since));
     if (Number.isNaN(cutoff)) return res.status(400).json({ error: "since must be an RFC 3339 timestamp" });
     list = list.filter((c) => Date.parse(c.updatedAt) > cutoff);
   }
-  list.sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt));
-  res.json(list);
+  list.sort((a, b) => Date.parse(a.updatedAt) - Date.parse(b.updatedAt)); // oldest first
+  res.json(DIALECT.listing(list.map(publicCall), "calls", (items) => items));
 });
 
 // --- users ---------------------------------------------------------------------------------------------------
 
-app.post("/api/users", requireAuth, (req, res) => {
-  const { username, role, password } = req.body || {};
+api.post("/users", requireAuth, (req, res) => {
+  const { username, role, password } = fields(req, ["username", "role", "password"]);
   if (typeof username !== "string" || !/^[A-Za-z0-9_.-]+$/.test(username)) {
     return res.status(400).json({ error: "username is required" });
   }
@@ -179,14 +207,17 @@ app.post("/api/users", requireAuth, (req, res) => {
   res.status(201).json(publicUser(user));
 });
 
-app.delete("/api/users/:id", requireAuth, (req, res) => {
+api.delete("/users/:id", requireAuth, (req, res) => {
   const user = users.get(req.params.id);
   if (!user) return res.status(404).json({ error: "User not found" });
   users.delete(user.id);
-  emitToAll("user_deleted_broadcast", { id: user.id });
-  io.to(`user:${user.id}`).emit("user_deleted", { id: user.id, message: "Your account has been deleted" });
+  emitToAll("user_deleted_broadcast", DIALECT.record({ id: user.id }));
+  const notice = { id: user.id, message: "Your account has been deleted" };
+  io.to(`user:${user.id}`).emit("user_deleted", DIALECT.record(notice));
   res.json(publicUser(user));
 });
+
+app.use(DIALECT.base || "/", api);
 
 // --- test control (not part of the seed) ---------------------------------------------------------------------
 
@@ -208,9 +239,16 @@ app.post("/__test/kick", (req, res) => {
   res.json({ kicked: sockets.length });
 });
 
+app.use((req, res) => res.status(404).json({ error: "Not Found" }));
+
 // --- Socket.IO -----------------------------------------------------------------------------------------------
 
 io.use((socket, next) => {
+  if (DIALECT.openReads) {
+    // auth=off: no token needed, and one that is given is not looked at
+    socket.data.user = { sub: "anonymous" };
+    return next();
+  }
   const claims = verifyToken(socket.handshake.auth && socket.handshake.auth.token);
   if (!claims) return next(new Error("Unauthorized"));
   socket.data.user = claims;

@@ -17,6 +17,12 @@
 // - STATE_FILE (test setting): reports are saved there after every change and loaded at start, so a restarted
 //   server keeps its reports (the seed's database). POST /__test/ws {"refuse": true} makes WebSocket upgrades
 //   fail with 503 while REST keeps answering (the polling-fallback case).
+// - DIALECT (see README.md and dialect.js): `publicReport()` writes a report as the dialect spells it, in REST
+//   answers and WebSocket messages alike; the REST routes live on a router mounted at the dialect's base. With
+//   idtype=str, ids are `R-<n>`; `since` and routes take either form and compare the number. With auth=off there
+//   is no officer, so the station comes from the query (`/ws?station_id=4`, `GET .../reports?station_id=4`);
+//   without one, a connection gets every station's reports and the list has every station's.
+//   Unknown paths answer 404 JSON.
 
 "use strict";
 
@@ -24,10 +30,17 @@ const http = require("node:http");
 const express = require("express");
 const jwt = require("jsonwebtoken");
 const { WebSocketServer } = require("ws");
+const dialect = require("./dialect");
 
 const JWT_SECRET = process.env.JWT_SECRET || "test-secret";
 const TOKEN_TTL = Number(process.env.TOKEN_TTL || 3600);
 const PING_INTERVAL_MS = Number(process.env.PING_INTERVAL_MS || 30000);
+// `list` left out: today's `{"reports": [...]}`.
+const DIALECT = dialect.load(
+  { idtype: "int", base: "/api", order: "oldest" },
+  { description: "details", category: "type" },
+);
+const EVERY_STATION = "*"; // auth=off connections that named no station
 
 const log = (...args) => console.error(...args);
 
@@ -52,7 +65,7 @@ let refuseWebSockets = false;
 function saveState() {
   if (STATE_FILE) fs.writeFileSync(STATE_FILE, JSON.stringify(reports));
 }
-const stations = new Map(); // station_id -> Set of authenticated WebSocket connections
+const stations = new Map(); // station_id (or EVERY_STATION) -> Set of authenticated WebSocket connections
 
 function makeToken(officer) {
   return jwt.sign({ sub: officer.id, username: officer.username, station_id: officer.station_id }, JWT_SECRET, {
@@ -81,13 +94,25 @@ function allClients() {
 }
 
 function sendToStation(stationId, text) {
-  for (const ws of stations.get(stationId) || []) {
+  for (const ws of [...(stations.get(stationId) || []), ...(stations.get(EVERY_STATION) || [])]) {
     if (ws.readyState === ws.OPEN) ws.send(text);
   }
 }
 
+// A report (or an acknowledgement) as the dialect writes it.
+function publicReport(report) {
+  return DIALECT.record(report, "R");
+}
+
+// auth=off: the station a request names in its query (`station_id` or `stationId`), or EVERY_STATION.
+function queryStation(query) {
+  const { station_id: stationId } = DIALECT.pick(query, ["station_id"]);
+  return stationId === undefined ? EVERY_STATION : parseStationId(String(stationId));
+}
+
 const app = express();
 app.use(express.json());
+const api = express.Router(); // the REST routes, mounted at the dialect's base
 const server = http.createServer(app);
 const wss = new WebSocketServer({ noServer: true });
 
@@ -99,9 +124,15 @@ function requireAuth(req, res, next) {
   next();
 }
 
+// Read-only routes: like requireAuth, but open to anyone with DIALECT auth=off (req.officer stays unset).
+function readAuth(req, res, next) {
+  if (DIALECT.openReads) return next();
+  requireAuth(req, res, next);
+}
+
 // --- auth ----------------------------------------------------------------------------------------------------
 
-app.post("/api/login", (req, res) => {
+api.post("/login", (req, res) => {
   const { username, password } = req.body || {};
   const officer = officers.find((o) => o.username === username);
   if (!officer || password !== officer.password) {
@@ -112,8 +143,8 @@ app.post("/api/login", (req, res) => {
 
 // --- reports -------------------------------------------------------------------------------------------------
 
-app.post("/api/reports", (req, res) => {
-  const body = req.body || {};
+api.post("/reports", (req, res) => {
+  const body = DIALECT.pick(req.body, ["station_id", "category", "description", "priority", "location"]);
   const stationId = parseStationId(body.station_id);
   if (stationId === null) return res.status(400).json({ error: "station_id must be an integer" });
   if (typeof body.category !== "string" || !body.category) {
@@ -134,24 +165,30 @@ app.post("/api/reports", (req, res) => {
   };
   reports.push(report);
   saveState();
-  sendToStation(stationId, JSON.stringify({ type: "new_report", report }));
-  res.status(201).json(report);
+  sendToStation(stationId, JSON.stringify({ type: "new_report", report: publicReport(report) }));
+  res.status(201).json(publicReport(report));
 });
 
-app.get("/api/reports", requireAuth, (req, res) => {
-  const since = req.query.since === undefined ? 0 : parseStationId(String(req.query.since));
+api.get("/reports", readAuth, (req, res) => {
+  const since = req.query.since === undefined ? 0 : DIALECT.number(req.query.since, "R");
   if (since === null) return res.status(400).json({ error: "since must be a report id" });
-  res.json({ reports: reports.filter((r) => r.station_id === req.officer.station_id && r.id > since) });
+  const station = req.officer ? req.officer.station_id : queryStation(req.query);
+  if (station === null) return res.status(400).json({ error: "station_id must be an integer" });
+  const mine = reports.filter((r) => (station === EVERY_STATION || r.station_id === station) && r.id > since);
+  res.json(DIALECT.listing(mine.map(publicReport), "reports", (items) => ({ reports: items })));
 });
 
-app.post("/api/reports/:id/acknowledge", requireAuth, (req, res) => {
-  const report = reports.find((r) => String(r.id) === req.params.id);
+api.post("/reports/:id/acknowledge", requireAuth, (req, res) => {
+  const number = DIALECT.number(req.params.id, "R");
+  const report = reports.find((r) => r.id === number);
   if (!report || report.station_id !== req.officer.station_id) {
     return res.status(404).json({ error: "Report not found" });
   }
   Object.assign(report, { status: "acknowledged", acknowledgedBy: req.officer.sub, updatedAt: nowStamp() });
-  res.json({ id: report.id, acknowledgedBy: report.acknowledgedBy });
+  res.json(publicReport({ id: report.id, acknowledgedBy: report.acknowledgedBy }));
 });
+
+app.use(DIALECT.base || "/", api);
 
 // --- test control (not part of the seed) ---------------------------------------------------------------------
 
@@ -182,6 +219,8 @@ app.post("/__test/kick", (req, res) => {
   res.json({ kicked: clients.length });
 });
 
+app.use((req, res) => res.status(404).json({ error: "Not Found" }));
+
 // --- WebSocket -----------------------------------------------------------------------------------------------
 
 function refuseUpgrade(socket, status, reason) {
@@ -196,8 +235,12 @@ server.on("upgrade", (req, socket, head) => {
   const url = new URL(req.url, "http://127.0.0.1");
   if (url.pathname !== "/ws") return refuseUpgrade(socket, 404, "Not Found");
   if (refuseWebSockets) return refuseUpgrade(socket, 503, "Service Unavailable");
-  const claims = verifyToken(url.searchParams.get("token"));
+  // auth=off: no token needed (one that is given is not looked at); the query may name the station.
+  const claims = DIALECT.openReads
+    ? { sub: "anonymous", station_id: queryStation(Object.fromEntries(url.searchParams)) }
+    : verifyToken(url.searchParams.get("token"));
   if (!claims) return refuseUpgrade(socket, 401, "Unauthorized");
+  if (claims.station_id === null) return refuseUpgrade(socket, 400, "Bad Request");
   wss.handleUpgrade(req, socket, head, (ws) => {
     const stationId = claims.station_id;
     if (!stations.has(stationId)) stations.set(stationId, new Set());

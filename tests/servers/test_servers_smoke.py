@@ -6,8 +6,10 @@ wait is bounded."""
 import base64
 import json
 import os
+import re
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -18,7 +20,7 @@ import socketio
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect as ws_connect
 
-from support.servers import SERVERS, SERVERS_DIR
+from support.servers import DEFAULT_BASES, SERVERS, SERVERS_DIR
 
 pytestmark = pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")
 
@@ -695,3 +697,345 @@ def test_ticketing_broadcast_ids(servers):
         assert json.loads(ws.recv(timeout=WAIT)) == {"type": "ticket", "action": "create", "id": ticket["id"]}
         comment = server.post(f"/api/tickets/{ticket['id']}/comments", {"body": "b"}, token=token).json()
         assert json.loads(ws.recv(timeout=WAIT)) == {"type": "comment", "action": "create", "id": comment["id"]}
+
+
+# --- DIALECT (README.md "Dialects"): two runs per server cover a non-default value of every key ----------------
+
+
+def dialect_of(text):
+    """{key: value} of a DIALECT string as these tests write it (the servers parse it themselves)."""
+    return dict(item.split("=", 1) for item in text.split(","))
+
+
+def spelled(d, camel):
+    """A multi-word field name as the dialect's `case` writes it (every run below sets `case`)."""
+    return re.sub(r"([A-Z])", lambda m: "_" + m.group(1).lower(), camel) if d["case"] == "snake" else camel
+
+
+def oldest_first(d, ids):
+    """`ids` (oldest first) in the order the dialect lists them."""
+    return list(reversed(ids)) if d.get("order") == "newest" else list(ids)
+
+
+def records_of(answer, d, plural):
+    """The records of a list answer, after checking that it has the dialect's shape."""
+    shape = d["list"]
+    if shape == "array":
+        assert isinstance(answer, list), answer
+        return answer
+    key = plural if shape == "named" else shape
+    assert isinstance(answer, dict) and set(answer) == {key, "total"}, answer
+    assert answer["total"] == len(answer[key])
+    return answer[key]
+
+
+def listed(server, d, path, plural, token, params=None):
+    """GETs a list (no token needed with auth=off, 401 without one otherwise); returns its records."""
+    anonymous = server.get(server.api_path(path), params=params)
+    assert anonymous.status_code == (200 if d.get("auth") == "off" else 401), anonymous.text
+    response = server.get(server.api_path(path), token=token, params=params)
+    assert response.status_code == 200, response.text
+    return records_of(response.json(), d, plural)
+
+
+def check_base(server, d, name):
+    """REST lives under the dialect's base: the default paths are gone (404 JSON), and so are unknown ones."""
+    assert server.base == d["base"] != DEFAULT_BASES[name]
+    _file, login_path, body, _field = SERVERS[name]
+    for response in (server.get(PROTECTED_GET[name], token=server.login("officer")),
+                     server.post(login_path, body("officer", "secret")), server.get(server.base + "/no/such/route")):
+        assert response.status_code == 404 and "error" in response.json(), (response.url, response.text)
+
+
+def check_id(record, d, prefix):
+    """The record's id field is named and typed as the dialect says; returns the id."""
+    value = record[d.get("id", "id")]
+    if d.get("idtype") == "int":
+        assert isinstance(value, int) and not isinstance(value, bool), record
+    else:
+        assert isinstance(value, str) and value.startswith(f"{prefix}-") and value[len(prefix) + 1:].isdigit(), record
+    return value
+
+
+def sio_dialect_client(server, d, sio_client, token, query=None):
+    """auth=off: a token-less client connects (and so does one with garbage); auth=on: it is refused."""
+    if d.get("auth") == "off":
+        sio_client().connect(server, "garbage", query=query)  # a token that is present is not looked at
+        return sio_client().connect(server, query=query)
+    assert sio_client().refused(server, None, query=query) == {"message": "Unauthorized"}
+    return sio_client().connect(server, token, query=query)
+
+
+EMERGENCY_DIALECTS = [
+    ("auth=off,text=alt,case=snake,id=_id,idtype=int,base=,list=items,order=newest",
+     {"_id", "type", "details", "priority", "location", "status", "unit_id", "reported_by", "created_at", "updated_at"},
+     {"unit_id", "status", "emergency_id"}),
+    ("auth=on,case=camel,id=uuid,idtype=str,base=/api/v1,list=named,order=oldest",
+     {"uuid", "type", "description", "priority", "location", "status", "unitId", "reportedBy", "createdAt",
+      "updatedAt"},
+     {"unitId", "status", "emergencyId"}),
+]
+
+
+@pytest.mark.parametrize("text, keys, unit_keys", EMERGENCY_DIALECTS)
+def test_emergency_dispatch_dialect(servers, sio_client, text, keys, unit_keys):
+    d = dialect_of(text)
+    server = servers("emergency-dispatch", DIALECT=text)
+    check_base(server, d, "emergency-dispatch")
+    token = server.login("dispatcher")  # at the dialect's base
+    client = sio_dialect_client(server, d, sio_client, token)
+    id_name, text_name = d.get("id", "id"), "details" if d.get("text") == "alt" else "description"
+    path = server.api_path("/api/emergencies")
+
+    assert server.post(path, {"type": "fire", "priority": "low"}).status_code == 401  # business routes: a token
+    created = []
+    for body in ({"type": "fire", "description": "Kitchen", "priority": "high"},  # default names always work
+                 {"type": "flood", "details": "Cellar", "priority": "low"}):  # and so do the alt ones
+        response = server.post(path, body, token=token)
+        assert response.status_code == 201, response.text
+        record = response.json()
+        assert set(record) == keys and record[text_name] in ("Kitchen", "Cellar")
+        check_id(record, d, "E")
+        assert client.wait("emergency_created") == record
+        created.append(record)
+
+    first_id = created[0][id_name]
+    response = server.post(f"{path}/{first_id}/assign", {"unitId": "U-1"}, token=token)  # either spelling
+    assert response.status_code == 200, response.text
+    assigned = response.json()
+    assert assigned[id_name] == first_id and set(assigned) == keys and assigned[spelled(d, "unitId")] == "U-1"
+    assert client.wait("emergency_updated") == {"action": "assigned", "emergency": assigned}
+
+    unit = server.post(server.api_path("/api/units/U-1/status"), {"status": "busy", "emergencyId": first_id},
+                       token=token)
+    assert unit.status_code == 200 and unit.json()[id_name] == "U-1"
+    update = client.wait("unit_status_update")
+    assert set(update) == unit_keys and update[spelled(d, "emergencyId")] == first_id
+
+    records = listed(server, d, "/api/emergencies", "emergencies", token)
+    assert [r[id_name] for r in records] == oldest_first(d, [created[1][id_name], first_id])  # by updatedAt
+    assert records[[r[id_name] for r in records].index(first_id)] == assigned
+
+
+SERVICE_CALL_DIALECTS = [
+    ("auth=off,text=alt,case=snake,id=_id,idtype=int,base=,list=data,order=newest",
+     {"_id", "issue", "customer_name", "priority", "status", "assigned_to", "created_by", "created_at", "updated_at"},
+     {"_id", "username", "role", "created_at", "updated_at"}),
+    ("auth=on,text=alt,case=camel,id=uuid,idtype=str,base=/x,list=named",
+     {"uuid", "issue", "customerName", "priority", "status", "assignedTo", "createdBy", "createdAt", "updatedAt"},
+     {"uuid", "username", "role", "createdAt", "updatedAt"}),
+]
+
+
+@pytest.mark.parametrize("text, keys, user_keys", SERVICE_CALL_DIALECTS)
+def test_service_calls_dialect(servers, sio_client, text, keys, user_keys):
+    d = dialect_of(text)
+    server = servers("service-calls", DIALECT=text)
+    check_base(server, d, "service-calls")
+    token = server.login("dispatcher")
+    client = sio_dialect_client(server, d, sio_client, token)
+    id_name = d.get("id", "id")
+    customer = spelled(d, "customerName")
+    path = server.api_path("/api/calls")
+
+    assert server.post(path, {"title": "x", "priority": "low"}).status_code == 401
+    calls = []
+    for body in ({"title": "Printer", "customer": "ACME", "priority": "urgent"},
+                 {"issue": "Scanner", "customer_name": "Initech", "priority": "low"}):
+        response = server.post(path, body, token=token)
+        assert response.status_code == 201, response.text
+        call = response.json()
+        assert set(call) == keys and call["issue"] in ("Printer", "Scanner") and call[customer] in ("ACME", "Initech")
+        check_id(call, d, "C")
+        assert client.wait("call_created") == call
+        calls.append(call)
+
+    first_id = calls[0][id_name]
+    response = server.post(f"{path}/{first_id}/assign", {"assigned_to": "u-officer"}, token=token)
+    assert response.status_code == 200, response.text
+    assigned = response.json()
+    assert assigned[id_name] == first_id and assigned[spelled(d, "assignedTo")] == "u-officer"
+    assert client.wait("call_assigned") == assigned
+    updated = server.put(f"{path}/{first_id}", {"customerName": "Globex"}, token=token).json()
+    assert updated[customer] == "Globex" and client.wait("call_updated") == updated
+
+    records = listed(server, d, "/api/calls", "calls", token)
+    assert [c[id_name] for c in records] == oldest_first(d, [calls[1][id_name], first_id])  # by updatedAt
+
+    user = server.post(server.api_path("/api/users"), {"username": "temp9"}, token=token).json()
+    assert set(user) == user_keys and user[id_name] == "u-temp9"  # user ids are renamed, never renumbered
+    assert client.wait("user_created") == user
+    assert server.delete(server.api_path("/api/users/u-temp9"), token=token).status_code == 200
+    assert client.wait("user_deleted_broadcast") == {id_name: "u-temp9"}
+
+
+STATION_DIALECTS = [
+    ("auth=off,text=alt,case=snake,id=_id,idtype=str,base=,list=array,order=newest",
+     {"_id", "station_id", "type", "details", "priority", "location", "status", "acknowledged_by", "created_at",
+      "updated_at"}),
+    ("auth=on,case=camel,id=uuid,idtype=int,base=/api/v2,list=items,order=oldest",
+     {"uuid", "stationId", "category", "description", "priority", "location", "status", "acknowledgedBy",
+      "createdAt", "updatedAt"}),
+]
+
+
+@pytest.mark.parametrize("text, keys", STATION_DIALECTS)
+def test_station_reports_dialect(servers, text, keys):
+    d = dialect_of(text)
+    server = servers("station-reports", DIALECT=text)
+    check_base(server, d, "station-reports")
+    token = server.login("officer")  # station 4
+    id_name = d.get("id", "id")
+    station, category = spelled(d, "stationId"), "type" if d.get("text") == "alt" else "category"
+    path = server.api_path("/api/reports")
+
+    if d.get("auth") == "off":  # no token (one given is not looked at): every station, or the query's
+        url4, url7 = f"{server.ws_url}/ws", f"{server.ws_url}/ws?token=garbage&station_id=7"
+    else:
+        with pytest.raises(InvalidStatus) as refused:
+            ws_connect(f"{server.ws_url}/ws", open_timeout=5, close_timeout=2)
+        assert refused.value.response.status_code == 401
+        url4, url7 = f"{server.ws_url}/ws?token={token}", f"{server.ws_url}/ws?token={server.login('officer2')}"
+    with ws_connect(url4, open_timeout=5, close_timeout=2) as ws4, \
+            ws_connect(url7, open_timeout=5, close_timeout=2) as ws7:
+        assert server.wait_clients(2) == 2
+        reports = []
+        for body in ({"station_id": 4, "category": "theft", "description": "Bike"},
+                     {"stationId": 4, "type": "fire", "details": "Shed"}):
+            response = server.post(path, body)  # citizens need no token, in every dialect
+            assert response.status_code == 201, response.text
+            report = response.json()
+            assert set(report) == keys and report[station] == 4 and report[category] in ("theft", "fire")
+            check_id(report, d, "R")
+            assert json.loads(ws4.recv(timeout=WAIT)) == {"type": "new_report", "report": report}
+            reports.append(report)
+        with pytest.raises(TimeoutError):  # station 7 got nothing
+            ws7.recv(timeout=QUIET)
+
+    ids = [r[id_name] for r in reports]
+    assert [r[id_name] for r in listed(server, d, "/api/reports", "reports", token)] == oldest_first(d, ids)
+    number = int(str(ids[0]).rsplit("-", 1)[-1])
+    for since in (ids[0], number):  # the id as written, or its number
+        later = listed(server, d, "/api/reports", "reports", token, params={"since": since})
+        assert [r[id_name] for r in later] == [ids[1]]
+    if d.get("auth") == "off":  # the query names the station
+        assert listed(server, d, "/api/reports", "reports", token, params={"station_id": 7}) == []
+    ack = server.post(f"{path}/{ids[0]}/acknowledge", token=token)
+    assert ack.status_code == 200 and ack.json() == {id_name: ids[0], spelled(d, "acknowledgedBy"): "u-officer"}
+
+
+CROWD_DIALECTS = [
+    ("auth=off,text=alt,case=snake,id=_id,idtype=int,base=,list=named,order=newest",
+     {"_id", "event_id", "type", "text", "severity", "zone_id", "status", "resolved_at", "created_at", "updated_at"},
+     {"_id", "event_id", "text", "type", "created_by", "created_at", "updated_at"}),
+    ("auth=on,text=alt,case=camel,id=uuid,idtype=str,base=/api,list=data",
+     {"uuid", "eventId", "type", "text", "severity", "zoneId", "status", "resolvedAt", "createdAt", "updatedAt"},
+     {"uuid", "eventId", "text", "type", "createdBy", "createdAt", "updatedAt"}),
+]
+
+
+@pytest.mark.parametrize("text, alert_keys, report_keys", CROWD_DIALECTS)
+def test_crowd_monitoring_dialect(servers, sio_client, text, alert_keys, report_keys):
+    d = dialect_of(text)
+    server = servers("crowd-monitoring", DIALECT=text)
+    check_base(server, d, "crowd-monitoring")
+    token = server.login("dispatcher")
+    client = sio_dialect_client(server, d, sio_client, token, query={"eventId": "ev-1"})
+    id_name = d.get("id", "id")
+    zone, created, resolved_at = spelled(d, "zoneId"), spelled(d, "createdAt"), spelled(d, "resolvedAt")
+
+    assert server.post(server.api_path("/api/v1/reports"), {"eventId": "ev-1", "message": "m"}).status_code == 401
+    alerts = []
+    for body in ({"eventId": "ev-1", "zoneId": "Z1", "count": 40}, {"event_id": "ev-1", "zone_id": "Z2", "count": 60}):
+        response = server.post(server.api_path("/api/v1/cctv/objects"), body, token=token)
+        assert response.status_code == 201, response.text
+        alert = response.json()["alert"]
+        assert set(alert) == alert_keys and alert["text"].startswith(f"{body['count']} people")
+        check_id(alert, d, "AL")
+        subset = (id_name, "type", "text", "severity", zone, created)  # the seed's payload, under the same names
+        assert client.wait("alert:new") == {k: alert[k] for k in subset}
+        alerts.append(alert)
+
+    resolved = server.patch(server.api_path(f"/api/v1/alerts/{alerts[0][id_name]}/resolve"), token=token).json()
+    assert set(resolved) == alert_keys and resolved[id_name] == alerts[0][id_name]
+    assert client.wait("alert:updated") == {id_name: resolved[id_name], "status": "resolved",
+                                            resolved_at: resolved[resolved_at]}
+
+    for message in ({"eventId": "ev-1", "message": "Fight at gate", "type": "security"},
+                    {"event_id": "ev-1", "text": "Lost child", "type": "medical"}):
+        response = server.post(server.api_path("/api/v1/reports"), message, token=token)
+        assert response.status_code == 201, response.text
+        report = response.json()
+        assert set(report) == report_keys and report["text"] in ("Fight at gate", "Lost child")
+        check_id(report, d, "RP")
+        assert client.wait("report:new") == {k: report[k] for k in (id_name, "text", "type", created)}
+
+    records = listed(server, d, "/api/v1/alerts", "alerts", token, params={"eventId": "ev-1"})
+    assert [a[id_name] for a in records] == oldest_first(d, [a[id_name] for a in alerts])
+    assert records[oldest_first(d, [0, 1]).index(0)] == resolved
+    assert len(listed(server, d, "/api/v1/reports", "reports", token, params={"event_id": "ev-1"})) == 2
+
+
+TICKET_DIALECTS = [
+    ("auth=off,text=alt,case=snake,id=_id,idtype=str,base=,list=items,order=oldest",
+     {"_id", "subject", "site", "priority", "status", "created_by", "claimed_by", "created_at", "updated_at"},
+     {"_id", "ticket_id", "body", "author", "created_at", "updated_at"}),
+    ("auth=on,case=camel,id=uuid,idtype=int,base=/v2,list=named,order=newest",
+     {"uuid", "title", "site", "priority", "status", "createdBy", "claimedBy", "createdAt", "updatedAt"},
+     {"uuid", "ticketId", "body", "author", "createdAt", "updatedAt"}),
+]
+
+
+@pytest.mark.parametrize("text, keys, comment_keys", TICKET_DIALECTS)
+def test_ticketing_dialect(servers, text, keys, comment_keys):
+    d = dialect_of(text)
+    server = servers("ticketing", DIALECT=text, BROADCAST_IDS=1)
+    check_base(server, d, "ticketing")
+    token = server.login("dispatcher")
+    id_name, title = d.get("id", "id"), "subject" if d.get("text") == "alt" else "title"
+    path = server.api_path("/api/tickets")
+
+    if d.get("auth") != "off":  # a bad token is refused (no token is fine: the seed has none)
+        with updates_ws(server, "garbage") as ws:
+            with pytest.raises(ConnectionClosed) as closed:
+                ws.recv(timeout=WAIT)
+            assert closed.value.rcvd.code == 4401
+    with updates_ws(server, "garbage" if d.get("auth") == "off" else token) as ws:
+        assert server.wait_clients(1) == 1
+        assert server.post(path, {"title": "x", "site": "s", "priority": "p"}).status_code == 401
+        tickets = []
+        for body in ({"title": "No signal", "site": "S-1", "priority": "high"},
+                     {"subject": "No power", "site": "S-2", "priority": "low"}):
+            response = server.post(path, body, token=token)
+            assert response.status_code == 201, response.text
+            ticket = response.json()
+            assert set(ticket) == keys and ticket[title] in ("No signal", "No power")
+            check_id(ticket, d, "T")
+            assert json.loads(ws.recv(timeout=WAIT)) == {"type": "ticket", "action": "create", id_name: ticket[id_name]}
+            tickets.append(ticket)
+
+        first_id = tickets[0][id_name]
+        comment = server.post(f"{path}/{first_id}/comments", {"body": "On my way"}, token=token).json()
+        assert set(comment) == comment_keys and comment[spelled(d, "ticketId")] == first_id
+        check_id(comment, d, "C")
+        assert json.loads(ws.recv(timeout=WAIT)) == {"type": "comment", "action": "create", id_name: comment[id_name]}
+
+    records = listed(server, d, "/api/tickets", "tickets", token)
+    assert [t[id_name] for t in records] == oldest_first(d, [t[id_name] for t in tickets])
+    one = server.get(f"{path}/{first_id}")
+    assert one.status_code == (200 if d.get("auth") == "off" else 401)
+    assert server.get(f"{path}/{first_id}", token=token).json() == tickets[0]
+
+
+BAD_DIALECTS = ("colour=blue", "auth=maybe", "base=api/", "list", "order=newest,order=oldest")
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_malformed_dialect_stops_the_server(name):
+    file = SERVERS[name][0]
+    command = ["node" if file.endswith(".js") else sys.executable, str(SERVERS_DIR / file)]
+    for bad in BAD_DIALECTS:
+        result = subprocess.run(command, cwd=SERVERS_DIR, env=dict(os.environ, PORT="0", DIALECT=bad),
+                                stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=20)
+        assert result.returncode == 2 and "READY" not in result.stdout, (bad, result.stdout)
+        assert result.stderr.startswith("DIALECT=") and len(result.stderr.splitlines()) == 1, (bad, result.stderr)

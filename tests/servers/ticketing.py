@@ -15,6 +15,9 @@ Choices where the seed is silent:
 - Test emit sends `data` as compact JSON text to every client (there are no rooms; `room` is ignored).
   Test kick closes every connection with code 1001 (going away).
 - Uvicorn's access log is off so stdout carries only `READY <port>`; other logs go to stderr.
+- DIALECT (see README.md and dialect.py): `public_ticket()` / `public_comment()` write records as the dialect
+  spells them; the REST routes live on a router mounted at the dialect's base. With idtype=str, tickets are
+  `T-<n>` and comments `C-<n>`; routes take either form.
 """
 
 import datetime
@@ -27,15 +30,21 @@ from typing import Any, Optional
 
 import jwt
 import uvicorn
-from fastapi import FastAPI, Header, Request, WebSocket, WebSocketDisconnect
+from fastapi import APIRouter, FastAPI, Header, Request, WebSocket, WebSocketDisconnect
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import AliasChoices, BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+import dialect
 
 warnings.filterwarnings("ignore", category=jwt.warnings.InsecureKeyLengthWarning)  # "test-secret" is short
 
 JWT_SECRET = os.environ.get("JWT_SECRET", "test-secret")
 TOKEN_TTL = int(os.environ.get("TOKEN_TTL", "3600"))
 BROADCAST_IDS = os.environ.get("BROADCAST_IDS") == "1"
+DIALECT = dialect.load({"idtype": "int", "base": "/api", "list": "array", "order": "newest"},  # today's values
+                       {"title": "subject"})  # text=alt
+ID_PREFIXES = {"ticket": "T", "comment": "C"}  # ids with idtype=str
 
 USERS = {
     "dispatcher": {"id": "u-dispatcher", "password": "secret"},
@@ -43,6 +52,7 @@ USERS = {
 }
 
 app = FastAPI(title="ticketing (seed 004 test server)")
+api = APIRouter()  # the REST routes, mounted at the dialect's base after them
 tickets: dict[int, dict] = {}
 comments: dict[int, dict] = {}
 counters = {"ticket": 0, "comment": 0}
@@ -97,11 +107,39 @@ async def unauthorized_handler(_request: Request, _exc: Unauthorized):
     return error(401, "Unauthorized")
 
 
+@app.exception_handler(StarletteHTTPException)
+async def http_error_handler(_request: Request, exc: StarletteHTTPException):
+    """Unknown paths and the like answer `{"error": ...}` as every other error here."""
+    headers = getattr(exc, "headers", None)
+    return JSONResponse({"error": str(exc.detail)}, status_code=exc.status_code, headers=headers)
+
+
 def current_user(authorization: Optional[str]) -> str:
     claims = verify_token(authorization[7:] if authorization and authorization.startswith("Bearer ") else None)
     if claims is None:
         raise Unauthorized()
     return claims["sub"]
+
+
+def check_reader(authorization: Optional[str]) -> None:
+    """Read-only routes: like current_user, but open to anyone with DIALECT auth=off."""
+    if not DIALECT.open_reads:
+        current_user(authorization)
+
+
+def public_ticket(ticket: dict) -> dict:
+    """A ticket as the dialect writes it."""
+    return DIALECT.record(ticket, prefix=ID_PREFIXES["ticket"])
+
+
+def public_comment(comment: dict) -> dict:
+    """A comment as the dialect writes it (its ticket_id too is a ticket id of the dialect)."""
+    return DIALECT.record(comment, prefix=ID_PREFIXES["comment"], refs={"ticket_id": ID_PREFIXES["ticket"]})
+
+
+def ticket_number(ticket_id: str) -> Optional[int]:
+    """The stored id of a route's ticket id (`3`, or `T-3`), or None."""
+    return DIALECT.number(ticket_id, ID_PREFIXES["ticket"])
 
 
 # --- WebSocket manager ------------------------------------------------------------------------------------
@@ -121,7 +159,7 @@ class ConnectionManager:
     async def broadcast(self, kind: str, action: str, record_id: Optional[int] = None):
         message: dict[str, Any] = {"type": kind, "action": action}
         if BROADCAST_IDS and record_id is not None:
-            message["id"] = record_id
+            message[DIALECT.id_name] = DIALECT.public_id(record_id, ID_PREFIXES[kind])
         await self.broadcast_text(json.dumps(message, separators=(",", ":")))
 
 
@@ -134,7 +172,7 @@ async def updates(websocket: WebSocket, token: Optional[str] = None):
     header = websocket.headers.get("authorization", "")
     if token is None and header.startswith("Bearer "):
         token = header[7:]
-    if token is not None and verify_token(token) is None:
+    if token is not None and not DIALECT.open_reads and verify_token(token) is None:  # auth=off: not looked at
         await websocket.close(code=4401, reason="Unauthorized")
         return
     manager.active.add(websocket)
@@ -157,7 +195,7 @@ class Login(BaseModel):
     password: str
 
 
-@app.post("/api/auth/login")
+@api.post("/auth/login")
 async def login(body: Login):
     user = USERS.get(body.username)
     if user is None or body.password != user["password"]:
@@ -168,14 +206,17 @@ async def login(body: Login):
 # --- tickets and comments ---------------------------------------------------------------------------------
 
 
+TITLE = AliasChoices("title", "subject")  # bodies may use either name, in every dialect
+
+
 class TicketIn(BaseModel):
-    title: str
+    title: str = Field(validation_alias=TITLE)
     site: str
     priority: str
 
 
 class TicketPatch(BaseModel):
-    title: Optional[str] = None
+    title: Optional[str] = Field(None, validation_alias=TITLE)
     site: Optional[str] = None
     priority: Optional[str] = None
     status: Optional[str] = None
@@ -185,7 +226,7 @@ class CommentIn(BaseModel):
     body: str
 
 
-@app.post("/api/tickets", status_code=201)
+@api.post("/tickets", status_code=201)
 async def create_ticket(body: TicketIn, authorization: Optional[str] = Header(None)):
     user = current_user(authorization)
     stamp = now_stamp()
@@ -202,57 +243,59 @@ async def create_ticket(body: TicketIn, authorization: Optional[str] = Header(No
     }
     tickets[ticket["id"]] = ticket
     await manager.broadcast("ticket", "create", ticket["id"])
-    return ticket
+    return public_ticket(ticket)
 
 
-@app.get("/api/tickets")
+@api.get("/tickets")
 async def list_tickets(authorization: Optional[str] = Header(None)):
+    check_reader(authorization)
+    oldest_first = sorted(tickets.values(), key=lambda t: t["id"])  # today newest first (the default order)
+    return DIALECT.listing([public_ticket(t) for t in oldest_first], "tickets", today=lambda items: items)
+
+
+@api.get("/tickets/{ticket_id}")
+async def get_ticket(ticket_id: str, authorization: Optional[str] = Header(None)):
+    check_reader(authorization)
+    ticket = tickets.get(ticket_number(ticket_id))
+    return public_ticket(ticket) if ticket else error(404, "Ticket not found")
+
+
+@api.patch("/tickets/{ticket_id}")
+async def update_ticket(ticket_id: str, body: TicketPatch, authorization: Optional[str] = Header(None)):
     current_user(authorization)
-    return sorted(tickets.values(), key=lambda t: t["id"], reverse=True)  # newest first
-
-
-@app.get("/api/tickets/{ticket_id}")
-async def get_ticket(ticket_id: int, authorization: Optional[str] = Header(None)):
-    current_user(authorization)
-    ticket = tickets.get(ticket_id)
-    return ticket if ticket else error(404, "Ticket not found")
-
-
-@app.patch("/api/tickets/{ticket_id}")
-async def update_ticket(ticket_id: int, body: TicketPatch, authorization: Optional[str] = Header(None)):
-    current_user(authorization)
-    ticket = tickets.get(ticket_id)
+    ticket = tickets.get(ticket_number(ticket_id))
     if ticket is None:
         return error(404, "Ticket not found")
     ticket.update(body.model_dump(exclude_none=True), updatedAt=now_stamp())
-    await manager.broadcast("ticket", "update", ticket_id)
-    return ticket
+    await manager.broadcast("ticket", "update", ticket["id"])
+    return public_ticket(ticket)
 
 
-@app.post("/api/tickets/{ticket_id}/claim")
-async def claim_ticket(ticket_id: int, authorization: Optional[str] = Header(None)):
+@api.post("/tickets/{ticket_id}/claim")
+async def claim_ticket(ticket_id: str, authorization: Optional[str] = Header(None)):
     user = current_user(authorization)
-    ticket = tickets.get(ticket_id)
+    ticket = tickets.get(ticket_number(ticket_id))
     if ticket is None:
         return error(404, "Ticket not found")
     ticket.update(claimed_by=user, status="in_progress", updatedAt=now_stamp())
-    await manager.broadcast("ticket", "claimed", ticket_id)
-    return ticket
+    await manager.broadcast("ticket", "claimed", ticket["id"])
+    return public_ticket(ticket)
 
 
-@app.delete("/api/tickets/{ticket_id}")
-async def delete_ticket(ticket_id: int, authorization: Optional[str] = Header(None)):
+@api.delete("/tickets/{ticket_id}")
+async def delete_ticket(ticket_id: str, authorization: Optional[str] = Header(None)):
     current_user(authorization)
-    ticket = tickets.pop(ticket_id, None)
+    ticket = tickets.pop(ticket_number(ticket_id), None)
     if ticket is None:
         return error(404, "Ticket not found")
-    await manager.broadcast("ticket", "delete", ticket_id)
-    return ticket
+    await manager.broadcast("ticket", "delete", ticket["id"])
+    return public_ticket(ticket)
 
 
-@app.post("/api/tickets/{ticket_id}/comments", status_code=201)
-async def add_comment(ticket_id: int, body: CommentIn, authorization: Optional[str] = Header(None)):
+@api.post("/tickets/{ticket_id}/comments", status_code=201)
+async def add_comment(ticket_id: str, body: CommentIn, authorization: Optional[str] = Header(None)):
     user = current_user(authorization)
+    ticket_id = ticket_number(ticket_id)
     if ticket_id not in tickets:
         return error(404, "Ticket not found")
     stamp = now_stamp()
@@ -266,7 +309,10 @@ async def add_comment(ticket_id: int, body: CommentIn, authorization: Optional[s
     }
     comments[comment["id"]] = comment
     await manager.broadcast("comment", "create", comment["id"])
-    return comment
+    return public_comment(comment)
+
+
+app.include_router(api, prefix=DIALECT.base)
 
 
 # --- test control (not part of the seed) ------------------------------------------------------------------

@@ -5,6 +5,9 @@
     server.post("/api/v1/reports", {"eventId": "e1", "message": "hi"}, token=token)
     server.stop()
 
+With env DIALECT (README.md of tests/servers), `login()` uses the dialect's REST base, and
+`server.api_path("/api/v1/reports")` gives a default-prefixed path under that base.
+
 As a pytest plugin (tests/conftest.py loads it) it gives two fixtures:
 - `servers`: `servers(name, **env)` starts a fresh server; all are stopped when the test ends.
 - `shared_server`: `shared_server(name, **env)` gives one server per (name, env) for the whole session;
@@ -41,6 +44,17 @@ SERVERS = {
         "crowd_monitoring.js", "/api/v1/auth/login", lambda u, p: {"email": f"{u}@crowd.test", "password": p}, "token"),
     "ticketing": ("ticketing.py", "/api/auth/login", lambda u, p: {"username": u, "password": p}, "access_token"),
 }
+# name -> REST prefix when DIALECT sets no `base` (the prefix of the login paths above)
+DEFAULT_BASES = {name: "/api/v1" if name == "crowd-monitoring" else "/api" for name in SERVERS}
+
+
+def dialect_base(name: str, dialect: str) -> str:
+    """The REST prefix of server `name` under DIALECT `dialect` (the server itself rejects a malformed one)."""
+    for item in dialect.split(","):
+        key, _, value = item.partition("=")
+        if key.strip() == "base":
+            return value.strip()
+    return DEFAULT_BASES[name]
 
 
 class ServerError(RuntimeError):
@@ -50,8 +64,10 @@ class ServerError(RuntimeError):
 class Server:
     """A running test server: its process, port and a few REST helpers."""
 
-    def __init__(self, name: str, process: subprocess.Popen, port: int, log_path: pathlib.Path):
+    def __init__(self, name: str, process: subprocess.Popen, port: int, log_path: pathlib.Path,
+                 base: str | None = None):
         self.name = name
+        self.base = DEFAULT_BASES[name] if base is None else base  # REST prefix (DIALECT base=)
         self.process = process
         self.port = port
         self.url = f"http://127.0.0.1:{port}"
@@ -87,10 +103,15 @@ class Server:
     def delete(self, path: str, token: str | None = None, **kwargs) -> requests.Response:
         return self.request("DELETE", path, token=token, **kwargs)
 
+    def api_path(self, path: str) -> str:
+        """`path` written with the server's default REST prefix (e.g. /api/tickets), under its actual base."""
+        default = DEFAULT_BASES[self.name]
+        return self.base + path[len(default):] if path.startswith(default + "/") else path
+
     def login(self, username: str, password: str = "secret") -> str:
-        """Logs in through the server's own login route and returns the JWT."""
+        """Logs in through the server's own login route (under its DIALECT base) and returns the JWT."""
         _file, path, body, field = SERVERS[self.name]
-        response = self.post(path, body(username, password))
+        response = self.post(self.api_path(path), body(username, password))
         if response.status_code != 200:
             raise ServerError(f"{self.name}: login {username!r} -> {response.status_code} {response.text}")
         return response.json()[field]
@@ -193,7 +214,7 @@ def start_server(name: str, **env) -> Server:
             f"{name} did not print `READY <port>` within {START_TIMEOUT:.0f} s "
             f"(first line {line!r}, exit code {exit_code}); its stderr:\n{stderr_text[-4000:]}"
         )
-    return Server(name, process, int(words[1]), log_path)
+    return Server(name, process, int(words[1]), log_path, base=dialect_base(name, environment.get("DIALECT", "")))
 
 
 def _stop_process(process: subprocess.Popen) -> None:

@@ -6,6 +6,7 @@ import type {
   AlertDetail,
   DeskEvent,
   NotificationsRequest,
+  ProbeReport,
   ProfileInfo,
   ServerView,
   SignInForm,
@@ -27,6 +28,8 @@ export interface Backend {
   profiles(): Promise<ProfileInfo[]>;
   importProfile(fileName: string, text: string): Promise<ProfileInfo>;
   signIn(form: SignInForm): Promise<ServerView>;
+  /** "Test connection": the form's server probed against its profile for a few seconds; nothing is kept. */
+  testConnection(form: SignInForm): Promise<ProbeReport>;
   signOut(server: string): Promise<void>;
   tryDemo(): Promise<ServerView>;
   detail(server: string, id: string): Promise<AlertDetail>;
@@ -55,6 +58,7 @@ export const tauriBackend: Backend = {
   profiles: () => invoke('profiles'),
   importProfile: (fileName, text) => invoke('import_profile', { fileName, text }),
   signIn: (form) => invoke('sign_in', { form }),
+  testConnection: (form) => invoke('test_connection', { form }),
   signOut: (server) => invoke('sign_out', { server }),
   tryDemo: () => invoke('try_demo'),
   detail: (server, id) => invoke('alert_detail', { server, id }),

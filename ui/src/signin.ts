@@ -3,7 +3,7 @@
 // page. "Try the demo" starts the built-in demo backend and signs in to it the same way.
 
 import type { Backend } from './backend';
-import type { ProfileInfo, ServerView } from './generated/types';
+import type { ProbeReport, ProfileInfo, ServerView, SignInForm } from './generated/types';
 import { errorText } from './words';
 
 export interface Prefill {
@@ -33,7 +33,9 @@ export class SignIn {
       void this.submit();
     });
     this.q<HTMLSelectElement>('sign-in-profile').addEventListener('change', () => this.showProfile());
+    this.q<HTMLInputElement>('sign-in-skip').addEventListener('change', () => this.showProfile());
     this.q('try-demo').addEventListener('click', () => void this.tryDemo());
+    this.q('test-connection').addEventListener('click', () => void this.testConnection());
     this.q('sign-in-cancel').addEventListener('click', () => this.close());
     this.q<HTMLInputElement>('import-profile').addEventListener('change', (event) => {
       const input = event.target as HTMLInputElement;
@@ -112,7 +114,12 @@ export class SignIn {
       fields.append(label);
     }
     fields.hidden = (p?.variables.length ?? 0) === 0;
-    this.q('sign-in-credentials').hidden = p ? !p.login : false;
+    // A server whose socket is open until it asks may be added without an account.
+    const skippable = Boolean(p?.login && p.sign_in_optional);
+    this.q('sign-in-skip-label').hidden = !skippable;
+    const skip = this.q<HTMLInputElement>('sign-in-skip');
+    if (!skippable) skip.checked = false;
+    this.q('sign-in-credentials').hidden = p ? !p.login || skip.checked : false;
   }
 
   private error(message: string): void {
@@ -126,29 +133,70 @@ export class SignIn {
     this.form.setAttribute('aria-busy', String(on));
   }
 
-  private async submit(): Promise<void> {
+  /** The form as the Rust side takes it, or why it is not complete (said in the form). `account` false: the
+   *  username may be left out (a connection test tries the server as it is). */
+  private readForm(account: boolean): SignInForm | null {
     const p = this.current();
     const server = this.q<HTMLInputElement>('sign-in-server').value.trim();
-    if (!p) return this.error('Choose a profile.');
-    if (!server) return this.error('Enter the server URL, e.g. https://alerts.example.org');
+    if (!p) return this.fail('Choose a profile.');
+    if (!server) return this.fail('Enter the server URL, e.g. https://alerts.example.org');
     const vars: Record<string, string> = {};
     for (const input of this.dialog.querySelectorAll<HTMLInputElement>('input[data-variable]')) {
       const name = input.dataset.variable ?? '';
       if (input.value.trim()) vars[name] = input.value.trim();
-      else if (input.required) return this.error(`Fill in ${name}.`);
+      else if (input.required) return this.fail(`Fill in ${name}.`);
     }
-    const username = this.q<HTMLInputElement>('sign-in-username').value.trim();
-    if (p.login && !username) return this.error('Enter your username and password.');
-    await this.attempt(() =>
-      this.backend.signIn({
-        profile: p.name,
-        server,
-        label: this.q<HTMLInputElement>('sign-in-label').value.trim() || null,
-        vars,
-        username,
-        password: this.q<HTMLInputElement>('sign-in-password').value,
-      }),
-    );
+    const skip = p.sign_in_optional && this.q<HTMLInputElement>('sign-in-skip').checked;
+    const username = skip ? '' : this.q<HTMLInputElement>('sign-in-username').value.trim();
+    if (account && p.login && !skip && !username) {
+      return this.fail(
+        p.sign_in_optional
+          ? 'Enter your username and password, or tick "This server needs no sign-in".'
+          : 'Enter your username and password.',
+      );
+    }
+    return {
+      profile: p.name,
+      server,
+      label: this.q<HTMLInputElement>('sign-in-label').value.trim() || null,
+      vars,
+      username,
+      password: skip ? '' : this.q<HTMLInputElement>('sign-in-password').value,
+    };
+  }
+
+  private fail(message: string): null {
+    this.error(message);
+    return null;
+  }
+
+  private async submit(): Promise<void> {
+    const form = this.readForm(true);
+    if (form) await this.attempt(() => this.backend.signIn(form));
+  }
+
+  /** "Test connection": what the server speaks, held against the profile, shown in the form. */
+  private async testConnection(): Promise<void> {
+    const form = this.readForm(false);
+    if (!form) return;
+    const box = this.q('sign-in-test');
+    this.error('');
+    box.hidden = false;
+    box.textContent = 'Testing the connection for a few seconds…';
+    this.busy(true);
+    try {
+      const report = await this.backend.testConnection(form);
+      box.replaceChildren(...probeLines(report).map((line) => {
+        const p = document.createElement('p');
+        p.textContent = line;
+        return p;
+      }));
+    } catch (e) {
+      box.hidden = true;
+      this.error(`Cannot test the connection: ${errorText(e)}`);
+    } finally {
+      this.busy(false);
+    }
   }
 
   private tryDemo(): Promise<void> {
@@ -182,4 +230,25 @@ export class SignIn {
       this.error(errorText(e));
     }
   }
+}
+
+/** A connection test's findings as short sentences: the connection, the REST API, each list, each event, advice. */
+export function probeLines(r: ProbeReport): string[] {
+  const c = r.connection;
+  const lines: string[] = [];
+  if (c.connected) lines.push(`Connected over ${c.protocol ?? '?'} at ${c.path ?? '?'}.`);
+  else lines.push('Could not connect.');
+  if (c.auth_needed === false) lines.push('The server needs no sign-in on its socket.');
+  else if (c.auth_needed === true && c.token_accepted === true) lines.push('The server needs a sign-in; yours works.');
+  else if (c.auth_needed === true && c.token_accepted === false) lines.push('The server refused the sign-in.');
+  else if (c.auth_needed === true) lines.push('The server needs a sign-in: enter your username and password.');
+  if (r.api_base) {
+    const where = r.api_base.base === '' ? 'the root' : r.api_base.base;
+    lines.push(r.api_base.answered ? `Its REST API is at ${where}.` : 'Its REST API was not found at the usual paths.');
+  }
+  for (const l of r.lists) lines.push(l.ok ? `${l.list}: ${l.records} records.` : `${l.list}: ${l.error ?? l.status}.`);
+  for (const e of r.events) lines.push(`Event ${e.name} (×${e.count}): ${e.outcome}${e.title ? ` — “${e.title}”` : ''}.`);
+  if (c.connected && r.events.length === 0) lines.push('No events arrived while testing (that is fine on a quiet server).');
+  for (const a of r.advice) lines.push(`• ${a}`);
+  return lines;
 }

@@ -23,6 +23,10 @@ export function noticeText(n: Notice): string {
       return `Cannot save the server list (${n.message}); your servers are connected now but may not come back at the next start.`;
     case 'connectFailed':
       return `Cannot connect ${n.server}: ${errorView(n.error)}`;
+    case 'gap':
+      return `${n.label} was offline and cannot say what was missed: ${n.reason}. Alerts from then may be missing.`;
+    case 'problem':
+      return `${n.label}: ${n.message}. Check the server's profile (Add server → Test connection, or alertdesk profile probe).`;
   }
 }
 

@@ -187,6 +187,7 @@ fn dispatch(global: &GlobalArgs, command: Command, secrets: Secrets) -> anyhow::
             | Command::Logout(_)
             | Command::Demo(_)
             | Command::Acknowledge(_)
+            | Command::Profile(ProfileCommand::Probe(_))
     )
     .then(|| start_logging(&paths))
     .flatten();
@@ -197,7 +198,7 @@ fn dispatch(global: &GlobalArgs, command: Command, secrets: Secrets) -> anyhow::
         Command::Acknowledge(args) => Ok(commands::acknowledge::run(&args, &paths, secrets)),
         Command::Login(args) => Ok(commands::login::login(&args)),
         Command::Logout(args) => Ok(commands::login::logout(&args)),
-        Command::Profile(cmd) => Ok(commands::profile::run(&cmd)),
+        Command::Profile(cmd) => Ok(commands::profile::run(&cmd, secrets)),
         Command::Demo(args) => Ok(commands::demo::run(&args)),
         Command::Paths(args) => {
             if args.json {

@@ -268,6 +268,38 @@ message: string, } | { "kind": "serversFileNotSaved",
 /**
  * Why.
  */
+message: string, } | { "kind": "gap", 
+/**
+ * The server.
+ */
+server: ServerId, 
+/**
+ * What the user calls it.
+ */
+label: string, 
+/**
+ * When it went down.
+ */
+from: Timestamp, 
+/**
+ * When it was back.
+ */
+to: Timestamp, 
+/**
+ * Why nothing could be caught up.
+ */
+reason: string, } | { "kind": "problem", 
+/**
+ * The server.
+ */
+server: ServerId, 
+/**
+ * What the user calls it.
+ */
+label: string, 
+/**
+ * What does not fit.
+ */
 message: string, } | { "kind": "connectFailed", 
 /**
  * The server as given.
@@ -433,7 +465,12 @@ variables: Array<VariableInfo>,
 /**
  * Signs in with a username and password (otherwise it connects without credentials).
  */
-login: boolean, };
+login: boolean, 
+/**
+ * The server may not need a sign-in at all (its socket is open until it refuses): the form may be left
+ * without a username.
+ */
+sign_in_optional: boolean, };
 
 export type VariableInfo = { 
 /**
@@ -488,3 +525,163 @@ minutes: number | null, } | { "mode": "resume" } | { "mode": "silence",
  * On.
  */
 on: boolean, };
+
+export type FieldSample = { 
+/**
+ * `report.station_id`.
+ */
+path: string, 
+/**
+ * `4`, `"Bike stolen"` (cut to 40 characters).
+ */
+sample: string, };
+
+export type ConnectionReport = { 
+/**
+ * `socketio` or `websocket`, once one worked.
+ */
+protocol: string | null, 
+/**
+ * The WebSocket path that worked.
+ */
+path: string | null, 
+/**
+ * A link came up.
+ */
+connected: boolean, 
+/**
+ * Whether the socket needs a token: `null` when it could not be told.
+ */
+auth_needed: boolean | null, 
+/**
+ * Whether the token given was accepted (`null`: none given, or not needed).
+ */
+token_accepted: boolean | null, 
+/**
+ * Every attempt, in order: "socketio /socket.io/: refused (Unauthorized)".
+ */
+attempts: Array<string>, };
+
+export type BaseReport = { 
+/**
+ * The base that answers (or the profile's, when none did).
+ */
+base: string, 
+/**
+ * The profile's default.
+ */
+profile_default: string, 
+/**
+ * A candidate answered.
+ */
+answered: boolean, };
+
+export type EventReport = { 
+/**
+ * The event name.
+ */
+name: string, 
+/**
+ * How many times it came.
+ */
+count: number, 
+/**
+ * The profile's rule that matched (its index), if any.
+ */
+rule: number | null, 
+/**
+ * What it became: `alert`, `ignored`, `no rule`, `no id`.
+ */
+outcome: string, 
+/**
+ * The alert's title, when it became one.
+ */
+title: string | null, 
+/**
+ * Title and body fields with no value (filled with a summary of the record).
+ */
+missing: Array<string>, 
+/**
+ * Title and body fields with no value that took their fallback.
+ */
+fell_back: Array<string>, 
+/**
+ * The record's field paths with a short sample value, as first seen.
+ */
+fields: Array<FieldSample>, };
+
+export type ListReport = { 
+/**
+ * `GET /api/reports`.
+ */
+list: string, 
+/**
+ * It answered with records where they could be found.
+ */
+ok: boolean, 
+/**
+ * `HTTP 200`, `HTTP 404 Not Found`, `unreachable: ...`.
+ */
+status: string, 
+/**
+ * `a bare list of 3`, `an object with fields: reports, total`.
+ */
+shape: string | null, 
+/**
+ * The profile's `items` (empty: found by itself).
+ */
+items: string, 
+/**
+ * Where the records were (empty: the answer itself), when not where `items` says.
+ */
+found_at: string | null, 
+/**
+ * How many records.
+ */
+records: number, 
+/**
+ * The profile's `cursor` field, if it has one.
+ */
+cursor: string | null, 
+/**
+ * The field the records carry for it (the profile's, or its other spelling), or `null` when none.
+ */
+cursor_found: string | null, 
+/**
+ * Why it could not be read, if it could not.
+ */
+error: string | null, 
+/**
+ * The first record's field paths with samples.
+ */
+fields: Array<FieldSample>, };
+
+export type ProbeReport = { 
+/**
+ * The server probed.
+ */
+server: string, 
+/**
+ * The profile held against it, if any.
+ */
+profile: string | null, 
+/**
+ * How the connection went.
+ */
+connection: ConnectionReport, 
+/**
+ * Where the REST API is, when the profile has `api_base`.
+ */
+api_base: BaseReport | null, 
+/**
+ * Each event name seen while watching.
+ */
+events: Array<EventReport>, 
+/**
+ * Each of the profile's lists.
+ */
+lists: Array<ListReport>, 
+/**
+ * What to change, in a sentence each (an override written with `--write` does what it can of it).
+ */
+advice: Array<string>, };

@@ -24,6 +24,7 @@ const profiles: ProfileInfo[] = [
     default_server: null,
     variables: [{ name: 'station_id', description: 'Your station', default: null, required: true }],
     login: true,
+    sign_in_optional: false,
   },
 ];
 

@@ -57,19 +57,24 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths, secrets: Secrets) -> ExitCod
         None if profile.auth.mode == AuthMode::None => None,
         None => match KeyringStore.get(&auth::account(&profile.name, &server)) {
             Ok(token) => token,
+            // A server whose socket needs no token: a missing or locked keyring is no reason to stay away.
             Err(e) if profile.auth.optional => {
                 tracing::warn!("{e}; connecting without a token");
                 None
             }
             Err(e) => {
-                eprintln!("alertdesk: {e}; pass the token with ALERTDESK_TOKEN or --token instead");
-                return ExitCode::FAILURE;
+                return usage_error(format!(
+                    "no token for {server} ({}): {e}; pass the token in ALERTDESK_TOKEN or with --token",
+                    profile.name
+                ));
             }
         },
     };
     // What the profile needs from this server (a token, variables for connect steps) is checked before
     // anything starts, so a mistake is one clear line and exit code 2.
+    let set: std::collections::BTreeMap<String, String> = args.set.iter().cloned().collect();
     let target = Target {
+        discover_base: Target::discovers_base(&profile, &set),
         profile: Arc::new(profile),
         server,
         vars,

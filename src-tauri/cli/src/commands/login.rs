@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use alertdesk_core::domain::Token;
 use alertdesk_core::link::auth::{self, KeyringStore, LoginError, TokenStore};
+use alertdesk_core::link::Target;
 use clap::Args;
 
 use super::{parse_key_value, resolve, runtime, usage_error};
@@ -58,6 +59,7 @@ pub(crate) fn login(args: &LoginArgs) -> ExitCode {
         Err(code) => return code,
     };
     let http = auth::http_client();
+    let set: std::collections::BTreeMap<String, String> = args.set.iter().cloned().collect();
     let result = rt.block_on(auth::login(
         &http,
         &profile,
@@ -65,9 +67,19 @@ pub(crate) fn login(args: &LoginArgs) -> ExitCode {
         &args.username,
         &password,
         &vars,
+        Target::discovers_base(&profile, &set),
     ));
     let token = match result {
-        Ok(token) => token,
+        Ok(signed_in) => {
+            if let Some(found) = &signed_in.api_base {
+                println!(
+                    "The API of {server} is at {} (not {}): `listen` finds it too; --set api_base={found} fixes it.",
+                    alertdesk_core::link::base::shown(found),
+                    vars.get("api_base").map_or("none", |b| alertdesk_core::link::base::shown(b))
+                );
+            }
+            signed_in.token
+        }
         Err(e @ LoginError::Rejected { .. }) => {
             eprintln!("alertdesk: {e}");
             return ExitCode::from(EXIT_AUTH);
@@ -115,7 +127,11 @@ pub(crate) fn logout(args: &LogoutArgs) -> ExitCode {
     }
 }
 
-fn read_password(from_stdin: bool, username: &str, server: &str) -> Result<Token, String> {
+pub(crate) fn read_password(
+    from_stdin: bool,
+    username: &str,
+    server: &str,
+) -> Result<Token, String> {
     let password = if from_stdin {
         let mut line = String::new();
         std::io::stdin()

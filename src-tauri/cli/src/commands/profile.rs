@@ -23,16 +23,21 @@ pub enum ProfileCommand {
         #[arg(value_name = "FILE", required = true)]
         files: Vec<String>,
     },
-    /// Print a built-in profile's TOML (a starting point for your own).
+    /// Connect to a server, watch its events and fetch its lists, held against a profile: what it speaks, what
+    /// does not fit, and (--write) an override profile that fixes what it can.
+    Probe(super::probe::ProbeArgs),
+    /// Print a profile's TOML: a built-in's (a starting point for your own), or a file's merged with the
+    /// profile it `extends`.
     Show {
-        /// The built-in profile.
-        #[arg(value_name = "NAME")]
+        /// A built-in profile's name, or a profile file.
+        #[arg(value_name = "NAME|FILE")]
         name: String,
     },
 }
 
-pub(crate) fn run(command: &ProfileCommand) -> ExitCode {
+pub(crate) fn run(command: &ProfileCommand, secrets: crate::Secrets) -> ExitCode {
     match command {
+        ProfileCommand::Probe(args) => super::probe::run(args, secrets),
         ProfileCommand::List { json } => {
             for p in Profile::builtins() {
                 let protocol = match p.protocol {
@@ -68,14 +73,20 @@ pub(crate) fn run(command: &ProfileCommand) -> ExitCode {
                 ExitCode::SUCCESS
             }
         }
-        ProfileCommand::Show { name } => match profile::builtin_source(name) {
-            Some(text) => {
+        ProfileCommand::Show { name } => match Profile::merged_text(name) {
+            Ok(text) => {
                 print!("{text}");
                 ExitCode::SUCCESS
             }
-            None => usage_error(format!(
-                "no built-in profile {name:?} (see `alertdesk profile list`)"
-            )),
+            Err(e)
+                if profile::builtin_source(name).is_none()
+                    && !std::path::Path::new(name).exists() =>
+            {
+                usage_error(format!(
+                    "no built-in profile or file {name:?} (see `alertdesk profile list`): {e}"
+                ))
+            }
+            Err(e) => usage_error(e),
         },
     }
 }

@@ -67,7 +67,22 @@ impl Terminal {
 impl Sink for Terminal {
     fn send(&self, event: &DeskEvent) -> bool {
         if let DeskEvent::Notice { notice, .. } = event {
-            eprintln!("alertdesk: {}", notice_words(notice));
+            if self.json {
+                if let Notice::Problem {
+                    server, message, ..
+                } = notice
+                {
+                    eprintln!(
+                        "{}",
+                        json!({"notice": "problem", "server": server, "message": message})
+                    );
+                    return true;
+                }
+            }
+            let words = notice_words(notice);
+            if !words.is_empty() {
+                eprintln!("alertdesk: {words}");
+            }
         }
         true
     }
@@ -81,7 +96,10 @@ impl Sink for Terminal {
                     self.end(Ending::AuthFailed(reason.clone()));
                 }
             }
-            Delivered::Gap { from, to } => report_gap(*from, *to, server, self.json),
+            Delivered::Gap { from, to, reason } => {
+                report_gap(*from, *to, reason, server, self.json);
+            }
+            Delivered::Problem(_) => {} // said once in a while as a notice
         }
     }
 
@@ -110,6 +128,11 @@ fn notice_words(notice: &Notice) -> String {
         Notice::ConnectFailed { server, error } => {
             format!("cannot connect {server}: {}", error.message)
         }
+        // The gap is reported where it happened, in the status lines (report_gap).
+        Notice::Gap { .. } => String::new(),
+        Notice::Problem {
+            server, message, ..
+        } => format!("{server}: {message}"),
     }
 }
 
@@ -147,14 +170,15 @@ pub(crate) fn report_state(state: &LinkState, server: &ServerView, json: bool) {
 }
 
 /// The backend cannot tell what was missed while the link was down: say so instead of pretending.
-fn report_gap(from: Timestamp, to: Timestamp, server: &ServerView, json: bool) {
+fn report_gap(from: Timestamp, to: Timestamp, reason: &str, server: &ServerView, json: bool) {
+    tracing::warn!(server = %server.server, %from, %to, "gap: {reason}");
     if json {
         let value = json!({"notice": "gap", "from": from, "to": to, "server": server.server,
-                           "profile": server.profile});
+                           "profile": server.profile, "reason": reason});
         eprintln!("{value}");
     } else {
         eprintln!(
-            "alertdesk: offline {}-{}, some events may be missing ({})",
+            "alertdesk: offline {}-{}, some events may be missing ({}: {reason})",
             local_time(from),
             local_time(to),
             server.server

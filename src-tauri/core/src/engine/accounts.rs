@@ -12,6 +12,8 @@ use super::TokenSource;
 use crate::config::paths::Paths;
 use crate::domain::{Server, Token};
 use crate::link::auth::{self, KeyringError, TokenStore};
+use crate::link::probe::{self, ProbeOptions, ProbeReport};
+use crate::link::{base, Target};
 use crate::profile::{AuthMode, Profile};
 
 /// Sign-in, tokens and profiles; cheap to clone.
@@ -64,7 +66,14 @@ impl Accounts {
         text: &str,
     ) -> Result<ProfileInfo, EngineError> {
         let profile = Profile::parse(text, file_name)?;
-        if Profile::builtins().iter().any(|b| b.name == profile.name) {
+        // An override of a built-in keeps its name (and so its sign-in and history); anything else must not
+        // take a built-in's name.
+        let extends = toml::from_str::<toml::Table>(text)
+            .ok()
+            .and_then(|t| t.get("extends")?.as_str().map(str::to_string));
+        if extends.as_deref() != Some(profile.name.as_str())
+            && Profile::builtins().iter().any(|b| b.name == profile.name)
+        {
             return Err(EngineError::BuiltinName {
                 file: file_name.to_string(),
                 name: profile.name,
@@ -92,14 +101,13 @@ impl Accounts {
     ) -> Result<(ServerEntry, TokenSource), EngineError> {
         let profile = Profile::load(form.profile.trim())?;
         let server = Server::parse(form.server.trim())?;
-        let vars: BTreeMap<String, String> = form
-            .vars
-            .into_iter()
-            .map(|(k, v)| (k, v.trim().to_string()))
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
+        let mut vars = form_vars(form.vars);
         let resolved = profile.resolve_variables(&vars)?;
         let token = match &profile.auth.login {
+            // A server that needs no sign-in until it asks: connect without one.
+            Some(_) if form.username.trim().is_empty() && profile.auth.optional => {
+                TokenSource::Without
+            }
             Some(_) => {
                 if form.username.trim().is_empty() {
                     return Err(EngineError::CredentialsNeeded {
@@ -107,15 +115,21 @@ impl Accounts {
                     });
                 }
                 let password = Token::new(form.password);
-                let token = auth::login(
+                let signed_in = auth::login(
                     &self.http,
                     &profile,
                     &server,
                     form.username.trim(),
                     &password,
                     &resolved,
+                    Target::discovers_base(&profile, &vars),
                 )
                 .await?;
+                if let Some(found) = signed_in.api_base {
+                    // Where this server's API answered: kept with the server, so the link starts there.
+                    vars.insert(base::VARIABLE.into(), found);
+                }
+                let token = signed_in.token;
                 self.keep_token(auth::account(&profile.name, &server), token.clone())
                     .await?;
                 TokenSource::Given(token)
@@ -143,6 +157,45 @@ impl Accounts {
             demo,
         };
         Ok((entry, token))
+    }
+
+    /// "Test connection": the form's server probed against its profile for `watch` (signing in with the form's
+    /// username and password when it has them, without keeping the token; else with the token kept, if any).
+    pub(super) async fn probe(
+        &self,
+        form: SignInForm,
+        watch: std::time::Duration,
+    ) -> Result<ProbeReport, EngineError> {
+        let name = form.profile.trim().to_string();
+        let profile = Arc::new(Profile::load(&name)?);
+        let server = Server::parse(form.server.trim())?;
+        let set = form_vars(form.vars);
+        let resolved = profile.resolve_variables(&set)?;
+        let token = if profile.auth.login.is_some() && !form.username.trim().is_empty() {
+            let password = Token::new(form.password);
+            let signed_in = auth::login(
+                &self.http,
+                &profile,
+                &server,
+                form.username.trim(),
+                &password,
+                &resolved,
+                Target::discovers_base(&profile, &set),
+            )
+            .await?;
+            Some(signed_in.token)
+        } else {
+            stored_token(&self.tokens, &profile, &server).await
+        };
+        let options = ProbeOptions {
+            server,
+            profile: Some((profile, name)),
+            set,
+            token,
+            watch,
+            heartbeat: crate::link::protocol::Heartbeat::default(),
+        };
+        Ok(probe::run(&options).await.report)
     }
 
     async fn keep_token(&self, account: String, token: Token) -> Result<(), EngineError> {
@@ -205,6 +258,14 @@ pub(super) fn scripted_entry(
     })
 }
 
+/// The variables the form gives: trimmed, empty ones left out (their defaults apply).
+fn form_vars(vars: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    vars.into_iter()
+        .map(|(k, v)| (k, v.trim().to_string()))
+        .filter(|(_, v)| !v.is_empty())
+        .collect()
+}
+
 /// "profile · host:port".
 pub(super) fn default_label(profile: &Profile, server: &Server) -> String {
     format!("{} · {}", profile.name, server.host_port())
@@ -227,5 +288,6 @@ fn profile_info(profile: &Profile, name: &str, builtin: bool) -> ProfileInfo {
             })
             .collect(),
         login: profile.auth.login.is_some(),
+        sign_in_optional: profile.auth.mode == AuthMode::None || profile.auth.optional,
     }
 }

@@ -103,6 +103,32 @@ pub(super) struct Actor {
     pub(super) unseen: Vec<DeskEvent>,
     awaiting: Arc<AtomicUsize>,
     pub(super) restoring: Option<Progress>,
+    /// Problems already said (each once in a while, not once per event).
+    pub(super) problems: Said,
+}
+
+/// Says each distinct problem of a server at most once every [`Said::EVERY`].
+#[derive(Default)]
+pub(super) struct Said(HashMap<(ServerId, String), Instant>);
+
+impl Said {
+    const EVERY: Duration = Duration::from_secs(600);
+    /// The most problems remembered (older ones are forgotten first).
+    const KEEP: usize = 256;
+
+    /// Whether `message` is to be said now for `server`.
+    pub(super) fn say(&mut self, server: &ServerId, message: &str) -> bool {
+        let now = Instant::now();
+        let key = (server.clone(), message.to_string());
+        if self.0.get(&key).is_some_and(|at| now < *at + Self::EVERY) {
+            return false;
+        }
+        if self.0.len() >= Self::KEEP {
+            self.0.retain(|_, at| now < *at + Self::EVERY);
+        }
+        self.0.insert(key, now);
+        true
+    }
 }
 
 impl Actor {
@@ -116,6 +142,18 @@ impl Actor {
             source,
         })?;
         let (updates_tx, updates) = mpsc::channel(UPDATE_QUEUE);
+        let servers_file = options
+            .saved_servers
+            .then(|| options.paths.config_dir.join(servers::FILE_NAME));
+        // Said from the first snapshot on, so a window does not ask to sign in while they come back.
+        let restoring = servers_file
+            .as_deref()
+            .map(|file| servers::peek(file).len())
+            .filter(|n| *n > 0)
+            .map(|n| Progress {
+                done: 0,
+                total: u32::try_from(n).unwrap_or(u32::MAX),
+            });
         let (policy, notifier_events, speaker) = match options.alerting {
             Some(alerting) => (
                 Some(Policy::new(
@@ -137,9 +175,7 @@ impl Actor {
             policy,
             notifier_events,
             speaker,
-            servers_file: options
-                .saved_servers
-                .then(|| options.paths.config_dir.join(servers::FILE_NAME)),
+            servers_file,
             settings: options.settings,
             tokens: options.tokens,
             http: crate::link::auth::http_client(),
@@ -160,7 +196,8 @@ impl Actor {
             store_failed: false,
             unseen: Vec::new(),
             awaiting,
-            restoring: None,
+            restoring,
+            problems: Said::default(),
         })
     }
 

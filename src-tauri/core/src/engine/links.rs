@@ -13,7 +13,7 @@ use super::TokenSource;
 use crate::alerting::policy::Now;
 use crate::domain::{Server, ServerId, Timestamp};
 use crate::link::auth;
-use crate::link::{Cursors, LinkState, Reporter, Supervisor, Target};
+use crate::link::{base, Cursors, LinkState, Reporter, Supervisor, Target};
 use crate::profile::{AuthMode, Profile};
 
 /// One server's link, as the engine keeps it.
@@ -109,12 +109,23 @@ impl Actor {
         let cursor = stored.and_then(|text| Cursors::from_stored(&text, &lists));
         let needs_token = profile.auth.mode != AuthMode::None && !profile.auth.optional;
         let missing_token = needs_token && token.is_none();
+        let discover_base = Target::discovers_base(&profile, &entry.vars);
+        let mut vars = vars;
+        if let Some(found) = cursor
+            .as_ref()
+            .and_then(Cursors::api_base)
+            .filter(|_| discover_base)
+        {
+            // What the last run found, until this one finds otherwise (write-backs use it too).
+            vars.insert(base::VARIABLE.into(), found.to_string());
+        }
         let target = Target {
             profile: Arc::new(profile),
             server: server.clone(),
             vars,
             token,
             cursor,
+            discover_base,
         };
         let now = Timestamp::now();
         let mut view = ServerView {

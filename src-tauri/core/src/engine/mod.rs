@@ -47,6 +47,7 @@ use crate::config::paths::Paths;
 use crate::config::settings::Settings;
 use crate::domain::{ServerId, Token};
 use crate::link::auth::TokenStore;
+use crate::link::probe::ProbeReport;
 use crate::link::protocol::Heartbeat;
 use crate::store::{Delivered, Store};
 pub use error::{EngineError, EngineErrorKind, ErrorView};
@@ -58,6 +59,9 @@ pub const LIST_LIMIT: usize = 10_000;
 
 /// The UI hears about changes at most this often.
 pub const BATCH_EVERY: Duration = Duration::from_millis(50);
+
+/// How long "Test connection" watches a server's events.
+pub const TEST_WATCH: Duration = Duration::from_secs(3);
 
 /// How long [`Engine::shutdown`] waits for links and write-backs to finish before it stops them.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(3);
@@ -225,6 +229,12 @@ impl Engine {
             reply,
         })
         .await
+    }
+
+    /// "Test connection" in the sign-in form: the server probed against the form's profile for a few seconds
+    /// (nothing is kept; see [`crate::link::probe`]).
+    pub async fn test_connection(&self, form: SignInForm) -> Result<ProbeReport, EngineError> {
+        self.accounts.probe(form, TEST_WATCH).await
     }
 
     /// Connects a server for this run only (`--profile P --server URL`).

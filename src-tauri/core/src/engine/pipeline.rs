@@ -13,7 +13,7 @@ use crate::alerting::notify::{AlertKey, ACTION_ACKNOWLEDGE};
 use crate::alerting::policy::{Action, Now, Outcome as Notified};
 use crate::domain::{Priority, ServerId, Timestamp};
 use crate::link::{LinkState, Update};
-use crate::store::{Delivered, GAP_NOTE};
+use crate::store::Delivered;
 
 impl Actor {
     pub(super) async fn on_updates(&mut self, batch: Vec<(ServerId, Update)>) {
@@ -28,6 +28,18 @@ impl Actor {
             let profile = link.target.profile.name.clone();
             if updates.iter().any(|u| matches!(u, Update::Baseline(_))) {
                 self.pending.reset = true;
+            }
+            // The REST base the link found: write-backs go there too.
+            let found = updates.iter().rev().find_map(|u| match u {
+                Update::Cursor(cursors) => cursors.api_base().map(str::to_string),
+                _ => None,
+            });
+            if let (Some(found), Some(link)) = (found, self.links.get_mut(&server)) {
+                if link.target.discover_base {
+                    link.target
+                        .vars
+                        .insert(crate::link::base::VARIABLE.into(), found);
+                }
             }
             let s = server.clone();
             let applied = self
@@ -92,13 +104,38 @@ impl Actor {
                 }
                 self.pending.servers = true;
             }
-            Delivered::Gap { from, to } => {
+            Delivered::Gap { from, to, reason } => {
                 self.pending.gaps.push(GapView {
                     server: server.clone(),
                     from: *from,
                     to: Some(*to),
-                    note: GAP_NOTE.into(),
+                    note: reason.clone(),
                 });
+                let label = link.view.label.clone();
+                self.notice(
+                    NoticeLevel::Warning,
+                    Notice::Gap {
+                        server: server.clone(),
+                        label,
+                        from: *from,
+                        to: *to,
+                        reason: reason.clone(),
+                    },
+                );
+            }
+            Delivered::Problem(message) => {
+                let label = link.view.label.clone();
+                if self.problems.say(server, message) {
+                    tracing::warn!(server = %server, "{message}");
+                    self.notice(
+                        NoticeLevel::Warning,
+                        Notice::Problem {
+                            server: server.clone(),
+                            label,
+                            message: message.clone(),
+                        },
+                    );
+                }
             }
             Delivered::New(alert) | Delivered::Updated(alert, _) => {
                 let change = match item {

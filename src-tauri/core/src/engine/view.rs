@@ -201,6 +201,28 @@ pub enum Notice {
         /// Why.
         message: String,
     },
+    /// A link was down, or a list could not be read, and the backend cannot tell what was missed.
+    Gap {
+        /// The server.
+        server: ServerId,
+        /// What the user calls it.
+        label: String,
+        /// When it went down.
+        from: Timestamp,
+        /// When it was back.
+        to: Timestamp,
+        /// Why nothing could be caught up.
+        reason: String,
+    },
+    /// A server's answers do not fit its profile: alerts arrive without what they should carry, or not at all.
+    Problem {
+        /// The server.
+        server: ServerId,
+        /// What the user calls it.
+        label: String,
+        /// What does not fit.
+        message: String,
+    },
     /// A saved or scripted server could not be connected.
     ConnectFailed {
         /// The server as given.
@@ -301,6 +323,9 @@ pub struct ProfileInfo {
     pub variables: Vec<VariableInfo>,
     /// Signs in with a username and password (otherwise it connects without credentials).
     pub login: bool,
+    /// The server may not need a sign-in at all (its socket is open until it refuses): the form may be left
+    /// without a username.
+    pub sign_in_optional: bool,
 }
 
 /// A profile variable, as the sign-in form asks for it.
@@ -420,6 +445,12 @@ pub fn typescript() -> String {
             VariableInfo::decl(),
             SignInForm::decl(),
             NotificationsRequest::decl(),
+            crate::link::probe::FieldSample::decl(),
+            crate::link::probe::ConnectionReport::decl(),
+            crate::link::probe::BaseReport::decl(),
+            crate::link::probe::EventReport::decl(),
+            crate::link::probe::ListReport::decl(),
+            crate::link::probe::ProbeReport::decl(),
         ],
     )
 }

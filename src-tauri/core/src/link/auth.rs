@@ -8,6 +8,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+use super::base;
 use crate::domain::{Server, Token};
 use crate::profile::{render_value, template, Profile, Scope};
 
@@ -128,7 +129,17 @@ pub enum LoginError {
     },
 }
 
-/// Runs the profile's login request and returns the token.
+/// A successful sign-in.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    /// The token.
+    pub token: Token,
+    /// The REST base where the login answered, when it was looked for and is not the profile's default.
+    pub api_base: Option<String>,
+}
+
+/// Runs the profile's login request and returns the token. With `discover_base` (the profile has `api_base`
+/// and the user did not set it), a login path that is not there is tried at the usual other bases.
 pub async fn login(
     http: &reqwest::Client,
     profile: &Profile,
@@ -136,15 +147,61 @@ pub async fn login(
     username: &str,
     password: &Token,
     vars: &BTreeMap<String, String>,
-) -> Result<Token, LoginError> {
+    discover_base: bool,
+) -> Result<SignedIn, LoginError> {
+    let default = vars.get(base::VARIABLE).cloned();
+    let bases = match (&default, discover_base) {
+        (Some(default), true) => base::candidates(None, default),
+        (Some(default), false) => vec![default.clone()],
+        (None, _) => vec![String::new()],
+    };
+    let mut last = None;
+    for candidate in &bases {
+        let mut vars = vars.clone();
+        if default.is_some() {
+            vars.insert(base::VARIABLE.into(), candidate.clone());
+        }
+        match login_once(http, profile, server, username, password, &vars).await {
+            Ok(token) => {
+                let api_base = (default.as_ref() != Some(candidate) && default.is_some())
+                    .then(|| candidate.clone());
+                if let Some(found) = &api_base {
+                    tracing::info!(%server, "login answered at REST base {}", base::shown(found));
+                }
+                return Ok(SignedIn { token, api_base });
+            }
+            Err(Attempt::WrongPath(e)) => last = Some(e),
+            Err(Attempt::Failed(e)) => return Err(e),
+        }
+    }
+    Err(last.unwrap_or_else(|| LoginError::NoLogin(profile.name.clone())))
+}
+
+/// One login attempt: a path that is not there is worth trying elsewhere; anything else is the answer.
+enum Attempt {
+    WrongPath(LoginError),
+    Failed(LoginError),
+}
+
+async fn login_once(
+    http: &reqwest::Client,
+    profile: &Profile,
+    server: &Server,
+    username: &str,
+    password: &Token,
+    vars: &BTreeMap<String, String>,
+) -> Result<Token, Attempt> {
+    let failed = |e| Attempt::Failed(e);
     let login = profile
         .auth
         .login
         .as_ref()
-        .ok_or_else(|| LoginError::NoLogin(profile.name.clone()))?;
-    let request_error = |message: String| LoginError::Request {
-        server: server.to_string(),
-        message,
+        .ok_or_else(|| failed(LoginError::NoLogin(profile.name.clone())))?;
+    let request_error = |message: String| {
+        Attempt::Failed(LoginError::Request {
+            server: server.to_string(),
+            message,
+        })
     };
     let mut vars = vars.clone();
     vars.insert("username".into(), username.to_string());
@@ -166,10 +223,16 @@ pub async fn login(
         .map_err(|e| request_error(without_url(&e)))?;
     let status = response.status();
     if status.as_u16() == 401 || status.as_u16() == 403 {
-        return Err(LoginError::Rejected {
+        return Err(failed(LoginError::Rejected {
             server: server.to_string(),
             status: status.as_u16(),
-        });
+        }));
+    }
+    if matches!(status.as_u16(), 404 | 405) {
+        return Err(Attempt::WrongPath(LoginError::Request {
+            server: server.to_string(),
+            message: format!("HTTP {status} at {path}"),
+        }));
     }
     if !status.is_success() {
         return Err(request_error(format!("HTTP {status}")));
@@ -178,13 +241,12 @@ pub async fn login(
         .json()
         .await
         .map_err(|e| request_error(format!("answer is not JSON: {e}")))?;
-    let path = template::FieldPath::payload(&login.token).map_err(request_error)?;
-    match path.select(&answer) {
+    match template::select_first(&answer, &login.token) {
         Some(Value::String(token)) if !token.is_empty() => Ok(Token::new(token.clone())),
-        _ => Err(LoginError::NoToken {
+        _ => Err(failed(LoginError::NoToken {
             server: server.to_string(),
             path: login.token.clone(),
-        }),
+        })),
     }
 }
 

@@ -3,12 +3,13 @@
 //! (source `poll`). Each record is classified as the event its list stands for. A list fetched for the first
 //! time only sets its baseline: its records are history, not news.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use serde_json::Value;
 
 use super::cursor::{cursor_less, Cursors, Position};
+use super::events::Skipped;
 use super::rest::{is_newest_first, list_items, record_key, Fetched, Rest};
 use super::{Abandoned, Reporter, Target, Update};
 use crate::domain::{Alert, Source};
@@ -20,7 +21,9 @@ use crate::profile::{render_value, Backfill, Profile, Scope};
 pub enum CatchUpError {
     /// The server refused the credentials.
     Rejected(String),
-    /// A list could not be fetched.
+    /// A list could not be fetched: the server did not answer.
+    Unreachable(String),
+    /// A list could not be read: the server answered, but not what the profile expects.
     Failed(String),
     /// Nobody listens any more.
     Abandoned,
@@ -39,6 +42,9 @@ pub struct Lists {
     vars: BTreeMap<String, String>,
     rest: Rest,
     cursors: Cursors,
+    /// Lists whose answer did not match the profile, already said once (with what was found instead).
+    noted: BTreeSet<String>,
+    skipped: Skipped,
 }
 
 impl Lists {
@@ -49,7 +55,24 @@ impl Lists {
             vars: target.vars.clone(),
             rest,
             cursors: target.cursor.clone().unwrap_or_default(),
+            noted: BTreeSet::new(),
+            skipped: Skipped::default(),
         }
+    }
+
+    /// Sets a variable after the link learned it (the REST base it found).
+    pub fn set_var(&mut self, name: &str, value: &str) {
+        self.vars.insert(name.to_string(), value.to_string());
+    }
+
+    /// Where the lists resume, and what else the link remembers of the server.
+    pub fn cursors(&self) -> &Cursors {
+        &self.cursors
+    }
+
+    /// Remembers the REST base found on the server (kept with the cursors).
+    pub fn remember_base(&mut self, base: &str) {
+        self.cursors.set_api_base(base);
     }
 
     /// Whether the profile has any list to catch up from.
@@ -69,25 +92,27 @@ impl Lists {
     }
 
     /// Fetches every list from its cursor and reports the records as alerts with `source`, then the new
-    /// cursors (after what they cover, so a crash in between re-delivers rather than skips).
+    /// cursors (after what they cover, so a crash in between re-delivers rather than skips). A list that
+    /// cannot be read (an error status, not JSON, no list in the answer, records without the cursor field) fails
+    /// the catch-up, naming the list and why: the caller reports a gap, never "nothing was missed".
     pub async fn catch_up(&mut self, source: Source, out: &Reporter) -> Result<(), CatchUpError> {
         let profile = Arc::clone(&self.profile);
         let before = self.cursors.clone();
         for backfill in &profile.backfill {
             let key = backfill.key();
             let position = self.cursors.get(&key).cloned();
-            let records = self.fetch(backfill, position.as_ref()).await?;
+            let (list, records) = self.fetch(backfill, position.as_ref()).await?;
+            let cursor_field = match &backfill.cursor {
+                Some(field) => Some(self.cursor_field(&list, field, &records)?),
+                None => None,
+            };
             let mut alerts = Vec::with_capacity(records.len());
             let mut newest = position
                 .as_ref()
                 .and_then(Position::after)
                 .map(str::to_string);
             for record in records {
-                if let Some(value) = backfill
-                    .cursor
-                    .as_ref()
-                    .and_then(|f| record_key(&record, f))
-                {
+                if let Some(value) = cursor_field.as_ref().and_then(|f| record_key(&record, f)) {
                     if newest.as_deref().is_none_or(|n| cursor_less(n, &value)) {
                         newest = Some(value);
                     }
@@ -113,11 +138,45 @@ impl Lists {
         Ok(())
     }
 
+    /// The field the cursor advances by: the profile's, or its other spelling (`updatedAt` / `updated_at`) when
+    /// the records use that one. Records that have neither cannot say where to resume: an error.
+    fn cursor_field(
+        &mut self,
+        list: &str,
+        field: &str,
+        records: &[Value],
+    ) -> Result<String, CatchUpError> {
+        let has = |name: &str| records.iter().any(|r| record_key(r, name).is_some());
+        if records.is_empty() || has(field) {
+            return Ok(field.to_string());
+        }
+        if let Some(other) = crate::profile::spellings(field)
+            .into_iter()
+            .find(|other| has(other))
+        {
+            if self.noted.insert(format!("{list}#cursor")) {
+                tracing::warn!(
+                    "{list}: the records have no `{field}`; using `{other}` to resume (the profile's `cursor` does not match this server)"
+                );
+            }
+            return Ok(other);
+        }
+        let fields = records
+            .first()
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        Err(CatchUpError::Failed(format!(
+            "cannot read list {list}: its records have no `{field}` to resume from (their fields: {fields})"
+        )))
+    }
+
+    /// Fetches one list: its name for messages (`GET /api/reports`) and its records, oldest first.
     async fn fetch(
-        &self,
+        &mut self,
         backfill: &Backfill,
         position: Option<&Position>,
-    ) -> Result<Vec<Value>, CatchUpError> {
+    ) -> Result<(String, Vec<Value>), CatchUpError> {
         let mut vars = self.vars.clone();
         if let Some(after) = position.and_then(Position::after) {
             vars.insert("cursor".into(), after.to_string());
@@ -126,11 +185,12 @@ impl Lists {
         let path = backfill
             .path
             .render(&scope)
-            .map_err(|e| CatchUpError::Failed(e.to_string()))?;
+            .map_err(|e| CatchUpError::Failed(format!("cannot build list path: {e}")))?;
+        let list = format!("GET {path}");
         let mut url = self
             .rest
             .url(&path)
-            .map_err(|e| CatchUpError::Failed(e.to_string()))?;
+            .map_err(|e| CatchUpError::Failed(format!("cannot read list {list}: {e}")))?;
         for (key, template) in &backfill.query {
             if let Ok(value) = template.render(&scope) {
                 url.query_pairs_mut().append_pair(key, &value);
@@ -138,21 +198,28 @@ impl Lists {
         }
         let answer = self.rest.get(url).await.map_err(|e| match e {
             Fetched::Rejected(reason) => CatchUpError::Rejected(reason),
-            Fetched::Failed(message) => CatchUpError::Failed(message),
+            Fetched::Unreachable(message) => {
+                CatchUpError::Unreachable(format!("cannot reach list {list}: {message}"))
+            }
+            other => CatchUpError::Failed(format!("cannot read list {list}: {}", other.message())),
         })?;
-        let mut records: Vec<Value> = list_items(&answer, &backfill.items)
-            .into_iter()
-            .cloned()
-            .collect();
+        let items = list_items(&answer, &backfill.items)
+            .map_err(|e| CatchUpError::Failed(format!("cannot read list {list}: {e}")))?;
+        if let Some(note) = &items.note {
+            if self.noted.insert(list.clone()) {
+                tracing::warn!("{list}: {note}; reading it anyway");
+            }
+        }
+        let mut records: Vec<Value> = items.records.into_iter().cloned().collect();
         if records.len() > 1 && is_newest_first(&records) {
             records.reverse();
         }
-        Ok(records)
+        Ok((list, records))
     }
 
     /// Classifies a list's record as the event the list stands for.
-    fn alert_from_record(&self, backfill: &Backfill, record: Value) -> Option<Alert> {
-        let profile = &self.profile;
+    fn alert_from_record(&mut self, backfill: &Backfill, record: Value) -> Option<Alert> {
+        let profile = Arc::clone(&self.profile);
         let payload = match &backfill.message {
             Some(message) => {
                 let scope = Scope {
@@ -170,10 +237,15 @@ impl Lists {
         }
         // The record stands in for the message's data: only wrap it as `$record` when the rule reads one.
         let record = matched.rule.fetch.is_some().then_some(record);
-        Some(
-            matched
-                .rule
-                .build(&profile.name, &backfill.event, payload, record, &self.vars),
-        )
+        match matched
+            .rule
+            .build(&profile.name, &backfill.event, payload, record, &self.vars)
+        {
+            Ok(alert) => Some(alert),
+            Err(e) => {
+                self.skipped.note(&backfill.event, &e.to_string());
+                None
+            }
+        }
     }
 }

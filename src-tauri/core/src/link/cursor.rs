@@ -29,10 +29,13 @@ impl Position {
     }
 }
 
-/// Every list's position.
+/// Every list's position, and the REST base path the link found on the server (kept with the positions: both
+/// are what a link remembers of a server between runs).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursors {
     lists: BTreeMap<String, Position>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    api_base: Option<String>,
 }
 
 /// The cursor text in the history was written by an older Alertdesk: `{"<list index>": "<value>" | "primed"}`.
@@ -50,6 +53,16 @@ impl Cursors {
     /// Moves `list` to `position`.
     pub fn set(&mut self, list: &str, position: Position) {
         self.lists.insert(list.to_string(), position);
+    }
+
+    /// The REST base path found on the server, if the link looked for one.
+    pub fn api_base(&self) -> Option<&str> {
+        self.api_base.as_deref()
+    }
+
+    /// Remembers the REST base path found on the server.
+    pub fn set_api_base(&mut self, base: &str) {
+        self.api_base = Some(base.to_string());
     }
 
     /// The text kept in the history.

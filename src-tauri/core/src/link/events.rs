@@ -1,15 +1,20 @@
 //! A live message made into alerts: the profile names the event (raw WebSockets) and its rules build the alert,
 //! fetching the record over REST where a rule says so (events that carry only an id, or nothing at all).
+//!
+//! What does not fit is said, not swallowed: a record that cannot be fetched or a list that cannot be read
+//! becomes a problem for the link to report (the alert still goes out with what the event carried), and an
+//! event that names no id is counted and logged ([`Skipped`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::rest::{is_newest_first, list_items, record_key, Rest};
+use super::rest::{is_newest_first, list_items, record_key, Fetched, Rest};
 use super::Target;
 use crate::domain::Alert;
-use crate::profile::rules::{self, Fetch, Rule};
+use crate::profile::rules::{self, Fetch, NotAnAlert, Rule};
 use crate::profile::{Profile, Scope};
 
 /// Turns a link's messages into alerts.
@@ -20,6 +25,11 @@ pub struct Events {
     rest: Rest,
     /// Records already seen by list-fetching rules (per rule index).
     seen: HashMap<usize, HashSet<String>>,
+    /// What did not fit since the link last asked (see [`Events::take_problems`]).
+    problems: Vec<String>,
+    /// Lists whose answer did not match the profile, already logged.
+    noted: HashSet<String>,
+    skipped: Skipped,
 }
 
 /// The server refused the credentials on a fetch.
@@ -34,7 +44,20 @@ impl Events {
             vars: target.vars.clone(),
             rest,
             seen: HashMap::new(),
+            problems: Vec::new(),
+            noted: HashSet::new(),
+            skipped: Skipped::default(),
         }
+    }
+
+    /// Sets a variable after the link learned it (the REST base it found).
+    pub fn set_var(&mut self, name: &str, value: &str) {
+        self.vars.insert(name.to_string(), value.to_string());
+    }
+
+    /// Problems met since the last call, to report.
+    pub fn take_problems(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.problems)
     }
 
     /// The alerts an incoming message becomes (none, one, or several when a list fetch finds several new).
@@ -55,7 +78,7 @@ impl Events {
             match profile.message.event.render(&scope) {
                 Ok(name) => name,
                 Err(e) => {
-                    tracing::debug!("message without an event name ({e}); dropped");
+                    self.skipped.note("(no event name)", &e.to_string());
                     return Ok(Vec::new());
                 }
             }
@@ -68,33 +91,64 @@ impl Events {
         if rule.ignore {
             return Ok(Vec::new());
         }
-        let vars = self.vars.clone();
-        let build = |payload: Value, record: Option<Value>| {
-            rule.build(&profile.name, &name, payload, record, &vars)
+        let records = match &rule.fetch {
+            None => vec![None],
+            Some(fetch) => {
+                self.fetch_records(matched.index, rule, fetch, &payload)
+                    .await?
+            }
         };
-        let Some(fetch) = &rule.fetch else {
-            return Ok(vec![build(payload, None)]);
-        };
+        let mut alerts = Vec::with_capacity(records.len());
+        for record in records {
+            match rule.build(&profile.name, &name, payload.clone(), record, &self.vars) {
+                Ok(alert) => alerts.push(alert),
+                Err(e @ NotAnAlert::NoId { .. }) => self.skipped.note(&name, &e.to_string()),
+            }
+        }
+        Ok(alerts)
+    }
+
+    /// The records a fetching rule's alerts carry: the one record by id when the event names it, else the
+    /// list's records not seen before. A fetch that fails is a problem to report, and the alert goes out with
+    /// what the event carried (`[None]`).
+    async fn fetch_records(
+        &mut self,
+        index: usize,
+        rule: &Rule,
+        fetch: &Fetch,
+        payload: &Value,
+    ) -> Result<Vec<Option<Value>>, Rejected> {
         let scope = Scope {
-            payload: &payload,
+            payload,
             vars: &self.vars,
             record: None,
         };
         if let Some(Ok(path)) = fetch.get.as_ref().map(|t| t.render(&scope)) {
-            let record = self.rest.get_path(&path).await.map_err(Rejected)?;
-            if let Some(record) = &record {
-                self.mark_seen(matched.index, fetch, record);
-            }
-            return Ok(vec![build(payload, record)]);
+            return match self.rest.get_path(&path).await {
+                Ok(record) => {
+                    self.mark_seen(index, fetch, &record);
+                    Ok(vec![Some(record)])
+                }
+                Err(Fetched::Rejected(reason)) => Err(Rejected(reason)),
+                Err(why) => {
+                    self.problems.push(format!(
+                        "cannot fetch the record of a {} event (GET {path}): {}; it is shown without its details",
+                        rule.event_names(),
+                        why.message()
+                    ));
+                    Ok(vec![None])
+                }
+            };
         }
         if fetch.list.is_some() {
-            let fresh = self.fetch_unseen(matched.index, rule).await?;
-            return Ok(fresh
+            return Ok(self
+                .fetch_unseen(index, rule)
+                .await?
                 .into_iter()
-                .map(|record| build(payload.clone(), Some(record)))
+                .map(Some)
                 .collect());
         }
-        Ok(vec![build(payload, None)])
+        Ok(vec![None])
     }
 
     /// Learns what the list endpoints already hold, so only records created from now on become alerts.
@@ -121,13 +175,34 @@ impl Events {
         let Ok(path) = list.render(&Scope::of_vars(&self.vars)) else {
             return Ok(Vec::new());
         };
-        let Some(answer) = self.rest.get_path(&path).await.map_err(Rejected)? else {
-            return Ok(Vec::new());
+        let answer = match self.rest.get_path(&path).await {
+            Ok(answer) => answer,
+            Err(Fetched::Rejected(reason)) => return Err(Rejected(reason)),
+            Err(why) => {
+                self.problems.push(format!(
+                    "cannot read list GET {path} to find what a {} event is about: {}",
+                    rule.event_names(),
+                    why.message()
+                ));
+                return Ok(Vec::new());
+            }
         };
-        let items = list_items(&answer, &fetch.items);
+        let items = match list_items(&answer, &fetch.items) {
+            Ok(items) => items,
+            Err(e) => {
+                self.problems
+                    .push(format!("cannot read list GET {path}: {e}"));
+                return Ok(Vec::new());
+            }
+        };
+        if let Some(note) = items.note {
+            if self.noted.insert(path.clone()) {
+                tracing::warn!("list GET {path}: {note}; reading it anyway");
+            }
+        }
         let seen = self.seen.entry(index).or_default();
         let mut fresh = Vec::new();
-        for item in items {
+        for item in items.records {
             if let Some(key) = record_key(item, &fetch.key) {
                 if seen.insert(key) {
                     fresh.push(item.clone());
@@ -145,5 +220,77 @@ impl Events {
         if let Some(key) = record_key(record, &fetch.key) {
             self.seen.entry(index).or_default().insert(key);
         }
+    }
+}
+
+/// Events that became no alert, counted per event name and logged at most once a minute with the counts.
+#[derive(Debug, Default)]
+pub struct Skipped {
+    counts: BTreeMap<String, u64>,
+    since_log: u64,
+    logged: Option<Instant>,
+}
+
+impl Skipped {
+    /// How often the count is logged at most.
+    const EVERY: Duration = Duration::from_secs(60);
+    /// Event names counted at most (others are counted under "other").
+    const NAMES: usize = 64;
+
+    /// Counts one skipped event and logs when it is time.
+    pub fn note(&mut self, event: &str, why: &str) {
+        let key = if self.counts.len() < Self::NAMES || self.counts.contains_key(event) {
+            event.to_string()
+        } else {
+            "other".to_string()
+        };
+        *self.counts.entry(key).or_default() += 1;
+        self.since_log += 1;
+        if self.logged.is_none_or(|at| at.elapsed() >= Self::EVERY) {
+            tracing::warn!(
+                "{} event(s) were not alerts ({why}); so far: {}",
+                self.since_log,
+                self.summary()
+            );
+            self.logged = Some(Instant::now());
+            self.since_log = 0;
+        }
+    }
+
+    /// "new_report: 3, other: 1".
+    pub fn summary(&self) -> String {
+        self.counts
+            .iter()
+            .map(|(event, n)| format!("{event}: {n}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// How many were skipped in all.
+    pub fn total(&self) -> u64 {
+        self.counts.values().sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Skipped;
+
+    #[test]
+    fn skipped_events_are_counted_per_name_and_bounded() {
+        let mut skipped = Skipped::default();
+        skipped.note("new_report", "no id");
+        skipped.note("new_report", "no id");
+        for i in 0..100 {
+            skipped.note(&format!("e{i}"), "no id");
+        }
+        assert_eq!(skipped.total(), 102);
+        assert!(skipped.summary().starts_with("e0: 1"));
+        assert!(skipped.summary().contains("new_report: 2"));
+        assert!(
+            skipped.summary().contains("other: 37"),
+            "{}",
+            skipped.summary()
+        );
     }
 }

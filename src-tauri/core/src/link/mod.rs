@@ -9,15 +9,19 @@
 //! - [`catchup`]: what was missed: the profile's lists fetched from typed [`cursor::Cursors`] after every
 //!   reconnect, and polled while the socket cannot be established.
 //! - [`rest`]: the REST client every fetch uses (the profile's auth header, list answers in common shapes).
+//! - [`base`]: where the server keeps its REST API, found on first contact when the user did not say.
 //! - [`auth`]: the login request and the token stores (the OS keyring, the only place tokens are kept).
 //! - [`writeback`]: telling the server an alert was acknowledged, where the profile says how.
 //! - [`wake`]: notices a wake from sleep or a network change, so links reconnect at once.
+//! - [`probe`]: what a server really speaks, held against a profile (`alertdesk profile probe`).
 
 pub mod auth;
 pub mod backoff;
+pub mod base;
 pub mod catchup;
 pub mod cursor;
 pub mod events;
+pub mod probe;
 pub mod protocol;
 pub mod rest;
 pub mod spec;
@@ -49,6 +53,16 @@ pub struct Target {
     pub token: Option<Token>,
     /// Where the lists resume, as stored after the last run ([`Update::Cursor`]).
     pub cursor: Option<Cursors>,
+    /// Look for the REST base path on first contact (the profile has `api_base` and the user did not set it).
+    pub discover_base: bool,
+}
+
+impl Target {
+    /// Whether the link should look for the REST base: the profile has an `api_base` variable and `set` (what
+    /// the user gave) does not fix it.
+    pub fn discovers_base(profile: &Profile, set: &BTreeMap<String, String>) -> bool {
+        profile.variables.contains_key(base::VARIABLE) && !set.contains_key(base::VARIABLE)
+    }
 }
 
 /// A link's state, as shown by the UI and the CLI.
@@ -104,11 +118,17 @@ pub enum Update {
     Cursor(Cursors),
     /// The link was down from `from` to `to` and the backend cannot tell what was missed.
     Gap {
-        /// When the link went down.
+        /// When the link went down (or, when a list failed at first contact, when that was).
         from: Timestamp,
         /// When it came back.
         to: Timestamp,
+        /// Why nothing could be caught up: no list to catch up from, or which list failed and how.
+        reason: String,
     },
+    /// The profile does not fit what the server answers (a record that cannot be fetched, a list fetch that
+    /// failed, events that carry no id): alerts arrive without what they should carry, or not at all. Said,
+    /// never silent.
+    Problem(String),
 }
 
 /// How a link ended.

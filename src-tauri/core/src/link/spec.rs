@@ -177,6 +177,7 @@ mod tests {
             server: Server::parse("http://127.0.0.1:5000").unwrap(),
             vars,
             token: token.map(Token::new),
+            discover_base: false,
         }
     }
 
@@ -212,7 +213,11 @@ mod tests {
             "token optional"
         );
 
-        let err = link_spec(&target("service-calls", &[], None), Heartbeat::default()).unwrap_err();
+        // Seed 001 never asks for a token on the socket: none is sent until the server refuses.
+        let spec = link_spec(&target("service-calls", &[], None), Heartbeat::default()).unwrap();
+        assert!(spec.auth.is_none());
+        let err =
+            link_spec(&target("station-reports", &[], None), Heartbeat::default()).unwrap_err();
         assert!(matches!(err, SpecError::NoToken { .. }), "{err}");
         assert!(!err.to_string().contains("--"), "no CLI wording: {err}");
     }

@@ -4,6 +4,8 @@
 //! for the built-in demo backend (`alertdesk demo`). Parsing is strict: an unknown key, a bad template or a wrong
 //! type is an error naming the file, line and column.
 
+pub mod extend;
+pub mod fields;
 pub mod rules;
 pub mod template;
 
@@ -13,12 +15,13 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::Value;
 
+pub use fields::spellings;
 pub use rules::{Rule, RuleMatch};
 pub use template::{Scope, Template};
 
 /// Variables every profile has without declaring them.
 pub const BUILTIN_VARIABLES: &[&str] = &[
-    "event", "token", "username", "password", "server", "item", "profile", "cursor",
+    "event", "token", "username", "password", "server", "item", "profile", "cursor", "unique",
 ];
 
 /// A loaded profile.
@@ -333,16 +336,63 @@ pub fn builtin_source(name: &str) -> Option<&'static str> {
 }
 
 impl Profile {
-    /// Parses profile text; `origin` names it in errors.
+    /// Parses profile text; `origin` names it in errors. A profile that `extends` another is merged with it
+    /// first (see [`extend`]).
     pub fn parse(text: &str, origin: &str) -> Result<Self, ProfileError> {
         let err = |message: String| ProfileError {
             origin: origin.to_string(),
             message,
         };
-        let profile: Self = toml::from_str(text)
-            .map_err(|e| err(crate::config::settings::describe_toml_error(text, &e)))?;
+        let (merged, extended) = extend::resolve(text, origin)?;
+        let profile: Self = if extended {
+            Self::deserialize(toml::Value::Table(merged))
+                .map_err(|e| err(format!("with what it extends: {e}")))?
+        } else {
+            toml::from_str(text)
+                .map_err(|e| err(crate::config::settings::describe_toml_error(text, &e)))?
+        };
         profile.validate().map_err(err)?;
         Ok(profile)
+    }
+
+    /// A profile's TOML as a table, merged with what it extends (to write an override of it).
+    pub fn source_table(name_or_file: &str) -> Result<toml::Table, ProfileError> {
+        let (text, origin) = match builtin_source(name_or_file) {
+            Some(text) => (text.to_string(), format!("builtin:{name_or_file}")),
+            None => (
+                std::fs::read_to_string(name_or_file).map_err(|e| ProfileError {
+                    origin: name_or_file.to_string(),
+                    message: e.to_string(),
+                })?,
+                name_or_file.to_string(),
+            ),
+        };
+        extend::resolve(&text, &origin).map(|(table, _)| table)
+    }
+
+    /// The TOML a profile amounts to: a built-in's text, a file's, or, for a file that `extends` another, the
+    /// two merged (what `alertdesk profile show` prints).
+    pub fn merged_text(name_or_file: &str) -> Result<String, ProfileError> {
+        if let Some(text) = builtin_source(name_or_file) {
+            return Ok(text.to_string());
+        }
+        let text = std::fs::read_to_string(name_or_file).map_err(|e| ProfileError {
+            origin: name_or_file.to_string(),
+            message: e.to_string(),
+        })?;
+        let (merged, extended) = extend::resolve(&text, name_or_file)?;
+        if !extended {
+            return Ok(text);
+        }
+        // Checked as the app would load it, so what is printed is what runs.
+        Self::parse(&text, name_or_file)?;
+        let body = toml::to_string_pretty(&merged).map_err(|e| ProfileError {
+            origin: name_or_file.to_string(),
+            message: e.to_string(),
+        })?;
+        Ok(format!(
+            "# {name_or_file} merged with the profile it extends\n\n{body}"
+        ))
     }
 
     /// A built-in profile by name, or a profile file by path.
@@ -466,8 +516,7 @@ impl Profile {
         }
         if let Some(login) = &self.auth.login {
             templates_in(&login.body).map_err(|e| format!("auth.login.body: {e}"))?;
-            template::FieldPath::payload(&login.token)
-                .map_err(|e| format!("auth.login.token: {e}"))?;
+            template::check_paths(&login.token).map_err(|e| format!("auth.login.token: {e}"))?;
         }
         for (i, rule) in self.rules.iter().enumerate() {
             rule.validate()
@@ -506,7 +555,7 @@ impl Profile {
             .into_iter()
             .flatten()
             {
-                template::FieldPath::payload(path).map_err(context)?;
+                template::check_paths(path).map_err(context)?;
             }
         }
         if self.rules.is_empty() {

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::template::{FieldPath, Scope, Template};
+use super::fields;
+use super::template::{FieldPath, Rendered, Scope, Template};
 use crate::domain::{Alert, AlertFields, Kind, Priority, Source, Timestamp};
 
 /// One rule.
@@ -149,6 +150,30 @@ fn default_key() -> String {
     "id".into()
 }
 
+/// Why a matched event is not an alert.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NotAnAlert {
+    /// The rule's `id` renders nothing for this event: it could never be merged with its later versions.
+    #[error("event {event:?} has no id (`{field}` is missing or empty)")]
+    NoId {
+        /// The event name.
+        event: String,
+        /// The rule's id template.
+        field: String,
+    },
+}
+
+/// An alert, and how its templates fared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Built {
+    /// The alert.
+    pub alert: Alert,
+    /// Title and body fields with no value, filled with a summary of the record.
+    pub missing: Vec<String>,
+    /// Title and body fields with no value that took their `| fallback`.
+    pub fell_back: Vec<String>,
+}
+
 /// A rule that matched an event.
 #[derive(Debug, Clone, Copy)]
 pub struct RuleMatch<'a> {
@@ -159,6 +184,14 @@ pub struct RuleMatch<'a> {
 }
 
 impl Rule {
+    /// The event name(s) the rule applies to, for messages.
+    pub fn event_names(&self) -> String {
+        match &self.event {
+            OneOrMany::One(name) => name.clone(),
+            OneOrMany::Many(names) => names.join("/"),
+        }
+    }
+
     /// Whether this rule applies to `event` with `payload`.
     pub fn matches(&self, event: &str, payload: &Value) -> bool {
         self.event.contains(event)
@@ -176,6 +209,11 @@ impl Rule {
     }
 
     /// Builds the alert for a matched event. `record` is the fetched record, if the rule fetches.
+    ///
+    /// A title or body field that is missing (without a `| fallback` of its own) is filled with a summary of
+    /// the record's own short text, never left blank or "untitled". An `id` template that renders nothing
+    /// means the event is not an alert ([`NotAnAlert::NoId`]): it could never be merged with its record's later
+    /// versions. A rule without an `id` key gives each message an id of its own.
     pub fn build(
         &self,
         profile: &str,
@@ -183,32 +221,71 @@ impl Rule {
         payload: Value,
         record: Option<Value>,
         vars: &BTreeMap<String, String>,
-    ) -> Alert {
+    ) -> Result<Alert, NotAnAlert> {
+        self.build_traced(profile, event, payload, record, vars)
+            .map(|built| built.alert)
+    }
+
+    /// [`Rule::build`], saying which template fields had no value (for `alertdesk profile probe`).
+    pub fn build_traced(
+        &self,
+        profile: &str,
+        event: &str,
+        payload: Value,
+        record: Option<Value>,
+        vars: &BTreeMap<String, String>,
+    ) -> Result<Built, NotAnAlert> {
+        let received_at = Timestamp::now();
+        // `$unique`: an id of this message's own, for rules whose events may carry none (`{{id || $unique}}`).
+        let unique = format!(
+            "{profile}:{event}:{:016x}",
+            fnv1a(&[
+                payload.to_string().as_bytes(),
+                received_at.to_rfc3339().as_bytes()
+            ])
+        );
         let mut vars = vars.clone();
         vars.insert("event".into(), event.to_string());
+        vars.insert("unique".into(), unique.clone());
         let scope = Scope {
             payload: &payload,
             vars: &vars,
             record: record.as_ref(),
         };
         let kind = self.kind.unwrap_or(Kind::Info);
-        let received_at = Timestamp::now();
-        let render = |t: &Option<Template>| t.as_ref().map(|t| t.render(&scope));
-        let id = match render(&self.id) {
-            Some(Ok(id)) if !id.is_empty() => id,
-            _ => format!(
-                "{profile}:{event}:{:016x}",
-                fnv1a(&[
-                    payload.to_string().as_bytes(),
-                    received_at.to_rfc3339().as_bytes()
-                ])
-            ),
+        let id = match &self.id {
+            Some(template) => match template.render(&scope) {
+                Ok(id) if !id.trim().is_empty() => id,
+                _ => {
+                    return Err(NotAnAlert::NoId {
+                        event: event.to_string(),
+                        field: template.source().to_string(),
+                    })
+                }
+            },
+            None => unique,
         };
-        let title = match render(&self.title) {
-            Some(Ok(t)) if !t.trim().is_empty() => t,
-            _ => event.to_string(),
+        let texts = record_texts(record.as_ref(), &payload);
+        let mut missing = Vec::new();
+        let mut fell_back = Vec::new();
+        let mut text_of = |template: &Option<Template>, except: &str| -> String {
+            template.as_ref().map_or_else(String::new, |t| {
+                let rendered = render_text(t, &scope, &texts, except);
+                missing.extend(rendered.missing);
+                fell_back.extend(rendered.fell_back);
+                rendered.text
+            })
         };
-        let body = render(&self.body).and_then(Result::ok).unwrap_or_default();
+        let title = match &self.title {
+            Some(_) => text_of(&self.title, ""),
+            None => fields::summary(&texts, "", 3),
+        };
+        let title = if title.trim().is_empty() {
+            event.to_string()
+        } else {
+            title
+        };
+        let body = text_of(&self.body, &title);
         let priority = match &self.priority {
             PrioritySpec::Fixed(p) => *p,
             PrioritySpec::Mapped { from, map, default } => from
@@ -231,7 +308,7 @@ impl Rule {
             Some(record) => serde_json::json!({ "message": payload, "record": record }),
             None => payload,
         };
-        Alert {
+        let alert = Alert {
             id,
             profile: profile.to_string(),
             event: event.to_string(),
@@ -246,7 +323,12 @@ impl Rule {
             received_at,
             source: Source::Live,
             data,
-        }
+        };
+        Ok(Built {
+            alert,
+            missing,
+            fell_back,
+        })
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
@@ -263,7 +345,7 @@ impl Rule {
             if fetch.get.is_none() && fetch.list.is_none() {
                 return Err("fetch needs get, list or both".into());
             }
-            FieldPath::payload(&fetch.key).map_err(|e| format!("fetch.key: {e}"))?;
+            super::template::check_paths(&fetch.key).map_err(|e| format!("fetch.key: {e}"))?;
             if !fetch.items.is_empty() {
                 FieldPath::payload(&fetch.items).map_err(|e| format!("fetch.items: {e}"))?;
             }
@@ -288,6 +370,30 @@ impl Rule {
         }
         out
     }
+}
+
+/// The record's own short texts (the fetched record's first), for fields a template names and the record lacks.
+fn record_texts(record: Option<&Value>, payload: &Value) -> Vec<String> {
+    let mut texts = record.map(fields::short_texts).unwrap_or_default();
+    for text in fields::short_texts(payload) {
+        if !texts.contains(&text) {
+            texts.push(text);
+        }
+    }
+    texts
+}
+
+/// A title or body: missing fields filled with a summary of the record's short texts (those not in `except`);
+/// when none of its fields is there, the summary wins over the literal fallbacks too.
+fn render_text(template: &Template, scope: &Scope<'_>, texts: &[String], except: &str) -> Rendered {
+    let summary = fields::summary(texts, except, 3);
+    let mut once = Some(summary.clone());
+    let rendered = template.render_filling(scope, &mut || once.take().unwrap_or_default(), false);
+    if rendered.found == 0 && !summary.is_empty() && !rendered.fell_back.is_empty() {
+        let mut once = Some(summary);
+        return template.render_filling(scope, &mut || once.take().unwrap_or_default(), true);
+    }
+    rendered
 }
 
 /// FNV-1a: a stable hash (unlike `DefaultHasher`, it never changes between Rust releases).

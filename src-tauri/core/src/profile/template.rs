@@ -70,6 +70,34 @@ impl<'a> Scope<'a> {
     }
 }
 
+/// Checks a field path that may name alternatives (`access_token || token`).
+pub fn check_paths(paths: &str) -> Result<(), String> {
+    paths
+        .split("||")
+        .try_for_each(|p| FieldPath::payload(p.trim()).map(|_| ()))
+}
+
+/// The first of the alternatives in `paths` (`a.b || c`) that `value` has, not null.
+pub fn select_first<'v>(value: &'v Value, paths: &str) -> Option<&'v Value> {
+    paths.split("||").find_map(|path| {
+        let segments: Vec<String> = path.trim().split('.').map(str::to_string).collect();
+        select(value, &segments).filter(|v| !v.is_null())
+    })
+}
+
+/// A template rendered whatever was missing, and what was.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// The text.
+    pub text: String,
+    /// Fields (as written, `a || b`) with no value and no fallback: `fill` stood in for them.
+    pub missing: Vec<String>,
+    /// Fields with no value that took their `| fallback`.
+    pub fell_back: Vec<String>,
+    /// How many fields had a value.
+    pub found: usize,
+}
+
 /// A field a template needs is missing.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{field} is missing")]
@@ -96,6 +124,7 @@ impl Template {
                 return Err(format!("nested {{{{ in template {source:?}"));
             }
             let (fields, fallback) = split_fallback(inner);
+            let fallback = fallback.map(|f| f.trim().to_string());
             let paths = fields
                 .split("||")
                 .map(|f| FieldPath::parse(f.trim()).map_err(|e| format!("{e} in {source:?}")))
@@ -158,6 +187,47 @@ impl Template {
         Ok(out)
     }
 
+    /// Renders with `scope`, never failing: a field with no value and no fallback becomes what `fill` gives
+    /// (a summary of the record, say); with `fill_first`, so does a field that has a fallback, as long as `fill`
+    /// gives something. Says which fields had no value and which took their fallback.
+    pub fn render_filling(
+        &self,
+        scope: &Scope<'_>,
+        fill: &mut dyn FnMut() -> String,
+        fill_first: bool,
+    ) -> Rendered {
+        let mut out = Rendered::default();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.text.push_str(t),
+                Part::Field { paths, fallback } => {
+                    if let Some(v) = paths.iter().find_map(|p| p.lookup(scope)) {
+                        out.text.push_str(&v);
+                        out.found += 1;
+                        continue;
+                    }
+                    let field = missing(paths).field;
+                    let filled = if fallback.is_none() || fill_first {
+                        fill()
+                    } else {
+                        String::new()
+                    };
+                    match fallback {
+                        Some(f) if filled.is_empty() => {
+                            out.text.push_str(f);
+                            out.fell_back.push(field);
+                        }
+                        _ => {
+                            out.text.push_str(&filled);
+                            out.missing.push(field);
+                        }
+                    }
+                }
+            }
+        }
+        out
+    }
+
     /// Renders; a template that is exactly one field keeps the field's JSON type (numbers stay numbers).
     pub fn render_value(&self, scope: &Scope<'_>) -> Result<Value, Missing> {
         if let [Part::Field { paths, fallback }] = self.parts.as_slice() {
@@ -176,8 +246,9 @@ impl Template {
     }
 }
 
-/// Splits `fields | fallback` on the first single `|` (a `||` separates alternatives).
-fn split_fallback(inner: &str) -> (&str, Option<String>) {
+/// Splits the inside of `{{ fields | fallback }}` on the first single `|` (a `||` separates alternatives), as
+/// written (untrimmed).
+pub(crate) fn split_fallback(inner: &str) -> (&str, Option<&str>) {
     let bytes = inner.as_bytes();
     let mut i = 0;
     while i < bytes.len() {
@@ -186,7 +257,7 @@ fn split_fallback(inner: &str) -> (&str, Option<String>) {
                 i += 2;
                 continue;
             }
-            return (&inner[..i], Some(inner[i + 1..].trim().to_string()));
+            return (&inner[..i], Some(&inner[i + 1..]));
         }
         i += 1;
     }

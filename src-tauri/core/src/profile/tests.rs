@@ -28,7 +28,8 @@ fn classify(
     }
     let a = m
         .rule
-        .build(&profile.name, event, payload, record, &vars(&profile, set));
+        .build(&profile.name, event, payload, record, &vars(&profile, set))
+        .ok()?;
     Some((
         a.fields.kind,
         a.fields.priority,
@@ -437,4 +438,91 @@ fn messages_without_identity_get_unique_ids() {
         "{}",
         a.4
     );
+}
+
+#[test]
+fn never_untitled_while_the_payload_has_text() {
+    // A seed 001 server whose calls carry their text in `issue` and the caller in `customerName`.
+    let (_, _, title, _, id) = classify(
+        "service-calls",
+        &[],
+        "call_created",
+        json!({"_id": "c-9", "issue": "Radio console down", "customerName": "City Hall", "status": "pending"}),
+        None,
+    )
+    .unwrap();
+    assert_eq!(title, "New call: Radio console down");
+    assert_eq!(id, "call-c-9");
+    // None of the title's fields: the record's own short texts stand in, never "untitled".
+    let (_, _, title, _, _) = classify(
+        "service-calls",
+        &[],
+        "call_created",
+        json!({"id": 7, "headline": "Printer on fire", "place": "Floor 2", "createdAt": "2026-11-30T10:00:00Z"}),
+        None,
+    )
+    .unwrap();
+    assert_eq!(title, "New call: Printer on fire · Floor 2");
+    // Seed 002 reports with `details` and `type`, snake or camel case.
+    let (_, _, title, _, _) = classify(
+        "station-reports",
+        &[],
+        "new_report",
+        json!({"type": "new_report", "report": {"_id": "r1", "type": "Theft", "details": "Bike stolen", "stationId": 4}}),
+        None,
+    )
+    .unwrap();
+    assert_eq!(title, "Theft: Bike stolen");
+}
+
+#[test]
+fn an_event_without_an_id_is_not_an_alert() {
+    let profile = Profile::load("station-reports").unwrap();
+    let payload = json!({"event": "new_report", "data": null});
+    let rule = rules::find(&profile.rules, "new_report", &payload)
+        .unwrap()
+        .rule;
+    let err = rule
+        .build(
+            &profile.name,
+            "new_report",
+            payload,
+            None,
+            &vars(&profile, &[]),
+        )
+        .unwrap_err();
+    assert!(err.to_string().contains("no id"), "{err}");
+    // Unless the profile names a fallback id: ticketing's quiet updates each get their own.
+    assert!(classify(
+        "ticketing",
+        &[],
+        "comment",
+        json!({"type": "comment", "action": "update"}),
+        None
+    )
+    .is_some());
+}
+
+#[test]
+fn the_summary_fills_the_title_when_none_of_its_fields_is_there() {
+    // Ticketing's title falls back to "New ticket" only when the fetched record has nothing to say.
+    let record = json!({"id": 3, "headline": "Core switch down", "site": "HQ"});
+    let (_, _, title, _, _) = classify(
+        "ticketing",
+        &[],
+        "ticket",
+        json!({"type": "ticket", "action": "create", "id": 3}),
+        Some(record),
+    )
+    .unwrap();
+    assert_eq!(title, "Core switch down · HQ");
+    let (_, _, title, _, _) = classify(
+        "ticketing",
+        &[],
+        "ticket",
+        json!({"type": "ticket", "action": "create", "id": 3}),
+        Some(json!({"id": 3})),
+    )
+    .unwrap();
+    assert_eq!(title, "New ticket");
 }

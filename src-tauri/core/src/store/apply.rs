@@ -11,9 +11,6 @@ use super::{Store, StoreError};
 use crate::domain::{Alert, ServerId, Timestamp};
 use crate::link::{LinkState, Update};
 
-/// What a gap row says when the backend could not tell what was missed.
-pub const GAP_NOTE: &str = "offline; the backend cannot tell what was missed";
-
 /// What a batch of updates means once the history has seen it.
 #[derive(Debug, Clone)]
 pub enum Delivered {
@@ -29,7 +26,11 @@ pub enum Delivered {
         from: Timestamp,
         /// When it was back.
         to: Timestamp,
+        /// Why nothing could be caught up.
+        reason: String,
     },
+    /// The profile does not fit what the server answers (see [`Update::Problem`]).
+    Problem(String),
 }
 
 impl Delivered {
@@ -40,7 +41,8 @@ impl Delivered {
             .filter_map(|u| match u {
                 Update::State(s) => Some(Self::State(s)),
                 Update::Alert(a) => Some(Self::New(a)),
-                Update::Gap { from, to } => Some(Self::Gap { from, to }),
+                Update::Gap { from, to, reason } => Some(Self::Gap { from, to, reason }),
+                Update::Problem(message) => Some(Self::Problem(message)),
                 Update::Baseline(_) | Update::Cursor(_) => None,
             })
             .collect()
@@ -50,7 +52,7 @@ impl Delivered {
     pub fn alert(&self) -> Option<&Alert> {
         match self {
             Self::New(alert) | Self::Updated(alert, _) => Some(alert),
-            Self::State(_) | Self::Gap { .. } => None,
+            Self::State(_) | Self::Gap { .. } | Self::Problem(_) => None,
         }
     }
 }
@@ -100,14 +102,14 @@ impl Store {
                         .execute(params![server, profile, cursors.to_stored(), Timestamp::now()])?;
                         None
                     }
-                    Update::Gap { from, to } => {
+                    Update::Gap { from, to, reason } => {
                         tx.prepare_cached(
                             "INSERT INTO gaps (server, from_ts, to_ts, note) VALUES (?1, ?2, ?3, ?4)",
                         )?
-                        .execute(params![server, from, to, GAP_NOTE])?;
+                        .execute(params![server, from, to, reason])?;
                         None
                     }
-                    Update::State(_) => None,
+                    Update::State(_) | Update::Problem(_) => None,
                 });
             }
             Ok(results)
@@ -124,7 +126,10 @@ impl Store {
                 (Update::Alert(alert), Some(Recorded::Updated(change))) => {
                     out.push(Delivered::Updated(alert, Box::new(change)));
                 }
-                (Update::Gap { from, to }, _) => out.push(Delivered::Gap { from, to }),
+                (Update::Gap { from, to, reason }, _) => {
+                    out.push(Delivered::Gap { from, to, reason });
+                }
+                (Update::Problem(message), _) => out.push(Delivered::Problem(message)),
                 _ => {}
             }
         }
@@ -146,13 +151,15 @@ mod tests {
     fn alert(id: &str, title: &str) -> Alert {
         let profile = Profile::load("service-calls").unwrap();
         let payload = json!({"id": id, "title": title, "priority": "high"});
-        profile.rules[0].build(
-            "service-calls",
-            "call_created",
-            payload,
-            None,
-            &BTreeMap::new(),
-        )
+        profile.rules[0]
+            .build(
+                "service-calls",
+                "call_created",
+                payload,
+                None,
+                &BTreeMap::new(),
+            )
+            .unwrap()
     }
 
     fn server() -> ServerId {
@@ -185,6 +192,7 @@ mod tests {
                 Delivered::New(_) => "new",
                 Delivered::Updated(..) => "updated",
                 Delivered::Gap { .. } => "gap",
+                Delivered::Problem(_) => "problem",
             })
             .collect();
         assert_eq!(kinds, ["state", "new", "updated"]);
@@ -204,6 +212,7 @@ mod tests {
                     Update::Gap {
                         from: Timestamp::parse("2026-11-24T14:02:00Z").unwrap(),
                         to: Timestamp::parse("2026-11-24T14:09:00Z").unwrap(),
+                        reason: "no list to catch up from".into(),
                     },
                 ],
             )
@@ -213,7 +222,7 @@ mod tests {
         assert_eq!(store.list(&Query::default()).unwrap().len(), 2);
         let gaps = store.gaps(None).unwrap();
         assert_eq!(gaps.len(), 1);
-        assert_eq!(gaps[0].note, GAP_NOTE);
+        assert_eq!(gaps[0].note, "no list to catch up from");
     }
 
     #[test]
@@ -227,6 +236,7 @@ mod tests {
             Update::Gap {
                 from: Timestamp::now(),
                 to: Timestamp::now(),
+                reason: String::new(),
             },
         ];
         let failed = store.apply(&server(), "service-calls", batch).unwrap_err();

@@ -44,7 +44,7 @@ use std::time::Duration;
 
 use rusqlite::{params, Connection, Transaction, TransactionBehavior};
 
-pub use apply::{Delivered, Unapplied, GAP_NOTE};
+pub use apply::{Delivered, Unapplied};
 use error::Fail;
 pub use error::StoreError;
 pub use history::History;

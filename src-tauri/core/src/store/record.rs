@@ -134,7 +134,10 @@ fn merge(
     // Compared as JSON values: the same payload may come back with its keys in another order.
     let data_changed =
         serde_json::from_str::<Value>(&current.data).map_or(true, |d| d != alert.data);
-    if !data_changed && old == new {
+    // A record caught up from a list comes in the list's shape, not the live event's: it is news only when what
+    // it says changed.
+    let caught_up = alert.source != Source::Live;
+    if old == new && (!data_changed || caught_up) {
         return Ok(Recorded::Duplicate);
     }
     tx.prepare_cached(

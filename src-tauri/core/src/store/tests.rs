@@ -338,6 +338,7 @@ fn history_survives_reopen() {
             Update::Gap {
                 from: at(5),
                 to: gap_to,
+                reason: "connection lost".into(),
             },
         ];
         store.apply(&server_a(), "ticketing", batch).unwrap();
@@ -346,6 +347,7 @@ fn history_survives_reopen() {
             Update::Gap {
                 from: at(2),
                 to: at(0),
+                reason: "server down".into(),
             },
         ];
         store.apply(&server_b(), "ticketing", down).unwrap();
@@ -393,7 +395,7 @@ fn history_survives_reopen() {
     let closed = &store.gaps(Some(&server_a())).unwrap()[0];
     assert_eq!(closed.id, gap);
     assert_eq!(closed.to, Some(gap_to));
-    assert_eq!(closed.note, super::GAP_NOTE);
+    assert_eq!(closed.note, "connection lost");
     assert_eq!(
         store.record(&server_a(), &update).unwrap(),
         Recorded::Duplicate

@@ -18,6 +18,7 @@ use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use super::backoff::{back_online, Backoff, Jitter};
+use super::base;
 use super::catchup::{CatchUpError, Lists};
 use super::events::{Events, Rejected};
 use super::protocol::socketio::SocketIo;
@@ -56,6 +57,8 @@ impl Connector for NetConnector {
 }
 
 /// Runs one target until shutdown or rejection.
+// Independent facts about the current link (traffic seen, unreachable, polling, base known), not a state machine.
+#[allow(clippy::struct_excessive_bools)]
 pub struct Supervisor {
     target: Target,
     spec: LinkSpec,
@@ -76,6 +79,9 @@ pub struct Supervisor {
     down_since: Option<Timestamp>,
     /// Polling delivers while the socket is down.
     polling: bool,
+    rest: Rest,
+    /// The REST base is known (set by the user, found, or looked for in vain).
+    base_settled: bool,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -95,7 +101,9 @@ impl Supervisor {
         let rest = Rest::new(crate::link::auth::http_client(), &target);
         Ok(Self {
             events: Events::new(&target, rest.clone()),
-            lists: Lists::new(&target, rest),
+            lists: Lists::new(&target, rest.clone()),
+            base_settled: !target.discover_base,
+            rest,
             target,
             spec,
             connector,
@@ -227,6 +235,7 @@ impl Supervisor {
                 if Instant::now() >= next_poll {
                     next_poll = Instant::now() + every;
                     self.next_poll = Some(next_poll);
+                    self.settle_base(out).await?;
                     match self.lists.catch_up(Source::Poll, out).await {
                         Ok(()) => {
                             if !self.polling {
@@ -242,7 +251,9 @@ impl Supervisor {
                             return Err(Waited::Rejected(reason))
                         }
                         Err(CatchUpError::Abandoned) => return Err(Waited::Abandoned),
-                        Err(CatchUpError::Failed(e)) => tracing::debug!("poll failed: {e}"),
+                        Err(CatchUpError::Unreachable(e)) => tracing::debug!("poll failed: {e}"),
+                        // The server answers, but not what the profile reads: say so while it lasts.
+                        Err(CatchUpError::Failed(e)) => out.send(Update::Problem(e)).await?,
                     }
                 }
             }
@@ -312,26 +323,39 @@ impl Supervisor {
                 tracing::info!(server = %self.target.server, profile = %self.target.profile.name, recovered, "connected");
                 // Catch up before reporting live: events arriving meanwhile wait in the link's queue, and
                 // "live" then means nothing older is still missing.
+                self.settle_base(out).await.map_err(abandoned)?;
                 self.events.prime_lists().await.map_err(rejected)?;
+                self.report_problems(out).await?;
                 let was_down = self.down_since.take();
-                let caught_up = if recovered {
-                    Ok(()) // the server replayed what we missed
+                let missed = if recovered {
+                    None // the server replayed what we missed
                 } else {
                     match self.lists.catch_up(Source::Backfill, out).await {
-                        Ok(()) if self.lists.any() => Ok(()),
-                        Ok(()) => Err("this backend offers no list to catch up from".to_string()),
+                        Ok(()) if self.lists.any() => None,
+                        // Nothing to catch up from: only an outage can have missed anything.
+                        Ok(()) => was_down.map(|from| {
+                            (
+                                from,
+                                "this backend offers no list to catch up from".to_string(),
+                            )
+                        }),
                         Err(CatchUpError::Rejected(reason)) => {
                             return Err(LinkEnd::Rejected(reason))
                         }
                         Err(CatchUpError::Abandoned) => return Err(LinkEnd::Abandoned),
-                        Err(CatchUpError::Failed(e)) => Err(e),
+                        // A list that cannot be read is said whether or not the link was down: it would
+                        // miss everything the next outage brings, and say nothing.
+                        Err(CatchUpError::Failed(why) | CatchUpError::Unreachable(why)) => {
+                            Some((was_down.unwrap_or_else(Timestamp::now), why))
+                        }
                     }
                 };
-                if let (Err(why), Some(from)) = (caught_up, was_down) {
-                    tracing::warn!(server = %self.target.server, "cannot tell what was missed: {why}");
+                if let Some((from, reason)) = missed {
+                    tracing::warn!(server = %self.target.server, "cannot tell what was missed: {reason}");
                     let gap = Update::Gap {
                         from,
                         to: Timestamp::now(),
+                        reason,
                     };
                     out.send(gap).await.map_err(abandoned)?;
                 }
@@ -361,9 +385,76 @@ impl Supervisor {
                         .await
                         .map_err(abandoned)?;
                 }
-                Ok(())
+                self.report_problems(out).await
             }
         }
+    }
+}
+
+impl Supervisor {
+    /// On first contact, unless the user set it: finds where the server keeps its REST API, tells the fetches,
+    /// and remembers it with the cursors (reported, so the next run starts there).
+    async fn settle_base(&mut self, out: &Reporter) -> Result<(), Abandoned> {
+        if self.base_settled {
+            return Ok(());
+        }
+        let current = self
+            .target
+            .vars
+            .get(base::VARIABLE)
+            .cloned()
+            .unwrap_or_default();
+        let remembered = self.lists.cursors().api_base().map(str::to_string);
+        let candidates = base::candidates(remembered.as_deref(), &current);
+        match base::discover(
+            &self.rest,
+            &self.target.profile,
+            &self.target.vars,
+            &candidates,
+        )
+        .await
+        {
+            base::Found::Base(found) => {
+                self.base_settled = true;
+                if found != current {
+                    tracing::info!(server = %self.target.server, "REST API at {} (not the profile's {}): using it",
+                        base::shown(&found), base::shown(&current));
+                    self.target
+                        .vars
+                        .insert(base::VARIABLE.into(), found.clone());
+                    self.events.set_var(base::VARIABLE, &found);
+                    self.lists.set_var(base::VARIABLE, &found);
+                }
+                if remembered.as_deref() != Some(found.as_str()) {
+                    self.lists.remember_base(&found);
+                    out.send(Update::Cursor(self.lists.cursors().clone()))
+                        .await?;
+                }
+            }
+            base::Found::Nothing => {
+                self.base_settled = true;
+                let tried: Vec<&str> = candidates.iter().map(|b| base::shown(b)).collect();
+                out.send(Update::Problem(format!(
+                    "none of the usual REST base paths answers ({}); set api_base to where this server's API is",
+                    tried.join(", ")
+                )))
+                .await?;
+            }
+            base::Found::Unreachable(why) => {
+                tracing::debug!("cannot look for the REST base yet: {why}");
+            }
+        }
+        Ok(())
+    }
+
+    /// Reports what did not fit in the last events and fetches.
+    async fn report_problems(&mut self, out: &Reporter) -> Result<(), LinkEnd> {
+        for problem in self.events.take_problems() {
+            out.send(Update::Problem(problem))
+                .await
+                .map_err(abandoned)?;
+        }
+        Ok(())
     }
 }
 

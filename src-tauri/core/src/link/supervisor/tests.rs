@@ -32,7 +32,10 @@ fn reporter() -> (Reporter, Updates) {
 #[derive(Clone)]
 enum Step {
     Connect,
+    /// A Socket.IO `call_created` event.
     Message(Value),
+    /// A raw WebSocket message (its event name is the profile's to find).
+    Raw(Value),
     Wait(Duration),
     End(LinkEnd),
 }
@@ -73,6 +76,15 @@ impl Connector for Scripted {
                             })
                             .await;
                     }
+                    Step::Raw(payload) => {
+                        let _ = events
+                            .send(LinkEvent::Message {
+                                event: None,
+                                payload,
+                                offset: None,
+                            })
+                            .await;
+                    }
                     Step::Wait(d) => tokio::time::sleep(d).await,
                     Step::End(end) => return end,
                 }
@@ -96,6 +108,7 @@ fn supervisor(links: Vec<Vec<Step>>) -> (Supervisor, Arc<Scripted>) {
         server: Server::parse("http://127.0.0.1:9").unwrap(),
         token: Some(Token::new("t")),
         cursor: None,
+        discover_base: false,
     };
     let scripted = Arc::new(Scripted {
         links: Mutex::new(links.into()),
@@ -318,4 +331,251 @@ async fn a_wake_trigger_reconnects_at_once() {
     }
     assert_eq!(scripted.opened.lock().unwrap()[9], woke_at);
     task.abort();
+}
+
+/// A minimal HTTP server on 127.0.0.1 answering GETs from a fixed table (path without query -> status, body), and
+/// recording each request's path and query.
+struct Http {
+    url: String,
+    requests: Arc<Mutex<Vec<String>>>,
+}
+
+impl Http {
+    async fn start(routes: Vec<(&'static str, u16, Value)>) -> Self {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let log = Arc::clone(&requests);
+        tokio::spawn(async move {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                let mut buffer = vec![0_u8; 8192];
+                let mut read = 0;
+                while read < buffer.len() {
+                    let Ok(n) = stream.read(&mut buffer[read..]).await else {
+                        break;
+                    };
+                    if n == 0 {
+                        break;
+                    }
+                    read += n;
+                    if buffer[..read].windows(4).any(|w| w == b"\r\n\r\n") {
+                        break;
+                    }
+                }
+                let head = String::from_utf8_lossy(&buffer[..read]).to_string();
+                let target = head.split_whitespace().nth(1).unwrap_or("/").to_string();
+                log.lock().unwrap().push(target.clone());
+                let path = target.split('?').next().unwrap_or("/").to_string();
+                let (status, body) = routes.iter().find(|(p, _, _)| *p == path).map_or(
+                    (404, serde_json::json!({"error": "not found"})),
+                    |(_, s, b)| (*s, b.clone()),
+                );
+                let body = body.to_string();
+                let answer = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = stream.write_all(answer.as_bytes()).await;
+            }
+        });
+        Self { url, requests }
+    }
+}
+
+/// A supervisor for station-reports at `server`, scripted links, and a REST side served by `Http`.
+fn with_lists(server: &str, links: Vec<Vec<Step>>, discover_base: bool) -> Supervisor {
+    let profile = Arc::new(Profile::load("station-reports").unwrap());
+    let target = Target {
+        vars: profile.resolve_variables(&BTreeMap::new()).unwrap(),
+        profile,
+        server: Server::parse(server).unwrap(),
+        token: Some(Token::new("t")),
+        cursor: None,
+        discover_base,
+    };
+    let scripted = Arc::new(Scripted {
+        links: Mutex::new(links.into()),
+        opened: Mutex::default(),
+    });
+    Supervisor::new(target, Heartbeat::default())
+        .unwrap()
+        .with_connector(scripted)
+}
+
+/// Updates until `until` holds for one (bounded in time).
+async fn until(rx: &mut Updates, what: &str, until: impl Fn(&Update) -> bool) -> Vec<Update> {
+    let mut seen = Vec::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let update = tokio::time::timeout_at(deadline, rx.recv())
+            .await
+            .unwrap_or_else(|_| panic!("no {what} within 10 s: {seen:?}"))
+            .unwrap();
+        let done = until(&update);
+        seen.push(update);
+        if done {
+            return seen;
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_list_of_an_unexpected_shape_is_a_gap_never_zero_records() {
+    // The list answers an object with no records in it: the catch-up fails, said as a gap naming the list,
+    // even on the first connection (the next outage would otherwise "succeed" with nothing).
+    let http = Http::start(vec![(
+        "/api/reports",
+        200,
+        serde_json::json!({"status": "ok"}),
+    )])
+    .await;
+    let sup = with_lists(
+        &http.url,
+        vec![vec![Step::Connect, Step::Wait(Duration::from_secs(3600))]],
+        false,
+    );
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(sup.run(tx, std::future::pending()));
+    let seen = until(&mut rx, "the live state", |u| {
+        matches!(u, Update::State(LinkState::Live))
+    })
+    .await;
+    task.abort();
+    let reason = seen
+        .iter()
+        .find_map(|u| match u {
+            Update::Gap { reason, .. } => Some(reason.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no gap: {seen:?}"));
+    assert!(reason.contains("GET /api/reports"), "{reason}");
+    assert!(reason.contains("no list in it"), "{reason}");
+    assert!(
+        !seen
+            .iter()
+            .any(|u| matches!(u, Update::Baseline(_) | Update::Cursor(_))),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_bare_list_where_the_profile_expects_an_object_is_read_anyway() {
+    let records =
+        serde_json::json!([{"id": 7, "category": "Theft", "description": "Bike", "station_id": 4}]);
+    let http = Http::start(vec![("/api/reports", 200, records)]).await;
+    let sup = with_lists(
+        &http.url,
+        vec![vec![Step::Connect, Step::Wait(Duration::from_secs(3600))]],
+        false,
+    );
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(sup.run(tx, std::future::pending()));
+    let seen = until(&mut rx, "the live state", |u| {
+        matches!(u, Update::State(LinkState::Live))
+    })
+    .await;
+    task.abort();
+    let baseline = seen.iter().find_map(|u| match u {
+        Update::Baseline(alerts) => Some(alerts.clone()),
+        _ => None,
+    });
+    assert_eq!(baseline.map(|b| b.len()), Some(1), "{seen:?}");
+    assert!(
+        !seen.iter().any(|u| matches!(u, Update::Gap { .. })),
+        "{seen:?}"
+    );
+}
+
+#[tokio::test]
+async fn the_rest_base_is_found_and_remembered() {
+    // The server keeps its API at the root: /api/reports is not there, /reports is.
+    let http = Http::start(vec![("/reports", 200, serde_json::json!({"reports": []}))]).await;
+    let sup = with_lists(
+        &http.url,
+        vec![vec![Step::Connect, Step::Wait(Duration::from_secs(3600))]],
+        true,
+    );
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(sup.run(tx, std::future::pending()));
+    let seen = until(&mut rx, "the live state", |u| {
+        matches!(u, Update::State(LinkState::Live))
+    })
+    .await;
+    task.abort();
+    let remembered = seen.iter().find_map(|u| match u {
+        Update::Cursor(c) => c.api_base().map(str::to_string),
+        _ => None,
+    });
+    assert_eq!(remembered.as_deref(), Some(""), "{seen:?}");
+    assert!(
+        !seen
+            .iter()
+            .any(|u| matches!(u, Update::Gap { .. } | Update::Problem(_))),
+        "{seen:?}"
+    );
+    let requests = http.requests.lock().unwrap().clone();
+    assert_eq!(
+        requests.first().map(String::as_str),
+        Some("/api/reports"),
+        "tried the profile's first"
+    );
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.starts_with("/reports"))
+            .count()
+            >= 2,
+        "found, then caught up there: {requests:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_record_that_cannot_be_fetched_is_said_and_the_alert_still_comes() {
+    // Ticketing fetches each ticket by id; here that fails: the alert comes without its details, and a problem
+    // names the request.
+    let http = Http::start(vec![("/api/tickets", 200, serde_json::json!([]))]).await;
+    let profile = Arc::new(Profile::load("ticketing").unwrap());
+    let target = Target {
+        vars: profile.resolve_variables(&BTreeMap::new()).unwrap(),
+        profile,
+        server: Server::parse(&http.url).unwrap(),
+        token: None,
+        cursor: None,
+        discover_base: false,
+    };
+    let scripted = Arc::new(Scripted {
+        links: Mutex::new(
+            vec![vec![
+                Step::Connect,
+                Step::Raw(serde_json::json!({"type": "ticket", "action": "create", "id": 5})),
+                Step::Wait(Duration::from_secs(3600)),
+            ]]
+            .into(),
+        ),
+        opened: Mutex::default(),
+    });
+    let sup = Supervisor::new(target, Heartbeat::default())
+        .unwrap()
+        .with_connector(scripted);
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(sup.run(tx, std::future::pending()));
+    let seen = until(&mut rx, "a problem", |u| matches!(u, Update::Problem(_))).await;
+    task.abort();
+    let problem = seen
+        .iter()
+        .find_map(|u| match u {
+            Update::Problem(p) => Some(p.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        problem.contains("GET /api/tickets/5") && problem.contains("404"),
+        "{problem}"
+    );
+    assert!(
+        seen.iter()
+            .any(|u| matches!(u, Update::Alert(a) if a.id == "ticket-5")),
+        "{seen:?}"
+    );
 }
