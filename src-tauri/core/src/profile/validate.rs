@@ -1,0 +1,139 @@
+//! Checking a profile when it loads: every template parses, every variable it reads is declared, every part
+//! fits the protocol, so a typo is an error with its place, not a blank title later.
+
+use super::template::{self, Template};
+use super::{AuthMode, Profile, Protocol, BUILTIN_VARIABLES};
+
+impl Profile {
+    pub(super) fn validate(&self) -> Result<(), String> {
+        if self.name.is_empty()
+            || !self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            return Err(format!(
+                "name {:?} must be non-empty letters, digits, - or _",
+                self.name
+            ));
+        }
+        if !self.ws_path().starts_with('/') {
+            return Err(format!("path {:?} must start with /", self.ws_path()));
+        }
+        if !self.namespace.starts_with('/') {
+            return Err(format!("namespace {:?} must start with /", self.namespace));
+        }
+        if self.protocol == Protocol::Websocket && self.namespace != "/" {
+            return Err("namespace applies to protocol = \"socketio\" only".into());
+        }
+        if self.auth.mode == AuthMode::Socketio && self.protocol != Protocol::Socketio {
+            return Err("auth.mode = \"socketio\" needs protocol = \"socketio\"".into());
+        }
+        for (i, emit) in self.connect.emit.iter().enumerate() {
+            if self.protocol == Protocol::Socketio && emit.event.is_none() {
+                return Err(format!(
+                    "connect.emit[{i}]: Socket.IO emits need an event name"
+                ));
+            }
+            if let Some(each) = &emit.each {
+                let name = each.strip_prefix('$').unwrap_or(each);
+                self.check_variable(name)
+                    .map_err(|e| format!("connect.emit[{i}].each: {e}"))?;
+            }
+            if let Some(data) = &emit.data {
+                for t in templates_in(data).map_err(|e| format!("connect.emit[{i}].data: {e}"))? {
+                    self.check_template(&t)
+                        .map_err(|e| format!("connect.emit[{i}].data: {e}"))?;
+                }
+            }
+        }
+        for (key, t) in &self.connect.query {
+            self.check_template(t)
+                .map_err(|e| format!("connect.query.{key}: {e}"))?;
+        }
+        if let Some(login) = &self.auth.login {
+            templates_in(&login.body).map_err(|e| format!("auth.login.body: {e}"))?;
+            template::check_paths(&login.token).map_err(|e| format!("auth.login.token: {e}"))?;
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            rule.validate()
+                .map_err(|e| format!("rules[{i}] (event {:?}): {e}", rule.event))?;
+            for t in rule.templates() {
+                self.check_template(t)
+                    .map_err(|e| format!("rules[{i}] (event {:?}): {e}", rule.event))?;
+            }
+        }
+        if let Some(ack) = &self.acknowledge {
+            if !["POST", "PUT", "PATCH"].contains(&ack.method.as_str()) {
+                return Err(format!(
+                    "acknowledge.method {:?} must be POST, PUT or PATCH",
+                    ack.method
+                ));
+            }
+            self.check_template(&ack.path)
+                .map_err(|e| format!("acknowledge.path: {e}"))?;
+            if let Some(body) = &ack.body {
+                templates_in(body).map_err(|e| format!("acknowledge.body: {e}"))?;
+            }
+        }
+        for (i, backfill) in self.backfill.iter().enumerate() {
+            let context = |e: String| format!("backfill[{i}]: {e}");
+            self.check_template(&backfill.path).map_err(context)?;
+            for t in backfill.query.values() {
+                self.check_template(t).map_err(context)?;
+            }
+            if let Some(message) = &backfill.message {
+                templates_in(message).map_err(context)?;
+            }
+            for path in [
+                Some(&backfill.items).filter(|s| !s.is_empty()),
+                backfill.cursor.as_ref(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                template::check_paths(path).map_err(context)?;
+            }
+        }
+        if self.rules.is_empty() {
+            return Err("a profile needs at least one [[rules]] entry".into());
+        }
+        Ok(())
+    }
+
+    fn check_template(&self, t: &Template) -> Result<(), String> {
+        t.variables().try_for_each(|v| self.check_variable(v))
+    }
+
+    fn check_variable(&self, name: &str) -> Result<(), String> {
+        if self.variables.contains_key(name) || BUILTIN_VARIABLES.contains(&name) {
+            Ok(())
+        } else {
+            Err(format!(
+                "unknown variable ${name}: declare it under [variables.{name}]"
+            ))
+        }
+    }
+}
+
+/// Every template among the string leaves of a TOML value.
+pub(crate) fn templates_in(value: &toml::Value) -> Result<Vec<Template>, String> {
+    let mut out = Vec::new();
+    walk_strings(value, &mut |s| {
+        out.push(Template::parse(s)?);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+fn walk_strings(
+    value: &toml::Value,
+    f: &mut dyn FnMut(&str) -> Result<(), String>,
+) -> Result<(), String> {
+    match value {
+        toml::Value::String(s) => f(s),
+        toml::Value::Array(items) => items.iter().try_for_each(|v| walk_strings(v, f)),
+        toml::Value::Table(t) => t.values().try_for_each(|v| walk_strings(v, f)),
+        _ => Ok(()),
+    }
+}
