@@ -509,6 +509,24 @@ async fn a_server_without_a_token_asks_to_sign_in_again() {
 }
 
 #[tokio::test]
+async fn a_server_whose_socket_is_open_connects_without_a_token() {
+    // Seed 001 never asks for a token on the socket: no token stored is no reason to stay away.
+    let fx = start().await;
+    let view = fx
+        .desk
+        .connect(
+            "service-calls",
+            "http://127.0.0.1:9",
+            BTreeMap::new(),
+            TokenSource::Stored,
+        )
+        .await
+        .unwrap();
+    assert_eq!(view.link, LinkState::Connecting, "{view:?}");
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
 async fn bad_input_is_refused_with_a_reason() {
     let fx = start().await;
     let form = |profile: &str, server: &str| SignInForm {
