@@ -1,5 +1,5 @@
-//! The HTTP routes: login, the report list, creating, assigning and acknowledging reports, and the WebSocket
-//! upgrade.
+//! The HTTP routes: login, the report list, creating, assigning, acknowledging and answering reports, and the
+//! WebSocket upgrade.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -16,11 +16,14 @@ use chrono::{TimeDelta, Utc};
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::model::{timestamp, Draft, Priority, Refusal, Session, User, USERS};
+use crate::model::{timestamp, Draft, Priority, Refusal, Session, StatusAnswer, User, USERS};
 use crate::{feed, lock, Shared};
 
 /// Longest accepted text field: enough for any report, small enough that nobody fills the memory.
 const MAX_TEXT: usize = 2000;
+
+/// Longest note of a status response, in characters.
+const MAX_NOTE: usize = 200;
 
 /// Largest WebSocket message a client may send (clients have nothing to say; this only bounds memory).
 const MAX_CLIENT_MESSAGE: usize = 64 * 1024;
@@ -32,6 +35,7 @@ pub(crate) fn router(shared: Arc<Shared>) -> Router {
         .route("/api/reports", get(list_reports).post(create_report))
         .route("/api/reports/{id}/assign", post(assign_report))
         .route("/api/reports/{id}/acknowledge", post(acknowledge_report))
+        .route("/api/reports/{id}/status", post(answer_report))
         .route("/ws", get(open_feed))
         .with_state(shared)
 }
@@ -66,6 +70,7 @@ impl From<Refusal> for ApiError {
     fn from(refusal: Refusal) -> Self {
         match refusal {
             Refusal::NotFound => Self::not_found(),
+            Refusal::Closed(id) => Self(StatusCode::CONFLICT, format!("report {id} is closed")),
         }
     }
 }
@@ -82,6 +87,7 @@ async fn index() -> Json<serde_json::Value> {
             "POST /api/reports",
             "POST /api/reports/{id}/assign",
             "POST /api/reports/{id}/acknowledge",
+            "POST /api/reports/{id}/status",
         ],
     }))
 }
@@ -254,6 +260,64 @@ async fn acknowledge_report(
         "acknowledged_by": report.acknowledged_by,
         "acknowledged_at": report.acknowledged_at,
     })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StatusBody {
+    status: String,
+    #[serde(default)]
+    note: Option<String>,
+}
+
+/// What a status response's body must be, for its 400 answers.
+fn status_body_expected() -> String {
+    let names: Vec<String> = StatusAnswer::ALL
+        .iter()
+        .map(|a| format!("\"{}\"", a.name()))
+        .collect();
+    format!(
+        "expected {{\"status\": {}, \"note\": optional text of at most {MAX_NOTE} characters}}",
+        names.join(" | ")
+    )
+}
+
+async fn answer_report(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    id: Result<Path<u64>, PathRejection>,
+    body: Result<Json<serde_json::Value>, JsonRejection>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let user = bearer_user(&shared, &headers)?;
+    let Path(id) = id.map_err(|_| ApiError::not_found())?;
+    let bad_body =
+        |problem: String| ApiError::bad_request(format!("{problem}; {}", status_body_expected()));
+    let Json(body) = body.map_err(|e| bad_body(e.body_text()))?;
+    // Only an object: serde would also take a struct from an array of its fields.
+    if !body.is_object() {
+        return Err(bad_body("the body must be a JSON object".into()));
+    }
+    let body: StatusBody = serde_json::from_value(body).map_err(|e| bad_body(e.to_string()))?;
+    let answer = StatusAnswer::parse(&body.status).ok_or_else(|| {
+        let names: Vec<&str> = StatusAnswer::ALL.iter().map(|a| a.name()).collect();
+        ApiError::bad_request(format!(
+            "unknown status {:?}: status must be one of {}",
+            body.status,
+            names.join(", ")
+        ))
+    })?;
+    let note = body
+        .note
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
+    if note.is_some_and(|n| n.chars().count() > MAX_NOTE) {
+        return Err(ApiError::bad_request(format!(
+            "note is limited to {MAX_NOTE} characters"
+        )));
+    }
+    let report = lock(&shared.store).answer(id, user, answer, note)?;
+    Ok(Json(json!(report)))
 }
 
 #[derive(Deserialize)]

@@ -1,7 +1,8 @@
 //! Alertdesk's built-in demo backend: a small police-reports server that runs inside the binary.
 //!
 //! It speaks the shape of seed 002 (per-station report feeds over a plain WebSocket, token in the query) plus
-//! assignments, updates, acknowledgements and a `since` list for backfill, and a simulator keeps it busy.
+//! assignments, updates, acknowledgements, status responses and a `since` list for backfill, and a simulator
+//! keeps it busy.
 //! `alertdesk demo` runs it standalone; the desktop app can start it in-process on a random loopback port:
 //!
 //! ```no_run
@@ -41,12 +42,21 @@
 //! - `POST /api/reports/{id}/acknowledge` (Bearer) → 200 `{"id", "acknowledged_by", "acknowledged_at"}` and a
 //!   `report_updated` with change `acknowledged`; acknowledging again returns the first acknowledgement and
 //!   sends nothing.
+//! - `POST /api/reports/{id}/status` (Bearer) `{"status": "en_route" | "on_scene" | "unable" | "closed",
+//!   "note": optional, at most 200 characters}` → 200 R (with `status_by` and `status_at`) and a
+//!   `report_updated` with change `status`. `unable` puts the report back to `new` and unassigns it (unless
+//!   it is assigned to someone else, whose assignment and status stay) and sets its note to `Unable: NAME`
+//!   (`: NOTE` when a note is given); the others set the status (and the note, when given). The same
+//!   response again (same user, status and note) while nothing has moved the report's status or assignment
+//!   returns R unchanged and sends nothing. 400 for an unknown status or a bad body; 409 `report N is
+//!   closed` for anything but `closed` on a closed report.
 //!
-//! Reports a user does not see are 404 for assign and acknowledge. A report R is `{"id", "seq", "category",
-//! "description", "priority": "low" | "normal" | "high" | "critical", "location", "station_id", "status":
-//! "new" | "assigned" | "en_route" | "on_scene" | "closed", "assigned_to", "note", "created_at",
-//! "updated_at", "acknowledged_by", "acknowledged_at"}`. `seq` is the global change counter: every change to
-//! any report takes the next number, so the feed and the list agree on order.
+//! Reports a user does not see are 404 for assign, acknowledge and status. A report R is `{"id", "seq",
+//! "category", "description", "priority": "low" | "normal" | "high" | "critical", "location", "station_id",
+//! "status": "new" | "assigned" | "en_route" | "on_scene" | "closed", "assigned_to", "note", "created_at",
+//! "updated_at", "acknowledged_by", "acknowledged_at", "status_by", "status_at"}` (the last two null until
+//! someone gives a status response). `seq` is the global change counter: every change to any report takes
+//! the next number, so the feed and the list agree on order.
 //!
 //! # Layout
 //!

@@ -12,7 +12,7 @@ use tokio::sync::broadcast;
 /// One of the demo's sign-in accounts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct User {
-    /// The user id; `assigned_to` and `acknowledged_by` hold it.
+    /// The user id; `assigned_to`, `acknowledged_by` and `status_by` hold it.
     pub id: &'static str,
     /// The sign-in name.
     #[serde(skip)]
@@ -100,6 +100,39 @@ pub enum Status {
     Closed,
 }
 
+/// An officer's status response to a report (`POST /api/reports/{id}/status`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum StatusAnswer {
+    /// On the way: the report becomes `en_route`.
+    EnRoute,
+    /// There: the report becomes `on_scene`.
+    OnScene,
+    /// Cannot take it: the report goes back to `new` (unassigned) unless someone else holds it.
+    Unable,
+    /// Done: the report becomes `closed`.
+    Closed,
+}
+
+impl StatusAnswer {
+    /// Every answer, in the order the API lists them.
+    pub(crate) const ALL: [Self; 4] = [Self::EnRoute, Self::OnScene, Self::Unable, Self::Closed];
+
+    /// The name the API uses.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Self::EnRoute => "en_route",
+            Self::OnScene => "on_scene",
+            Self::Unable => "unable",
+            Self::Closed => "closed",
+        }
+    }
+
+    /// The answer of an API name.
+    pub(crate) fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|a| a.name() == name)
+    }
+}
+
 /// A report as the API and the feed send it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Report {
@@ -131,6 +164,10 @@ pub struct Report {
     pub acknowledged_by: Option<String>,
     /// When it was acknowledged (RFC 3339, UTC).
     pub acknowledged_at: Option<String>,
+    /// Who gave the last status response (en route, on scene, unable, closed).
+    pub status_by: Option<String>,
+    /// When the last status response was given (RFC 3339, UTC).
+    pub status_at: Option<String>,
 }
 
 /// What a new report starts with.
@@ -194,6 +231,19 @@ pub(crate) struct Store {
     reports: Vec<Report>,
     seq: u64,
     feed: broadcast::Sender<Arc<Published>>,
+    /// The last status response to each answered report, by report id.
+    answers: HashMap<u64, LastAnswer>,
+}
+
+/// A report's last status response, and what it left the report's status and assignment at: the same
+/// response again is a retry (a no-op) only while nothing has moved them since.
+#[derive(Debug, Clone, PartialEq)]
+struct LastAnswer {
+    by: &'static str,
+    answer: StatusAnswer,
+    note: Option<String>,
+    status: Status,
+    assigned_to: Option<String>,
 }
 
 /// Why a report change was refused.
@@ -201,6 +251,8 @@ pub(crate) struct Store {
 pub(crate) enum Refusal {
     /// No such report, or not one this user sees.
     NotFound,
+    /// The report (this id) is closed: only `closed` may be answered.
+    Closed(u64),
 }
 
 impl Store {
@@ -209,6 +261,7 @@ impl Store {
             reports: Vec::new(),
             seq: 0,
             feed,
+            answers: HashMap::new(),
         }
     }
 
@@ -253,6 +306,8 @@ impl Store {
             updated_at: now,
             acknowledged_by: None,
             acknowledged_at: None,
+            status_by: None,
+            status_at: None,
         };
         self.reports.push(report.clone());
         self.publish(&report, &FeedMessage::NewReport { report: &report });
@@ -301,6 +356,83 @@ impl Store {
                 r.acknowledged_at = Some(r.updated_at.clone());
             }),
         }
+    }
+
+    /// Records `user`'s status response and publishes `report_updated` with change `status`.
+    ///
+    /// `en_route`, `on_scene` and `closed` set the status (and the note, when one is given). `unable` puts the
+    /// report back to `new` and unassigns it, unless it is assigned to someone else (then their assignment
+    /// and status stay); either way the note says who could not take it. The same response again (same
+    /// user, status and note) while nothing has moved the report's status or assignment since changes
+    /// nothing and publishes nothing, so a client may retry safely. A closed report takes only `closed`.
+    pub(crate) fn answer(
+        &mut self,
+        id: u64,
+        user: &User,
+        answer: StatusAnswer,
+        note: Option<&str>,
+    ) -> Result<Report, Refusal> {
+        let report = self
+            .get(id)
+            .filter(|r| user.sees(r.station_id))
+            .ok_or(Refusal::NotFound)?;
+        if report.status == Status::Closed && answer != StatusAnswer::Closed {
+            return Err(Refusal::Closed(id));
+        }
+        let retry = self.answers.get(&id).is_some_and(|last| {
+            last.by == user.id
+                && last.answer == answer
+                && last.note.as_deref() == note
+                && last.status == report.status
+                && last.assigned_to == report.assigned_to
+        });
+        if retry {
+            return Ok(report.clone());
+        }
+        let report = self.update(id, Change::Status, |r| {
+            match answer {
+                StatusAnswer::EnRoute => r.status = Status::EnRoute,
+                StatusAnswer::OnScene => r.status = Status::OnScene,
+                StatusAnswer::Closed => r.status = Status::Closed,
+                StatusAnswer::Unable => {
+                    if r.assigned_to
+                        .as_deref()
+                        .is_none_or(|holder| holder == user.id)
+                    {
+                        r.status = Status::New;
+                        r.assigned_to = None;
+                    }
+                }
+            }
+            let unable = format!("Unable: {}", user.name);
+            match (answer, note) {
+                (StatusAnswer::Unable, Some(note)) => r.note = Some(format!("{unable}: {note}")),
+                (StatusAnswer::Unable, None) => r.note = Some(unable),
+                (_, Some(note)) => r.note = Some(note.to_string()),
+                (_, None) => {}
+            }
+            r.status_by = Some(user.id.to_string());
+            r.status_at = Some(r.updated_at.clone());
+        })?;
+        self.answers.insert(
+            id,
+            LastAnswer {
+                by: user.id,
+                answer,
+                note: note.map(str::to_string),
+                status: report.status,
+                assigned_to: report.assigned_to.clone(),
+            },
+        );
+        Ok(report)
+    }
+
+    /// Whether the last status response to a report is `unable` from this user (who should not get it
+    /// assigned again by the simulator).
+    pub(crate) fn declined_by(&self, id: u64, user_id: &str) -> bool {
+        self.answers
+            .get(&id)
+            .is_some_and(|last| last.answer == StatusAnswer::Unable && last.by == user_id)
     }
 
     /// A report by id.

@@ -244,34 +244,32 @@ impl Simulator {
         Priority::Normal
     }
 
-    /// Assigns a recent open, unassigned report: station 4's to the demo officer.
+    /// Assigns a recent open, unassigned report: station 4's to the demo officer, unless that officer has
+    /// just answered it `unable`.
     fn assign(&mut self, store: &mut Store) -> bool {
-        let candidates: Vec<(u64, u32)> = recent(store)
+        let candidates: Vec<(u64, &'static str)> = recent(store)
             .filter(|r| r.status == Status::New && r.assigned_to.is_none())
-            .map(|r| (r.id, r.station_id))
+            .map(|r| (r.id, assignee(r.station_id)))
+            .filter(|&(id, assignee)| !store.declined_by(id, assignee))
             .collect();
         if candidates.is_empty() {
             return false;
         }
-        let (id, station) = candidates[self.rng.usize(..candidates.len())];
-        let assignee = if station == STATIONS[0] {
-            "officer"
-        } else {
-            STATION_7_UNIT
-        };
+        let (id, assignee) = candidates[self.rng.usize(..candidates.len())];
         store.assign(id, assignee).is_ok()
     }
 
-    /// Moves a recent open report on: its status, its priority, or a note.
+    /// Moves a recent open report on: its status, its priority, or a note. The status of a report someone
+    /// has answered (`status_by`) is theirs to move: the simulator changes only its priority or note.
     fn update(&mut self, store: &mut Store) -> bool {
-        let candidates: Vec<(u64, Status, Priority)> = recent(store)
+        let candidates: Vec<(u64, Status, Priority, bool)> = recent(store)
             .filter(|r| r.status != Status::Closed)
-            .map(|r| (r.id, r.status, r.priority))
+            .map(|r| (r.id, r.status, r.priority, r.status_by.is_some()))
             .collect();
         if candidates.is_empty() {
             return false;
         }
-        let (id, status, priority) = candidates[self.rng.usize(..candidates.len())];
+        let (id, status, priority, answered) = candidates[self.rng.usize(..candidates.len())];
         let roll = self.rng.u32(0..100);
         let next_status = match status {
             Status::Assigned => Status::EnRoute,
@@ -279,11 +277,12 @@ impl Simulator {
             // Unassigned reports are sometimes settled by phone (closed ones are never picked).
             Status::OnScene | Status::New | Status::Closed => Status::Closed,
         };
-        let moves_on = if status == Status::New {
-            roll < 20
-        } else {
-            roll < 60
-        };
+        let moves_on = !answered
+            && if status == Status::New {
+                roll < 20
+            } else {
+                roll < 60
+            };
         let result = if moves_on {
             store.update(id, Change::Status, |r| r.status = next_status)
         } else if roll < 80 {
@@ -299,6 +298,15 @@ impl Simulator {
             store.update(id, Change::Note, |r| r.note = Some(note.to_string()))
         };
         result.is_ok()
+    }
+}
+
+/// Who the simulator assigns a station's reports to.
+fn assignee(station_id: u32) -> &'static str {
+    if station_id == STATIONS[0] {
+        "officer"
+    } else {
+        STATION_7_UNIT
     }
 }
 
@@ -325,6 +333,7 @@ fn lower(p: Priority) -> Priority {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::StatusAnswer;
     use tokio::sync::broadcast;
 
     fn run(seed: u64, steps: usize) -> Vec<crate::model::Report> {
@@ -388,6 +397,48 @@ mod tests {
             "critical now and then: {critical} of {}",
             reports.len()
         );
+    }
+
+    #[test]
+    fn answered_reports_keep_their_answer() {
+        let officer = &crate::model::USERS[0];
+        let (tx, _) = broadcast::channel(16);
+        let mut store = Store::new(tx);
+        let mut sim = Simulator::new(Some(5));
+        for _ in 0..40 {
+            sim.step(&mut store);
+        }
+        let open: Vec<(u64, bool)> = recent(&store)
+            .filter(|r| r.station_id == STATIONS[0] && r.status != Status::Closed)
+            .map(|r| (r.id, r.assigned_to.as_deref() == Some(officer.id)))
+            .collect();
+        let (mut declined, mut en_route) = (Vec::new(), Vec::new());
+        for (id, mine) in open {
+            let (answer, into) = if mine {
+                (StatusAnswer::Unable, &mut declined)
+            } else {
+                (StatusAnswer::EnRoute, &mut en_route)
+            };
+            let answered = store.answer(id, officer, answer, None).unwrap();
+            into.push((id, answered.seq));
+        }
+        assert!(!declined.is_empty() && !en_route.is_empty());
+        let mut touched = 0;
+        for _ in 0..40 {
+            sim.step(&mut store);
+            for &(id, seq) in &declined {
+                let r = store.get(id).unwrap();
+                assert_ne!(r.assigned_to.as_deref(), Some(officer.id), "{r:?}");
+                touched += usize::from(r.seq > seq);
+            }
+            for &(id, seq) in &en_route {
+                let r = store.get(id).unwrap();
+                assert_eq!(r.status, Status::EnRoute, "{r:?}");
+                assert_eq!(r.status_by.as_deref(), Some(officer.id));
+                touched += usize::from(r.seq > seq);
+            }
+        }
+        assert!(touched > 0, "the simulator changed some answered reports");
     }
 
     #[test]
