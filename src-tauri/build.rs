@@ -19,6 +19,7 @@ const COMMANDS: &[&str] = &[
     "mark_all_read",
     "clear_read",
     "acknowledge",
+    "respond",
     "set_notifications",
     "update_status",
     "update_check",

@@ -7,7 +7,9 @@ import subprocess
 
 import pytest
 
-pytest_plugins = ["support.servers", "support.keyring", "support.desktop_app", "support.notifications"]
+pytest_plugins = [
+    "support.servers", "support.keyring", "support.desktop_app", "support.notifications", "support.demo",
+]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN_DIR = pathlib.Path(os.environ.get("ALERTDESK_BIN_DIR", ROOT / "target" / "debug"))

@@ -34,6 +34,7 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         mark_all_read,
         clear_read,
         acknowledge,
+        respond,
         set_notifications,
         crate::updates::update_status,
         crate::updates::update_check,
@@ -159,6 +160,17 @@ pub(crate) async fn acknowledge(
     id: String,
 ) -> Result<(), EngineError> {
     desk.acknowledge(&server, &id).await
+}
+
+/// A status response the alert's profile declares (`en_route`): acknowledged here, sent through the outbox.
+#[tauri::command]
+pub(crate) async fn respond(
+    desk: State<'_, Engine>,
+    server: ServerId,
+    id: String,
+    response: String,
+) -> Result<(), EngineError> {
+    desk.respond(&server, &id, &response).await
 }
 
 #[tauri::command]

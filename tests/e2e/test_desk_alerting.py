@@ -69,6 +69,43 @@ def test_notification_open_acknowledge_and_escalation(app, secret_service, serve
     driver.wait_for_text('[data-testid="detail-title"]', lambda t: "Door forced" in t)
 
 
+def test_status_responses_from_the_notification_and_the_detail_pane(app, secret_service, demos, notifications):
+    """The demo backend's status responses: "En route" on the notification reaches the server, the detail pane
+    shows it confirmed with the alert's timeline, and its "On scene" button sends the next one."""
+    demo = demos(binary("alertdesk-cli"))
+    launch, data_dir = app
+    done = subprocess.run([str(binary("alertdesk-cli")), "--data-dir", str(data_dir), "login", "--profile", "demo",
+                           "--server", demo.url, "--username", "officer", "--password-stdin"],
+                          input="demo\n", capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    driver = launch("--profile", "demo", "--server", demo.url)
+    live(driver)
+    dispatcher = demo.login("dispatcher")
+
+    def report_status(report_id):
+        listed = demo.http.get(f"{demo.url}/api/reports", headers={"Authorization": f"Bearer {dispatcher}"},
+                               timeout=10).json()["reports"]
+        return next(r["status"] for r in listed if r["id"] == report_id)
+
+    made = demo.post("/api/reports", {"category": "Robbery", "description": "Corner shop", "priority": "high",
+                                      "location": "2 Mill Rd", "station_id": 4}, token=dispatcher).json()
+    note = notifications.wait_for(lambda c: "Corner shop" in c["summary"])
+    assert note["actions"][0::2] == ["acknowledge", "respond:en_route", "respond:on_scene", "open"], note
+    assert "En route" in note["actions"], note
+    notifications.invoke_action(note["id"], "respond:en_route")
+    wait_until(lambda: report_status(made["id"]) == "en_route", 10, "the server to hear En route")
+
+    # The detail pane: the response confirmed, the timeline, and buttons for the others.
+    row = f'{ROWS}[data-alert-id="demo-{made["id"]}"]'
+    driver.click(row)
+    driver.wait_for_text('[data-testid="detail-responses"]', lambda t: "En route: confirmed by the server" in t)
+    times = driver.wait_for_text('[data-testid="detail-times"]', lambda t: "Server confirmed" in t)
+    assert "Notified" in times and "Received" in times, times
+    driver.click('[data-testid="respond-on_scene"]')
+    wait_until(lambda: report_status(made["id"]) == "on_scene", 10, "the server to hear On scene")
+    driver.wait_for_text('[data-testid="detail-responses"]', lambda t: "On scene: confirmed by the server" in t)
+
+
 def test_tray_pause_menu_shows_in_the_window(app, secret_service, servers, notifications):
     server = servers("station-reports")
     launch, data_dir = app

@@ -59,7 +59,9 @@ def test_emergency_dispatch(listen, servers):
 
     server.post(f"/api/emergencies/{e['id']}/complete", {}, token=token)
     alert = listener.next_alert()
-    assert (alert["kind"], alert["title"]) == ("update", "Emergency completed: Kitchen fire")
+    # The completion keeps what it does not restate: still my critical assignment, now completed.
+    assert pick(alert) == ("assignment", "critical", "Emergency completed: Kitchen fire", True), alert
+    assert alert["status"] == "completed"
 
     server.post("/api/units/U-7/status", {"status": "available", "emergency_id": e["id"]}, token=token)
     alert = listener.next_alert()
@@ -93,7 +95,8 @@ def test_service_calls(listen, servers):
     server.post(f"/api/calls/{call['id']}/assign", {"assignedTo": "u-dispatcher"}, token=token)
     assert listener.next_alert()["assigned_to_me"] is False
     server.post(f"/api/calls/{call['id']}/complete", {}, token=token)
-    assert listener.next_alert()["kind"] == "update"
+    alert = listener.next_alert()
+    assert (alert["kind"], alert["status"], alert["priority"]) == ("assignment", "completed", "critical"), alert
     # The direct user_deleted event reaches only the registered user.
     server.delete("/api/users/u-officer", token=server.login("dispatcher"))
     alert = listener.next_alert()
@@ -135,6 +138,9 @@ def test_ticketing_fetches_the_title(listen, servers):
         assert alert["id"] == f"ticket-{ticket['id']}"
         server.post(f"/api/tickets/{ticket['id']}/claim", {}, token=token)
         alert = listener.next_alert()
-        assert alert["kind"] == "update"
+        # The ticket's own alert, updated: still a report, with the fetched status. A notice that names no
+        # ticket is caught up from the ticket list.
+        assert (alert["kind"], alert["title"], alert["status"]) == ("report", "Replace router", "in_progress")
+        assert alert["source"] == ("live" if broadcast_ids == "1" else "backfill"), alert
         listener.no_alert(0.3)  # the pre-existing ticket never shows up as new
         assert listener.stop() == 0

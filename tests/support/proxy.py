@@ -70,19 +70,32 @@ class Proxy:
     def set_mode(self, mode: str) -> None:
         assert mode in ("forward", "blackhole", "cut", "refuse")
         if mode == "cut":
-            with self._lock:
-                links, self._links = self._links, []
-            self.links_cut += sum(1 for a, _ in links if a.fileno() != -1)
-            for pair in links:
-                for s in pair:
-                    try:
-                        s.shutdown(socket.SHUT_RDWR)
-                        s.close()
-                    except OSError:
-                        pass
+            self._close_links()
             self.mode = "forward"
             return
         self.mode = mode
+
+    def _close_links(self) -> None:
+        with self._lock:
+            links, self._links = self._links, []
+        self.links_cut += sum(1 for a, _ in links if a.fileno() != -1)
+        for pair in links:
+            for s in pair:
+                try:
+                    s.shutdown(socket.SHUT_RDWR)
+                    s.close()
+                except OSError:
+                    pass
+
+    def down(self) -> None:
+        """The server is gone for the client: every live link is cut and new connections are refused, until
+        `up()`."""
+        self.mode = "refuse"
+        self._close_links()
+
+    def up(self) -> None:
+        """Back after `down()`: connections are forwarded again."""
+        self.mode = "forward"
 
     def close(self):
         self._closed = True

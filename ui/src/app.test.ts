@@ -1,7 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App, applyTheme, boot } from './app';
+import { keyOf } from './model';
 import type { AlertDetail } from './generated/types';
-import { alert, batch, server, snapshot } from './test/fixtures';
+import { alert, at, batch, server, snapshot } from './test/fixtures';
 import { fakeBackend, type FakeBackend, loadPage } from './test/page';
 
 const $ = (testid: string) => document.querySelector<HTMLElement>(`[data-testid="${testid}"]`)!;
@@ -13,10 +14,11 @@ function detailOf(id: string): AlertDetail {
     alert: alert(id),
     event: 'new_report',
     source: 'live',
-    shown_at: null,
+    timeline: [],
     trail: [],
     payload: '{"id": 1}',
     writes_back: true,
+    responses: [],
   };
 }
 
@@ -81,6 +83,52 @@ describe('the window', () => {
     expect(backend.calls.some((c) => c[0] === 'markAllRead')).toBe(true);
     document.dispatchEvent(new KeyboardEvent('keydown', { key: '?', bubbles: true }));
     expect(($('help-overlay') as HTMLDialogElement).open).toBe(true);
+  });
+
+  it('the detail pane offers the profile responses and shows where each sent one stands, with its times', async () => {
+    const sent: AlertDetail = {
+      ...detailOf('7'),
+      alert: alert('7', {
+        status: 'assigned',
+        responses: [
+          { name: 'acknowledge', label: 'Acknowledge', state: 'confirmed', made_at: at(1), attempts: 1, next_at: null,
+            done_at: at(2), error: null },
+          { name: 'en_route', label: 'En route', state: 'pending', made_at: at(3), attempts: 2, next_at: at(20),
+            done_at: null, error: 'connection refused' },
+          { name: 'close', label: 'Closed', state: 'failed', made_at: at(4), attempts: 1, next_at: null,
+            done_at: at(5), error: 'HTTP 409: report 7 is closed' },
+        ],
+      }),
+      responses: [{ name: 'en_route', label: 'En route' }, { name: 'on_scene', label: 'On scene' }],
+      timeline: [
+        { what: 'server', at: at(0), label: null, after_ms: null },
+        { what: 'received', at: at(0.25), label: null, after_ms: 250 },
+        { what: 'notified', at: at(0.3), label: null, after_ms: 50 },
+        { what: 'confirmed', at: at(2), label: 'Acknowledge', after_ms: 1700 },
+      ],
+    };
+    backend.detail = (_server, id) => {
+      backend.calls.push(['detail', [id]]);
+      return Promise.resolve(sent);
+    };
+    backend.emit(snapshot({ alerts: [sent.alert], unread: 1 }));
+    await flush();
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'j', bubbles: true }));
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true }));
+    await flush();
+    const states = [...$('detail-responses').querySelectorAll('li')].map((li) => [li.dataset.state, li.textContent]);
+    expect(states[0][0]).toBe('confirmed');
+    expect(states[1]).toEqual(['pending', expect.stringContaining('not through yet after 2 attempts: connection refused')]);
+    expect(states[2]).toEqual(['failed', expect.stringContaining('refused by the server (HTTP 409: report 7 is closed)')]);
+    const times = $('detail-times').textContent!;
+    expect(times).toContain('Server time');
+    expect(times).toContain('(+250 ms)');
+    expect(times).toContain('Server confirmed: Acknowledge');
+    expect(times).toContain('(+1.7 s)');
+    expect(document.querySelector('.tags .status')!.textContent).toBe('assigned');
+    $('respond-on_scene').click();
+    expect(backend.calls).toContainEqual(['respond', ['http://127.0.0.1:8080', '7', 'on_scene']]);
+    expect(app.model.alerts.get(keyOf(sent.alert))?.acknowledged_at).toBeTruthy();
   });
 
   it('mark all read is a button too, and / focuses the search', async () => {

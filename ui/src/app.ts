@@ -299,6 +299,7 @@ export class App {
       this.detailShown = { key, version: version(detail.alert) };
       renderDetail(pane, detail, this.model.serverLabel(alert.server), {
         acknowledge: () => this.acknowledge(key),
+        respond: (name) => this.respond(key, name),
         close: () => this.closeDetail(),
       });
     } catch (e) {
@@ -328,6 +329,16 @@ export class App {
     this.model.patch(key, { acknowledged_at: now, read_at: alert.read_at ?? now });
     this.schedule();
     this.backend.acknowledge(alert.server, alert.id).catch((e) => this.notice('error', `Cannot acknowledge: ${errorText(e)}`));
+  }
+
+  /** A status response: acknowledged here at once; the server hears it through the outbox. */
+  respond(key: string, name: string): void {
+    const alert = this.model.alerts.get(key);
+    if (!alert) return;
+    const now = new Date().toISOString();
+    this.model.patch(key, { acknowledged_at: alert.acknowledged_at ?? now, read_at: alert.read_at ?? now });
+    this.schedule();
+    this.backend.respond(alert.server, alert.id, name).catch((e) => this.notice('error', `Cannot send the response: ${errorText(e)}`));
   }
 
   markRead(key: string | null = this.selected): void {
@@ -460,8 +471,16 @@ export class App {
   }
 }
 
-function version(a: { read_at: string | null; acknowledged_at: string | null; received_at: string; update_count: number }): string {
-  return `${a.received_at}|${a.update_count}|${a.read_at ?? ''}|${a.acknowledged_at ?? ''}`;
+function version(a: {
+  read_at: string | null;
+  acknowledged_at: string | null;
+  received_at: string;
+  update_count: number;
+  notified_at: string | null;
+  responses: Array<{ state: string; attempts: number }>;
+}): string {
+  const sent = a.responses.map((r) => `${r.state}${r.attempts}`).join(',');
+  return `${a.received_at}|${a.update_count}|${a.read_at ?? ''}|${a.acknowledged_at ?? ''}|${a.notified_at ?? ''}|${sent}`;
 }
 
 export async function boot(doc: Document, backend: Backend): Promise<App> {

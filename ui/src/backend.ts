@@ -37,6 +37,8 @@ export interface Backend {
   markAllRead(): Promise<number>;
   clearRead(): Promise<number>;
   acknowledge(server: string, id: string): Promise<void>;
+  /** A status response the alert's profile declares (`en_route`): acknowledged here, sent to the server. */
+  respond(server: string, id: string, response: string): Promise<void>;
   setNotifications(request: NotificationsRequest): Promise<void>;
   updateStatus(): Promise<UpdateStatus>;
   updateCheck(): Promise<UpdateStatus>;
@@ -66,6 +68,7 @@ export const tauriBackend: Backend = {
   markAllRead: () => invoke('mark_all_read'),
   clearRead: () => invoke('clear_read'),
   acknowledge: (server, id) => invoke('acknowledge', { server, id }),
+  respond: (server, id, response) => invoke('respond', { server, id, response }),
   setNotifications: (request) => invoke('set_notifications', { request }),
   updateStatus: () => invoke('update_status'),
   updateCheck: () => invoke('update_check'),

@@ -13,6 +13,18 @@ export function time(rfc3339: string | null, now: Date = new Date()): string {
   return `${day} ${hms.slice(0, 5)}`;
 }
 
+/** The time between two moments: `+850 ms`, `+1.2 s`, `+3 min 5 s`; `−0.3 s` when a clock was ahead. */
+export function latency(ms: number): string {
+  const sign = ms < 0 ? '−' : '+';
+  const n = Math.abs(ms);
+  if (n < 1000) return `${sign}${n} ms`;
+  if (n < 60_000) return `${sign}${(n / 1000).toFixed(1)} s`;
+  const minutes = Math.floor(n / 60_000);
+  const seconds = Math.round((n % 60_000) / 1000);
+  if (minutes < 60) return `${sign}${minutes} min ${seconds} s`;
+  return `${sign}${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
 /** `14:02` */
 export function clock(rfc3339: string | null): string {
   if (!rfc3339) return '';

@@ -159,8 +159,11 @@ export function renderRow(item: Item, context: RowContext): HTMLElement {
   row.dataset.priority = a.priority;
   row.dataset.kind = a.kind;
   const flags: string[] = [];
+  if (a.status) flags.push(a.status);
   if (a.assigned_to_me) flags.push('Assigned to you');
   if (a.acknowledged_at) flags.push('✓ Acknowledged');
+  if (a.responses.some((r) => r.state === 'pending')) flags.push('Sending…');
+  if (a.responses.some((r) => r.state === 'failed')) flags.push('Response refused');
   if (a.update_count > 0) flags.push(`Updated ×${a.update_count}`);
   const top = document.createElement('div');
   top.className = 'line1';

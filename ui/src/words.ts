@@ -13,8 +13,14 @@ export function noticeText(n: Notice): string {
       return `Desktop notifications do not work (${n.message}). Alerts still arrive in this window; keep it in view.`;
     case 'acknowledged':
       return `Acknowledged ${n.id}.`;
+    case 'responded':
+      return `${n.response}: sent for ${n.id}.`;
     case 'writeBackFailed':
-      return `“${n.title}” was acknowledged here, but ${n.server} was not told: ${n.message}`;
+      return `“${n.title}”: ${n.response} was kept here, but ${n.server} refused it: ${n.message}`;
+    case 'responseDelayed':
+      return `“${n.title}”: ${n.response} did not reach ${n.server} yet (${n.message}). It is sent again until it does.`;
+    case 'responseDelivered':
+      return `“${n.title}”: ${n.response} reached ${n.server}.`;
     case 'escalated':
       return 'An alert is still unacknowledged after repeated notifications.';
     case 'serversFileInvalid':

@@ -60,7 +60,8 @@ function alert(id, change = {}) {
   return {
     server: 'http://127.0.0.1:8080', id, profile: 'station-reports', kind: 'report', title: `Report ${id}`,
     body: 'Station 4', priority: 'normal', assigned_to_me: false, first_received_at: t, received_at: t,
-    server_time: null, read_at: null, acknowledged_at: null, update_count: 0, ...change,
+    status: null, server_time: null, notified_at: null, read_at: null, acknowledged_at: null, update_count: 0,
+    responses: [], ...change,
   };
 }
 const liveServer = {

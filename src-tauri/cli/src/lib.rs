@@ -5,7 +5,8 @@
 //! opens its window only when no subcommand is given.
 //!
 //! Exit codes: 0 success (and Ctrl-C/SIGTERM), 1 runtime failure, 2 bad usage or invalid input (including an
-//! invalid profile), 3 the server rejected the credentials.
+//! invalid profile), 3 the server rejected the credentials, 75 a response is kept in the outbox because the
+//! server did not take it yet (it is sent when Alertdesk next reaches the server).
 
 mod commands;
 pub mod logging;
@@ -25,7 +26,10 @@ pub const EXIT_USAGE: u8 = 2;
 /// Exit code when the server rejects the credentials.
 pub const EXIT_AUTH: u8 = 3;
 
-pub use commands::acknowledge::AcknowledgeArgs;
+/// Exit code when a response waits in the outbox: the server could not be reached or failed (EX_TEMPFAIL).
+pub const EXIT_QUEUED: u8 = 75;
+
+pub use commands::acknowledge::{AcknowledgeArgs, Reach, RespondArgs};
 pub use commands::demo::DemoArgs;
 pub use commands::history::{HistoryArgs, MarkReadArgs};
 pub use commands::listen::ListenArgs;
@@ -109,6 +113,8 @@ pub enum Command {
     MarkRead(MarkReadArgs),
     /// Acknowledge an alert, in the history and (where the profile says how) on the server.
     Acknowledge(AcknowledgeArgs),
+    /// Send a status response about an alert (en route, on scene, ...: the ones its profile declares).
+    Respond(RespondArgs),
     /// Sign in to a backend; the token is stored in the OS keyring.
     Login(LoginArgs),
     /// Remove a backend's token from the OS keyring.
@@ -187,6 +193,7 @@ fn dispatch(global: &GlobalArgs, command: Command, secrets: Secrets) -> anyhow::
             | Command::Logout(_)
             | Command::Demo(_)
             | Command::Acknowledge(_)
+            | Command::Respond(_)
             | Command::Profile(ProfileCommand::Probe(_))
     )
     .then(|| start_logging(&paths))
@@ -195,7 +202,10 @@ fn dispatch(global: &GlobalArgs, command: Command, secrets: Secrets) -> anyhow::
         Command::Listen(args) => Ok(commands::listen::run(&args, &paths, secrets)),
         Command::History(args) => Ok(commands::history::history(&args, &paths)),
         Command::MarkRead(args) => Ok(commands::history::mark_read(&args, &paths)),
-        Command::Acknowledge(args) => Ok(commands::acknowledge::run(&args, &paths, secrets)),
+        Command::Acknowledge(args) => {
+            Ok(commands::acknowledge::acknowledge(&args, &paths, secrets))
+        }
+        Command::Respond(args) => Ok(commands::acknowledge::respond(&args, &paths, secrets)),
         Command::Login(args) => Ok(commands::login::login(&args)),
         Command::Logout(args) => Ok(commands::login::logout(&args)),
         Command::Profile(cmd) => Ok(commands::profile::run(&cmd, secrets)),

@@ -55,27 +55,87 @@ priority: Priority,
  */
 assigned_to_me: boolean, };
 
+export type ResponseState = "pending" | "confirmed" | "failed";
+
+export type Response = { 
+/**
+ * `acknowledge`, or the profile's name for it (`en_route`).
+ */
+name: string, 
+/**
+ * What the user chose ("Acknowledge", "En route").
+ */
+label: string, 
+/**
+ * Where it stands.
+ */
+state: ResponseState, 
+/**
+ * When the user made it.
+ */
+made_at: Timestamp, 
+/**
+ * How many times it was sent.
+ */
+attempts: number, 
+/**
+ * When it is sent next (while pending).
+ */
+next_at: Timestamp | null, 
+/**
+ * When the server confirmed it, or when it failed for good.
+ */
+done_at: Timestamp | null, 
+/**
+ * Why the last attempt failed.
+ */
+error: string | null, };
+
+export type MomentKind = "server" | "first_received" | "received" | "notified" | "read" | "acknowledged" | "responded" | "confirmed" | "failed";
+
+export type Moment = { 
+/**
+ * What happened.
+ */
+what: MomentKind, 
+/**
+ * When.
+ */
+at: Timestamp, 
+/**
+ * Which response, for response moments.
+ */
+label: string | null, 
+/**
+ * Milliseconds since the moment before (`null` for the first). Negative when the server's clock is ahead.
+ */
+after_ms: number | null, };
+
 export type Life = { 
 /**
  * When the first version arrived.
  */
 first_received_at: Timestamp, 
 /**
- * The backend's own time for the record, when the payload has one.
+ * When the user was first told (a notification of its own or in a burst's summary); `None`: never.
  */
-server_time: Timestamp | null, 
+notified_at: Timestamp | null, 
 /**
  * When it was marked read; `None` while unread.
  */
 read_at: Timestamp | null, 
 /**
- * When it was acknowledged.
+ * When it was acknowledged (or responded to).
  */
 acknowledged_at: Timestamp | null, 
 /**
  * How many updates merged into it (the trail may hold fewer once retention trimmed it).
  */
-update_count: number, };
+update_count: number, 
+/**
+ * The responses sent (or being sent) to the server for it, oldest first.
+ */
+responses: Array<Response>, };
 
 export type AlertRow = { 
 /**
@@ -94,6 +154,14 @@ profile: string,
  * When its latest version arrived.
  */
 received_at: Timestamp, 
+/**
+ * The record's status, where its profile names it.
+ */
+status: string | null, 
+/**
+ * The backend's own time for the latest version.
+ */
+server_time: Timestamp | null, 
 /**
  * What it is about.
  */
@@ -119,21 +187,25 @@ assigned_to_me: boolean,
  */
 first_received_at: Timestamp, 
 /**
- * The backend's own time for the record, when the payload has one.
+ * When the user was first told (a notification of its own or in a burst's summary); `None`: never.
  */
-server_time: Timestamp | null, 
+notified_at: Timestamp | null, 
 /**
  * When it was marked read; `None` while unread.
  */
 read_at: Timestamp | null, 
 /**
- * When it was acknowledged.
+ * When it was acknowledged (or responded to).
  */
 acknowledged_at: Timestamp | null, 
 /**
  * How many updates merged into it (the trail may hold fewer once retention trimmed it).
  */
-update_count: number, };
+update_count: number, 
+/**
+ * The responses sent (or being sent) to the server for it, oldest first.
+ */
+responses: Array<Response>, };
 
 export type ServerView = { 
 /**
@@ -236,7 +308,19 @@ server: ServerId,
 /**
  * Its id.
  */
-id: string, } | { "kind": "writeBackFailed", 
+id: string, } | { "kind": "responded", 
+/**
+ * Its server.
+ */
+server: ServerId, 
+/**
+ * Its id.
+ */
+id: string, 
+/**
+ * The response's label.
+ */
+response: string, } | { "kind": "writeBackFailed", 
 /**
  * The server.
  */
@@ -250,9 +334,49 @@ id: string,
  */
 title: string, 
 /**
+ * The response's label.
+ */
+response: string, 
+/**
  * Why.
  */
-message: string, } | { "kind": "escalated", 
+message: string, } | { "kind": "responseDelayed", 
+/**
+ * The server.
+ */
+server: ServerId, 
+/**
+ * The alert.
+ */
+id: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * The response's label.
+ */
+response: string, 
+/**
+ * Why it did not get through.
+ */
+message: string, } | { "kind": "responseDelivered", 
+/**
+ * The server.
+ */
+server: ServerId, 
+/**
+ * The alert.
+ */
+id: string, 
+/**
+ * Its title.
+ */
+title: string, 
+/**
+ * The response's label.
+ */
+response: string, } | { "kind": "escalated", 
 /**
  * Its server.
  */
@@ -391,6 +515,10 @@ source: Source,
  */
 event: string, 
 /**
+ * Its status.
+ */
+status: string | null, 
+/**
  * What it is about.
  */
 kind: Kind, 
@@ -411,6 +539,16 @@ priority: Priority,
  */
 assigned_to_me: boolean, };
 
+export type ResponseChoice = { 
+/**
+ * Its name (what `respond` takes).
+ */
+name: string, 
+/**
+ * Its label.
+ */
+label: string, };
+
 export type AlertDetail = { 
 /**
  * The row.
@@ -425,9 +563,10 @@ event: string,
  */
 source: Source, 
 /**
- * When a notification for it was shown in this run (`null`: none, or before this run).
+ * Its times in order (the server's, received, notified, read, acknowledged, responses made and
+ * confirmed), each with the latency since the one before.
  */
-shown_at: Timestamp | null, 
+timeline: Array<Moment>, 
 /**
  * Earlier versions, oldest first.
  */
@@ -439,7 +578,11 @@ payload: string,
 /**
  * Whether acknowledging also tells the server.
  */
-writes_back: boolean, };
+writes_back: boolean, 
+/**
+ * The status responses its profile offers (each also acknowledges).
+ */
+responses: Array<ResponseChoice>, };
 
 export type ProfileInfo = { 
 /**

@@ -22,10 +22,13 @@ export function alert(id: string, change: Partial<AlertRow> = {}): AlertRow {
     assigned_to_me: false,
     first_received_at: now,
     received_at: now,
+    status: null,
     server_time: null,
+    notified_at: null,
     read_at: null,
     acknowledged_at: null,
     update_count: 0,
+    responses: [],
     ...change,
   };
 }

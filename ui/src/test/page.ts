@@ -62,6 +62,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
     markAllRead: record('markAllRead', 0),
     clearRead: record('clearRead', 0),
     acknowledge: record('acknowledge', undefined),
+    respond: record('respond', undefined),
     setNotifications: record('setNotifications', undefined),
     updateStatus: record('updateStatus', { type: 'notChecked' }),
     updateCheck: record('updateCheck', { type: 'notChecked' }),

@@ -28,10 +28,14 @@ pub struct HistoryArgs {
     /// At most N alerts (newest first).
     #[arg(long, value_name = "N")]
     pub limit: Option<usize>,
-    /// One JSON object per alert (the `listen --json` fields plus server, first_received_at, read_at,
-    /// acknowledged_at, update_count).
+    /// One JSON object per alert (the `listen --json` fields plus server, first_received_at, notified_at,
+    /// read_at, acknowledged_at, update_count, responses and timeline).
     #[arg(long)]
     pub json: bool,
+    /// List the gaps instead: times a link was down and the backend could not tell everything that was missed
+    /// (newest first; --server, --since and --limit apply).
+    #[arg(long)]
+    pub gaps: bool,
 }
 
 /// `alertdesk mark-read`
@@ -83,6 +87,9 @@ pub(crate) fn history(args: &HistoryArgs, paths: &Paths) -> ExitCode {
         Ok(opened) => opened,
         Err(code) => return code,
     };
+    if args.gaps {
+        return gaps(args, server.as_ref(), &store);
+    }
     let query = Query {
         server,
         profile: args.profile.clone(),
@@ -112,6 +119,39 @@ pub(crate) fn history(args: &HistoryArgs, paths: &Paths) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `history --gaps`: one line (or JSON object) per gap.
+fn gaps(args: &HistoryArgs, server: Option<&ServerId>, store: &Store) -> ExitCode {
+    let gaps = match store.gaps(server) {
+        Ok(gaps) => gaps,
+        Err(e) => {
+            eprintln!("alertdesk: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let recent = gaps
+        .into_iter()
+        .filter(|g| {
+            args.since
+                .is_none_or(|since| g.to.is_none_or(|to| to >= since))
+        })
+        .take(args.limit.unwrap_or(usize::MAX));
+    for gap in recent {
+        if args.json {
+            println!("{}", serde_json::to_string(&gap).unwrap_or_default());
+        } else {
+            let to = gap.to.map_or_else(|| "now".to_string(), |t| t.to_rfc3339());
+            println!(
+                "{} – {}  {}  {}",
+                gap.from.to_rfc3339(),
+                to,
+                gap.server,
+                gap.note
+            );
+        }
+    }
+    ExitCode::SUCCESS
 }
 
 pub(crate) fn mark_read(args: &MarkReadArgs, paths: &Paths) -> ExitCode {

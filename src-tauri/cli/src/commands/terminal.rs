@@ -118,8 +118,23 @@ fn notice_words(notice: &Notice) -> String {
             format!("cannot show notifications ({message}); alerts are still printed and stored")
         }
         Notice::Acknowledged { id, .. } => format!("acknowledged {id}"),
-        Notice::WriteBackFailed { id, message, .. } => {
-            format!("acknowledged {id} locally, but the server was not told: {message}")
+        Notice::Responded { id, response, .. } => format!("responded \"{response}\" to {id}"),
+        Notice::WriteBackFailed {
+            id,
+            response,
+            message,
+            ..
+        } => format!("\"{response}\" for {id} was kept here, but the server refused it: {message}"),
+        Notice::ResponseDelayed {
+            id,
+            response,
+            message,
+            ..
+        } => format!(
+            "\"{response}\" for {id} did not reach the server yet ({message}); it is sent again until it does"
+        ),
+        Notice::ResponseDelivered { id, response, .. } => {
+            format!("\"{response}\" for {id} reached the server")
         }
         Notice::Escalated { id, .. } => format!("{id} is still unacknowledged"),
         Notice::ServersFileInvalid { message } | Notice::ServersFileNotSaved { message } => {
@@ -206,6 +221,11 @@ pub(crate) fn human_line(alert: &Alert) -> String {
     if !fields.body.is_empty() {
         line.push_str(" — ");
         line.push_str(&one_line(&fields.body));
+    }
+    if let Some(status) = &alert.status {
+        line.push_str("  (");
+        line.push_str(&one_line(status));
+        line.push(')');
     }
     if fields.assigned_to_me {
         line.push_str("  [assigned to you]");

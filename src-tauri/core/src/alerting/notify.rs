@@ -13,6 +13,8 @@ use crate::domain::ServerId;
 pub const ACTION_ACKNOWLEDGE: &str = "acknowledge";
 /// The action key of the "Open" button.
 pub const ACTION_OPEN: &str = "open";
+/// The action key prefix of a status response: `respond:en_route`.
+pub const ACTION_RESPOND: &str = "respond:";
 
 /// Which alert a notification is about: its server and the alert's id there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]

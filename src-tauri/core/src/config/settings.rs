@@ -123,7 +123,8 @@ pub struct AlertingSettings {
     pub escalate_after: u32,
     /// In a burst (one second), alerts beyond this many are folded into one summary (at least 1).
     pub coalesce_above: usize,
-    /// Statuses (in an update's `status` field) that end a record: an update moving to one is notified.
+    /// Statuses that close a record (its status is where its profile's rule says): reaching one is notified
+    /// ("Status: closed."), ends the repeats, and later versions of a closed record stay quiet.
     pub terminal_statuses: Vec<String>,
     /// Whether the user is on duty: only then does a lost connection raise an alarm.
     pub on_duty: bool,
@@ -240,6 +241,13 @@ impl QuietHours {
     }
 }
 
+/// Whether `status` is one of `closing` (compared without regard to case or surrounding space).
+pub fn closes(closing: &[String], status: &str) -> bool {
+    closing
+        .iter()
+        .any(|c| c.eq_ignore_ascii_case(status.trim()))
+}
+
 impl AlertingSettings {
     /// `repeat_every_secs` as a duration.
     pub fn repeat_every(&self) -> Duration {
@@ -249,6 +257,11 @@ impl AlertingSettings {
     /// `link_alarm_after_secs` as a duration.
     pub fn link_alarm_after(&self) -> Duration {
         Duration::from_secs(self.link_alarm_after_secs)
+    }
+
+    /// Whether `status` closes a record (one of `terminal_statuses`, compared without regard to case).
+    pub fn closes(&self, status: &str) -> bool {
+        closes(&self.terminal_statuses, status)
     }
 
     /// Whether these settings play no sound for critical alerts.

@@ -124,6 +124,37 @@ pub struct AlertFields {
     pub assigned_to_me: bool,
 }
 
+/// Which of an alert's fields its event stated. The others are the record's earlier version's: an update that
+/// names neither owner nor priority keeps them (see the store's merge).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(clippy::struct_excessive_bools)] // independent yes/no facts about one event
+pub struct Stated {
+    /// The title came from the event's own text.
+    pub title: bool,
+    /// So did the body.
+    pub body: bool,
+    /// The event carries a priority.
+    pub priority: bool,
+    /// The event says whom the record is assigned to (maybe nobody).
+    pub assigned_to_me: bool,
+}
+
+impl Stated {
+    /// Everything stated: a whole record (and alerts read back from the history).
+    pub const ALL: Self = Self {
+        title: true,
+        body: true,
+        priority: true,
+        assigned_to_me: true,
+    };
+}
+
+impl Default for Stated {
+    fn default() -> Self {
+        Self::ALL
+    }
+}
+
 /// One alert, as printed by `alertdesk listen --json` and stored in the history.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
@@ -143,8 +174,17 @@ pub struct Alert {
     /// How it reached us.
     #[serde(default)]
     pub source: Source,
+    /// The record's status (`open`, `assigned`, `completed`...), where the profile says it is.
+    #[serde(default)]
+    pub status: Option<String>,
+    /// The backend's own time for this version, where the profile says it is.
+    #[serde(default)]
+    pub server_time: Option<Timestamp>,
     /// The original payload (and the fetched record, under `record`, when the profile enriches).
     pub data: Value,
+    /// Which fields this version's event stated (the rest are kept from the record's earlier version).
+    #[serde(skip)]
+    pub stated: Stated,
 }
 
 #[cfg(test)]
@@ -167,7 +207,10 @@ mod tests {
             notify: true,
             received_at: Timestamp::parse("2024-05-01T08:00:00Z").unwrap(),
             source: Source::Live,
+            status: Some("open".into()),
+            server_time: None,
             data: serde_json::json!({"id": 1}),
+            stated: Stated::ALL,
         };
         let value = serde_json::to_value(&alert).unwrap();
         let mut keys: Vec<_> = value.as_object().unwrap().keys().cloned().collect();
@@ -185,7 +228,9 @@ mod tests {
                 "priority",
                 "profile",
                 "received_at",
+                "server_time",
                 "source",
+                "status",
                 "title"
             ]
         );

@@ -6,7 +6,7 @@ pub mod secret;
 pub mod server;
 pub mod time;
 
-pub use alert::{Alert, AlertFields, Kind, Priority, Source};
+pub use alert::{Alert, AlertFields, Kind, Priority, Source, Stated};
 pub use secret::Token;
 pub use server::{Server, ServerError, ServerId};
 pub use time::{BadTime, Timestamp};

@@ -38,13 +38,8 @@ const UPDATE_QUEUE: usize = 4096;
 pub(super) enum TaskEnd {
     /// A link's supervisor returned.
     Link(ServerId, Outcome),
-    /// A write-back finished.
-    WriteBack {
-        server: ServerId,
-        id: String,
-        title: String,
-        result: Result<(), String>,
-    },
+    /// An attempt to send a response ended.
+    Response(Box<super::respond::Attempt>),
 }
 
 /// What changed since the views last heard.
@@ -56,6 +51,8 @@ pub(super) struct Pending {
     pub(super) gaps: Vec<GapView>,
     pub(super) servers: bool,
     pub(super) reset: bool,
+    /// Alerts just notified (their `notified_at` is written with the next flush).
+    pub(super) notified: Vec<(ServerId, String)>,
 }
 
 impl Pending {
@@ -94,8 +91,8 @@ pub(super) struct Actor {
     updates: Option<mpsc::Receiver<(ServerId, Update)>>,
     pub(super) pending: Pending,
     pub(super) last_flush: Instant,
-    /// When a notification for an alert was shown in this run.
-    pub(super) shown: HashMap<AlertKey, Timestamp>,
+    /// Responses on their way to servers.
+    pub(super) outbox: super::respond::Outbox,
     pub(super) notify_failure: Option<String>,
     pub(super) paused_until: Option<Timestamp>,
     pub(super) store_failed: bool,
@@ -190,7 +187,7 @@ impl Actor {
             updates: Some(updates),
             pending: Pending::default(),
             last_flush: Instant::now(),
-            shown: HashMap::new(),
+            outbox: super::respond::Outbox::default(),
             notify_failure: None,
             paused_until: None,
             store_failed: false,
@@ -208,6 +205,8 @@ impl Actor {
         let mut notifier_events = self.notifier_events.take();
         let retention = self.settings.history.clone();
         let mut prune = tokio::time::interval(Duration::from_secs(3600));
+        // Responses left from an earlier run are sent once their servers are back.
+        self.schedule_outbox().await;
         loop {
             let deadline = self.policy.as_ref().and_then(Policy::next_deadline);
             let flush_at = self.pending.dirty().then(|| self.last_flush + BATCH_EVERY);
@@ -232,12 +231,13 @@ impl Actor {
                     None => notifier_events = None,
                 },
                 Some(joined) = self.tasks.join_next(), if !self.tasks.is_empty() => match joined {
-                    Ok(end) => self.on_task_end(end),
+                    Ok(end) => self.on_task_end(end).await,
                     Err(e) if e.is_cancelled() => {}
                     Err(e) => tracing::error!("an engine task failed: {e}"),
                 },
                 () = sleep_until(deadline) => self.tick(),
                 () = sleep_until(flush_at) => self.flush().await,
+                () = sleep_until(self.outbox.due) => self.work_outbox().await,
                 _ = prune.tick() => self.prune(&retention).await,
             }
             self.awaiting.store(
@@ -279,6 +279,14 @@ impl Actor {
             }
             Request::Acknowledge { server, id, reply } => {
                 let _ = reply.send(self.acknowledge(&server, &id).await);
+            }
+            Request::Respond {
+                server,
+                id,
+                response,
+                reply,
+            } => {
+                let _ = reply.send(self.respond(&server, &id, &response).await);
             }
             Request::Detail { server, id, reply } => {
                 let _ = reply.send(self.detail(server, id).await);
@@ -344,7 +352,7 @@ impl Actor {
             tokio::select! {
                 joined = self.tasks.join_next() => {
                     if let Some(Ok(end)) = joined {
-                        self.on_task_end(end);
+                        self.on_task_end(end).await;
                     }
                 }
                 Some(update) = updates.recv() => self.on_updates(vec![update]).await,

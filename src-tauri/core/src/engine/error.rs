@@ -74,6 +74,16 @@ pub enum EngineError {
         /// The alert's id.
         id: String,
     },
+    /// The alert's profile offers no such response.
+    #[error("profile {profile} offers no response {response:?} (it offers: {offered})")]
+    UnknownResponse {
+        /// The profile.
+        profile: String,
+        /// The response asked for.
+        response: String,
+        /// What it offers, comma-separated.
+        offered: String,
+    },
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -126,6 +136,7 @@ impl EngineError {
             | Self::CredentialsNeeded { .. }
             | Self::NoLogin { .. }
             | Self::BuiltinName { .. }
+            | Self::UnknownResponse { .. }
             | Self::Login(LoginError::NoLogin(_))
             | Self::Spec(_) => K::Input,
             Self::Login(_) => K::Network,

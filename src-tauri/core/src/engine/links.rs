@@ -151,24 +151,10 @@ impl Actor {
             view.down_since = Some(now);
             None
         } else {
-            let mut supervisor = Supervisor::new(target.clone(), self.heartbeat)?;
-            if let Some(wake) = &self.wake {
-                supervisor = supervisor.with_wake(wake.clone());
-            }
-            let (stop, stopped) = oneshot::channel::<()>();
-            let reporter = Reporter::new(id.clone(), self.updates_tx.clone());
-            let link_id = id.clone();
-            self.tasks.spawn(async move {
-                let outcome = supervisor
-                    .run(reporter, async move {
-                        let _ = stopped.await;
-                    })
-                    .await;
-                TaskEnd::Link(link_id, outcome)
-            });
-            Some(stop)
+            Some(self.start_link(&id, &target)?)
         };
         let out = view.clone();
+        self.offer_responses(&id, &target.profile);
         // Replacing a link stops the old one (its Drop).
         self.links.insert(id, Link { view, target, stop });
         if !scripted && self.servers_file.is_some() {
@@ -179,6 +165,46 @@ impl Actor {
         }
         self.pending.servers = true;
         Ok(out)
+    }
+
+    /// Starts `target`'s supervisor as a task of the engine; the sender stops it.
+    fn start_link(
+        &mut self,
+        id: &ServerId,
+        target: &Target,
+    ) -> Result<oneshot::Sender<()>, EngineError> {
+        let mut supervisor = Supervisor::new(target.clone(), self.heartbeat)?;
+        if let Some(wake) = &self.wake {
+            supervisor = supervisor.with_wake(wake.clone());
+        }
+        let (stop, stopped) = oneshot::channel::<()>();
+        let reporter = Reporter::new(id.clone(), self.updates_tx.clone());
+        let link_id = id.clone();
+        self.tasks.spawn(async move {
+            let outcome = supervisor
+                .run(reporter, async move {
+                    let _ = stopped.await;
+                })
+                .await;
+            TaskEnd::Link(link_id, outcome)
+        });
+        Ok(stop)
+    }
+
+    /// Tells the policy which status responses the server's notifications offer.
+    fn offer_responses(&mut self, server: &ServerId, profile: &Profile) {
+        if let Some(policy) = self.policy.as_mut() {
+            let offered = profile
+                .responses
+                .iter()
+                .map(|r| crate::alerting::policy::Offered {
+                    name: r.name.clone(),
+                    label: r.label.clone(),
+                    kinds: r.kinds.clone(),
+                })
+                .collect();
+            policy.set_responses(server, offered);
+        }
     }
 
     /// Stops and forgets a server's link; returns the keyring account to clear when it was saved (a scripted
@@ -198,6 +224,7 @@ impl Actor {
             self.save_entries();
         }
         if let Some(policy) = self.policy.as_mut() {
+            policy.set_responses(server, Vec::new());
             policy.on_link_state(
                 server,
                 &link.view.label,
@@ -224,18 +251,14 @@ impl Actor {
         }
     }
 
-    /// A link's supervisor ended by itself (rejected credentials); a stopped one was asked to.
-    pub(super) fn on_task_end(&mut self, end: TaskEnd) {
+    /// A task ended: a link's supervisor (by itself on rejected credentials; a stopped one was asked to), or an
+    /// attempt to send a response.
+    pub(super) async fn on_task_end(&mut self, end: TaskEnd) {
         match end {
             TaskEnd::Link(server, outcome) => {
                 tracing::debug!(server = %server, ?outcome, "link ended");
             }
-            TaskEnd::WriteBack {
-                server,
-                id,
-                title,
-                result,
-            } => self.on_write_back(server, id, title, result),
+            TaskEnd::Response(attempt) => self.on_response(*attempt).await,
         }
     }
 }

@@ -150,6 +150,12 @@ enum Request {
         id: String,
         reply: Reply<()>,
     },
+    Respond {
+        server: ServerId,
+        id: String,
+        response: String,
+        reply: Reply<()>,
+    },
     Detail {
         server: ServerId,
         id: String,
@@ -287,6 +293,24 @@ impl Engine {
         let (server, id) = (server.clone(), id.to_string());
         self.call(|reply| Request::Acknowledge { server, id, reply })
             .await
+    }
+
+    /// Makes a status response its profile declares (`en_route`), or `acknowledge`: acknowledged here at once,
+    /// and sent to the server through the outbox until it confirms.
+    pub async fn respond(
+        &self,
+        server: &ServerId,
+        id: &str,
+        response: &str,
+    ) -> Result<(), EngineError> {
+        let (server, id, response) = (server.clone(), id.to_string(), response.to_string());
+        self.call(|reply| Request::Respond {
+            server,
+            id,
+            response,
+            reply,
+        })
+        .await
     }
 
     /// The detail pane of one alert.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::actor::Actor;
 use super::view::{AlertRow, DeskEvent, GapView, Notice, NoticeLevel};
 use crate::alerting::dbus::NotifierEvent;
-use crate::alerting::notify::{AlertKey, ACTION_ACKNOWLEDGE};
+use crate::alerting::notify::{ACTION_ACKNOWLEDGE, ACTION_RESPOND};
 use crate::alerting::policy::{Action, Now, Outcome as Notified};
 use crate::domain::{Priority, ServerId, Timestamp};
 use crate::link::{LinkState, Update};
@@ -67,6 +67,15 @@ impl Actor {
                 self.deliver(&server, &item);
             }
         }
+        let notified = std::mem::take(&mut self.pending.notified);
+        if !notified.is_empty() && !self.store_failed {
+            let at = Timestamp::now();
+            self.history.submit(move |st| {
+                if let Err(e) = st.mark_notified(&notified, at) {
+                    tracing::warn!("cannot note when alerts were notified: {e}");
+                }
+            });
+        }
     }
 
     fn history_failed(&mut self, message: &str) {
@@ -92,7 +101,8 @@ impl Actor {
             Delivered::State(LinkState::Stopped) => {}
             Delivered::State(state) => {
                 let at = Timestamp::now();
-                if matches!(state, LinkState::Live) {
+                let live = matches!(state, LinkState::Live);
+                if live {
                     link.view.down_since = None;
                 } else {
                     link.view.down_since.get_or_insert(at);
@@ -103,6 +113,9 @@ impl Actor {
                     policy.on_link_state(server, &link.view.label, state, now);
                 }
                 self.pending.servers = true;
+                if live {
+                    self.retry_responses(server);
+                }
             }
             Delivered::Gap { from, to, reason } => {
                 self.pending.gaps.push(GapView {
@@ -151,8 +164,9 @@ impl Actor {
                         speaker.speak_critical(&alert.fields.title);
                     }
                     if matches!(outcome, Notified::Notified | Notified::Coalesced) {
-                        self.shown
-                            .insert(AlertKey::new(server, &alert.id), Timestamp::now());
+                        self.pending
+                            .notified
+                            .push((server.clone(), alert.id.clone()));
                     }
                 }
                 if self.store_failed {
@@ -233,6 +247,23 @@ impl Actor {
                         },
                     ),
                     Err(e) => tracing::warn!(alert = %alert.id, "cannot acknowledge: {e}"),
+                }
+            }
+            NotifierEvent::Action { alert, action } if action.starts_with(ACTION_RESPOND) => {
+                let name = &action[ACTION_RESPOND.len()..];
+                match self.respond(&alert.server, &alert.id, name).await {
+                    Ok(()) => {
+                        let response = self.response_label(&alert.server, name);
+                        self.notice(
+                            NoticeLevel::Info,
+                            Notice::Responded {
+                                server: alert.server,
+                                id: alert.id,
+                                response,
+                            },
+                        );
+                    }
+                    Err(e) => tracing::warn!(alert = %alert.id, "cannot respond {name}: {e}"),
                 }
             }
             NotifierEvent::Action { alert, action } => {

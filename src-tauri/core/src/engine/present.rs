@@ -10,10 +10,10 @@ use tokio::time::Instant;
 use super::actor::Actor;
 use super::error::EngineError;
 use super::view::{
-    AlertDetail, AlertRow, DeskEvent, NotificationsRequest, NotificationsView, ServerView, View,
+    AlertDetail, AlertRow, DeskEvent, NotificationsRequest, NotificationsView, ResponseChoice,
+    ServerView, View,
 };
 use super::{Sink, LIST_LIMIT};
-use crate::alerting::notify::AlertKey;
 use crate::alerting::policy::{Indicator, Now};
 use crate::domain::{ServerId, Timestamp};
 use crate::store::{Query, StoreError};
@@ -100,28 +100,38 @@ impl Actor {
         server: ServerId,
         id: String,
     ) -> Result<AlertDetail, EngineError> {
-        let key = AlertKey::new(&server, &id);
-        let writes_back = self
-            .links
-            .get(&server)
-            .is_some_and(|l| l.target.profile.acknowledge.is_some());
+        let profile = self.links.get(&server).map(|l| l.target.profile.clone());
+        let writes_back = profile.as_ref().is_some_and(|p| p.acknowledge.is_some());
         let (s, i) = (server.clone(), id.clone());
         let (stored, trail) = self
             .history
             .call(move |st| Ok::<_, StoreError>((st.get(&s, &i)?, st.trail(&s, &i)?)))
             .await?;
         let stored = stored.ok_or(EngineError::UnknownAlert { server, id })?;
+        let kind = stored.alert.fields.kind;
+        let responses = profile.map_or_else(Vec::new, |p| {
+            p.responses
+                .iter()
+                .filter(|r| r.offered_for(kind))
+                .map(|r| ResponseChoice {
+                    name: r.name.clone(),
+                    label: r.label.clone(),
+                })
+                .collect()
+        });
         let (event, source) = (stored.alert.event.clone(), stored.alert.source);
         let payload =
             serde_json::to_string_pretty(&stored.alert.data).unwrap_or_else(|_| String::new());
+        let timeline = stored.timeline.clone();
         Ok(AlertDetail {
             alert: stored.into(),
             event,
             source,
-            shown_at: self.shown.get(&key).copied(),
+            timeline,
             trail,
             payload,
             writes_back,
+            responses,
         })
     }
 
@@ -214,7 +224,7 @@ impl Actor {
         if row.life.update_count > 0 {
             return;
         }
-        let Some(server_time) = row.life.server_time else {
+        let Some(server_time) = row.server_time else {
             return;
         };
         let Ok(ms) = u64::try_from(row.received_at.since(server_time).num_milliseconds()) else {

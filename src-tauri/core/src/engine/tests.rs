@@ -335,7 +335,12 @@ async fn alerts_reach_the_ui_once_with_unread_counts_and_read_state() {
     let detail = fx.desk.detail(&id(&feed.url), "r-1").await.unwrap();
     assert_eq!(detail.trail.len(), 1);
     assert_eq!(detail.trail[0].fields.title, "Burglary");
-    assert!(detail.shown_at.is_some());
+    let told: Vec<_> = detail.timeline.iter().map(|m| m.what).collect();
+    assert!(
+        told.contains(&crate::store::MomentKind::Notified),
+        "{told:?}"
+    );
+    assert!(detail.alert.life.notified_at.is_some());
     assert!(detail.payload.contains("suspect seen"));
     assert!(fx.desk.detail(&id(&feed.url), "nope").await.is_err());
 

@@ -14,7 +14,7 @@ use ts_rs::TS;
 use super::error::{EngineErrorKind, ErrorView};
 use crate::domain::{Alert, AlertFields, Kind, Priority, ServerId, Source, Timestamp};
 use crate::link::LinkState;
-use crate::store::{Life, StoredAlert, TrailEntry};
+use crate::store::{Life, Moment, StoredAlert, TrailEntry};
 
 /// One alert as a row of the list (its latest version and where it stands).
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
@@ -30,7 +30,11 @@ pub struct AlertRow {
     pub fields: AlertFields,
     /// When its latest version arrived.
     pub received_at: Timestamp,
-    /// First arrival, the server's time, read and acknowledged.
+    /// The record's status, where its profile names it.
+    pub status: Option<String>,
+    /// The backend's own time for the latest version.
+    pub server_time: Option<Timestamp>,
+    /// First arrival, notified, read, acknowledged, responses.
     #[serde(flatten)]
     pub life: Life,
 }
@@ -43,6 +47,8 @@ impl From<StoredAlert> for AlertRow {
             profile: stored.alert.profile,
             fields: stored.alert.fields,
             received_at: stored.alert.received_at,
+            status: stored.alert.status,
+            server_time: stored.alert.server_time,
             life: stored.life,
         }
     }
@@ -57,12 +63,15 @@ impl AlertRow {
             profile: alert.profile.clone(),
             fields: alert.fields.clone(),
             received_at: alert.received_at,
+            status: alert.status.clone(),
+            server_time: alert.server_time,
             life: Life {
                 first_received_at: alert.received_at,
-                server_time: None,
+                notified_at: None,
                 read_at: None,
                 acknowledged_at: None,
                 update_count: 0,
+                responses: Vec::new(),
             },
         }
     }
@@ -173,7 +182,16 @@ pub enum Notice {
         /// Its id.
         id: String,
     },
-    /// An acknowledgement was kept here, but the server was not told.
+    /// A response was made from an alert's notification ("En route").
+    Responded {
+        /// Its server.
+        server: ServerId,
+        /// Its id.
+        id: String,
+        /// The response's label.
+        response: String,
+    },
+    /// A response (an acknowledgement, or a status response) was kept here, but the server refused it for good.
     WriteBackFailed {
         /// The server.
         server: ServerId,
@@ -181,8 +199,34 @@ pub enum Notice {
         id: String,
         /// Its title.
         title: String,
+        /// The response's label.
+        response: String,
         /// Why.
         message: String,
+    },
+    /// A response could not be sent yet; it waits in the outbox and is sent again until the server takes it.
+    ResponseDelayed {
+        /// The server.
+        server: ServerId,
+        /// The alert.
+        id: String,
+        /// Its title.
+        title: String,
+        /// The response's label.
+        response: String,
+        /// Why it did not get through.
+        message: String,
+    },
+    /// A delayed response reached the server.
+    ResponseDelivered {
+        /// The server.
+        server: ServerId,
+        /// The alert.
+        id: String,
+        /// Its title.
+        title: String,
+        /// The response's label.
+        response: String,
     },
     /// An alert is still unacknowledged after repeated notifications.
     Escalated {
@@ -298,14 +342,26 @@ pub struct AlertDetail {
     pub event: String,
     /// How the latest version arrived.
     pub source: Source,
-    /// When a notification for it was shown in this run (`null`: none, or before this run).
-    pub shown_at: Option<Timestamp>,
+    /// Its times in order (the server's, received, notified, read, acknowledged, responses made and
+    /// confirmed), each with the latency since the one before.
+    pub timeline: Vec<Moment>,
     /// Earlier versions, oldest first.
     pub trail: Vec<TrailEntry>,
     /// The payload, pretty-printed JSON (shown as text).
     pub payload: String,
     /// Whether acknowledging also tells the server.
     pub writes_back: bool,
+    /// The status responses its profile offers (each also acknowledges).
+    pub responses: Vec<ResponseChoice>,
+}
+
+/// A status response a profile offers ("En route").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, TS)]
+pub struct ResponseChoice {
+    /// Its name (what `respond` takes).
+    pub name: String,
+    /// Its label.
+    pub label: String,
 }
 
 /// A profile the sign-in form offers.
@@ -427,6 +483,10 @@ pub fn typescript() -> String {
             Source::decl(),
             LinkState::decl(),
             AlertFields::decl(),
+            crate::store::ResponseState::decl(),
+            crate::store::Response::decl(),
+            crate::store::MomentKind::decl(),
+            Moment::decl(),
             Life::decl(),
             AlertRow::decl(),
             ServerView::decl(),
@@ -440,6 +500,7 @@ pub fn typescript() -> String {
             View::decl(),
             DeskEvent::decl(),
             TrailEntry::decl(),
+            ResponseChoice::decl(),
             AlertDetail::decl(),
             ProfileInfo::decl(),
             VariableInfo::decl(),

@@ -30,6 +30,8 @@ pub struct Events {
     /// Lists whose answer did not match the profile, already logged.
     noted: HashSet<String>,
     skipped: Skipped,
+    /// A message named no record but said one changed (a `catch_up` rule): the lists are to be read now.
+    catch_up: bool,
 }
 
 /// The server refused the credentials on a fetch.
@@ -47,7 +49,13 @@ impl Events {
             problems: Vec::new(),
             noted: HashSet::new(),
             skipped: Skipped::default(),
+            catch_up: false,
         }
+    }
+
+    /// Whether a message since the last call asked for a catch-up from the lists (see `Rule::catch_up`).
+    pub fn take_catch_up(&mut self) -> bool {
+        std::mem::take(&mut self.catch_up)
     }
 
     /// Sets a variable after the link learned it (the REST base it found).
@@ -89,6 +97,11 @@ impl Events {
         };
         let rule = matched.rule;
         if rule.ignore {
+            return Ok(Vec::new());
+        }
+        if rule.catch_up && !rule.names_its_record(&payload, &self.vars) {
+            tracing::debug!(event = %name, "a change without a record: catching up from the lists");
+            self.catch_up = true;
             return Ok(Vec::new());
         }
         let records = match &rule.fetch {

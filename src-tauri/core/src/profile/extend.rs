@@ -6,7 +6,7 @@
 //!   `[variables.api_base] default = "/v2"` changes that default and nothing else.
 //! - `[[rules]]` are tried before the base's (the first match wins), so a rule for one event replaces the base's
 //!   handling of that event; `replace_rules = true` drops the base's rules.
-//! - `[[backfill]]`, when given, replaces the base's lists.
+//! - `[[backfill]]` and `[[responses]]`, when given, replace the base's.
 //! - `name` defaults to the base's, so the override keeps the base's sign-in and history on a server.
 
 use std::path::{Path, PathBuf};
@@ -16,7 +16,7 @@ use toml::{Table, Value};
 
 use super::{
     builtin_source, Acknowledge, Auth, Backfill, Connect, MessageShape, ProfileError, Protocol,
-    Rule, Variable,
+    ResponseSpec, Rule, Variable,
 };
 
 /// How deep `extends` may chain.
@@ -42,6 +42,7 @@ struct Overlay {
     rules: Option<Vec<Rule>>,
     backfill: Option<Vec<Backfill>>,
     acknowledge: Option<Acknowledge>,
+    responses: Option<Vec<ResponseSpec>>,
 }
 
 /// The profile `text` (from `origin`) with what it extends merged in, as one table without `extends`, and

@@ -67,6 +67,48 @@ pub struct Profile {
     /// How to tell the server an alert was acknowledged (write-back), if it offers a way.
     #[serde(default)]
     pub acknowledge: Option<Acknowledge>,
+    /// The status responses the server accepts ("En route", "On scene"...), each with its request.
+    #[serde(default)]
+    pub responses: Vec<ResponseSpec>,
+}
+
+/// `[[responses]]`: a status response an officer can send about an alert, and the REST call that sends it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResponseSpec {
+    /// What `alertdesk respond ID NAME` takes (`en_route`): letters, digits, `_` and `-`.
+    pub name: String,
+    /// What the window and the notification show ("En route").
+    pub label: String,
+    /// HTTP method: POST, PUT or PATCH.
+    #[serde(default = "default_ack_method")]
+    pub method: String,
+    /// Path template over the alert's payload, as for `[acknowledge]`.
+    pub path: Template,
+    /// JSON body; string leaves are templates over the payload. Default: no body.
+    #[serde(default)]
+    pub body: Option<toml::Value>,
+    /// Offered only for alerts of these kinds (empty: every alert).
+    #[serde(default)]
+    pub kinds: Vec<crate::domain::Kind>,
+}
+
+impl ResponseSpec {
+    /// Whether it is offered for an alert of `kind`.
+    pub fn offered_for(&self, kind: crate::domain::Kind) -> bool {
+        self.kinds.is_empty() || self.kinds.contains(&kind)
+    }
+}
+
+/// The REST call of one response (the acknowledgement, or a `[[responses]]` entry).
+#[derive(Debug, Clone, Copy)]
+pub struct Call<'a> {
+    /// HTTP method.
+    pub method: &'a str,
+    /// Path template.
+    pub path: &'a Template,
+    /// Body template.
+    pub body: Option<&'a toml::Value>,
 }
 
 /// `[acknowledge]`: the REST call that writes an acknowledgement back to the server.
@@ -112,6 +154,10 @@ pub struct Backfill {
     /// Poll this list every so many seconds while the WebSocket cannot be established (0: no polling).
     #[serde(default)]
     pub poll_interval_secs: u64,
+    /// The live events whose news this list holds besides `event` (a list of current records covers their
+    /// updates too). After an outage, events that no list covers may have been missed: a gap says which.
+    #[serde(default)]
+    pub covers: Vec<String>,
 }
 
 impl Backfill {
@@ -394,6 +440,46 @@ impl Profile {
         Ok(format!(
             "# {name_or_file} merged with the profile it extends\n\n{body}"
         ))
+    }
+
+    /// The live events that become alerts and that no `[[backfill]]` list covers (see [`Backfill::covers`]),
+    /// in rule order; `*` stands for events no rule names. Empty: a catch-up after an outage misses nothing.
+    pub fn uncovered_events(&self) -> Vec<String> {
+        let covered: std::collections::BTreeSet<&str> = self
+            .backfill
+            .iter()
+            .flat_map(|b| {
+                std::iter::once(b.event.as_str()).chain(b.covers.iter().map(String::as_str))
+            })
+            .collect();
+        let mut out: Vec<String> = Vec::new();
+        for rule in self.rules.iter().filter(|r| !r.ignore) {
+            for event in rule.event.names() {
+                if !covered.contains(event) && !out.iter().any(|e| e == event) {
+                    out.push(event.to_string());
+                }
+            }
+        }
+        out
+    }
+
+    /// The request that sends response `name` (`acknowledge`, or a `[[responses]]` name), if the profile has one.
+    pub fn call(&self, name: &str) -> Option<Call<'_>> {
+        if name == crate::store::outbox::ACKNOWLEDGE {
+            return self.acknowledge.as_ref().map(|a| Call {
+                method: &a.method,
+                path: &a.path,
+                body: a.body.as_ref(),
+            });
+        }
+        self.responses
+            .iter()
+            .find(|r| r.name == name)
+            .map(|r| Call {
+                method: &r.method,
+                path: &r.path,
+                body: r.body.as_ref(),
+            })
     }
 
     /// A built-in profile by name, or a profile file by path.

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::fields;
 use super::template::{FieldPath, Rendered, Scope, Template};
-use crate::domain::{Alert, AlertFields, Kind, Priority, Source, Timestamp};
+use crate::domain::{Alert, AlertFields, Kind, Priority, Source, Stated, Timestamp};
 
 /// One rule.
 #[derive(Debug, Clone, Deserialize)]
@@ -39,18 +39,32 @@ pub struct Rule {
     /// Body template.
     #[serde(default)]
     pub body: Option<Template>,
-    /// Priority: fixed, or mapped from a field.
+    /// Priority: fixed, or mapped from a field. Without it the event states none: a new record is `normal`, an
+    /// update keeps the record's priority.
     #[serde(default)]
-    pub priority: PrioritySpec,
-    /// Whether the record is assigned to the signed-in user.
+    pub priority: Option<PrioritySpec>,
+    /// Whether the record is assigned to the signed-in user. Without it the event states nothing about the
+    /// owner: a new record is not mine, an update keeps what the record was.
     #[serde(default)]
-    pub assigned_to_me: AssignedSpec,
+    pub assigned_to_me: Option<AssignedSpec>,
     /// Raise a notification (default: reports, assignments and alerts do).
     #[serde(default)]
     pub notify: Option<bool>,
     /// Fetch the record over REST (events that carry only an id, or nothing).
     #[serde(default)]
     pub fetch: Option<Fetch>,
+    /// The event says a record changed without saying which: when its `id` does not render, the link catches
+    /// up from the profile's lists instead (what changed comes as updates of the records it knows), and the
+    /// event makes no alert of its own.
+    #[serde(default)]
+    pub catch_up: bool,
+    /// Where the record's status is (`{{status || emergency.status}}`): closing statuses end the repeats.
+    #[serde(default)]
+    pub status: Option<Template>,
+    /// Where the backend's own time for this version is (`{{updatedAt || updated_at}}`). Without it, the first
+    /// of `updatedAt`, `updated_at`, `createdAt`, `created_at`, `timestamp`, `time` that holds one.
+    #[serde(default)]
+    pub time: Option<Template>,
 }
 
 /// A string or a list of strings.
@@ -68,6 +82,14 @@ impl OneOrMany {
         match self {
             Self::One(v) => v == "*" || v == value,
             Self::Many(vs) => vs.iter().any(|v| v == "*" || v == value),
+        }
+    }
+
+    /// The names it lists (`*` as itself).
+    pub fn names(&self) -> Vec<&str> {
+        match self {
+            Self::One(v) => vec![v.as_str()],
+            Self::Many(vs) => vs.iter().map(String::as_str).collect(),
         }
     }
 
@@ -101,12 +123,6 @@ fn normal() -> Priority {
     Priority::Normal
 }
 
-impl Default for PrioritySpec {
-    fn default() -> Self {
-        Self::Fixed(Priority::Normal)
-    }
-}
-
 /// `assigned_to_me = true` or `assigned_to_me = { field = "{{assignedTo}}", equals = "{{$user_id}}" }`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged, expecting = "true, false or { field, equals }")]
@@ -120,12 +136,6 @@ pub enum AssignedSpec {
         /// The user side, usually a variable.
         equals: Template,
     },
-}
-
-impl Default for AssignedSpec {
-    fn default() -> Self {
-        Self::Fixed(false)
-    }
 }
 
 /// `fetch = { get = "/api/tickets/{{id}}", list = "/api/tickets" }`
@@ -268,41 +278,36 @@ impl Rule {
         let texts = record_texts(record.as_ref(), &payload);
         let mut missing = Vec::new();
         let mut fell_back = Vec::new();
-        let mut text_of = |template: &Option<Template>, except: &str| -> String {
-            template.as_ref().map_or_else(String::new, |t| {
+        let mut stated = Stated::ALL;
+        // A title or body is the event's own when every field it names was there (or it names none).
+        let mut text_of = |template: &Option<Template>, except: &str| -> (String, bool) {
+            template.as_ref().map_or((String::new(), false), |t| {
                 let rendered = render_text(t, &scope, &texts, except);
+                let own = rendered.missing.is_empty()
+                    && rendered.fell_back.is_empty()
+                    && (rendered.found > 0 || t.is_literal());
                 missing.extend(rendered.missing);
                 fell_back.extend(rendered.fell_back);
-                rendered.text
+                (rendered.text, own)
             })
         };
-        let title = match &self.title {
+        let (title, own_title) = match &self.title {
             Some(_) => text_of(&self.title, ""),
-            None => fields::summary(&texts, "", 3),
+            None => (fields::summary(&texts, "", 3), false),
         };
+        stated.title = own_title;
         let title = if title.trim().is_empty() {
             event.to_string()
         } else {
             title
         };
-        let body = text_of(&self.body, &title);
-        let priority = match &self.priority {
-            PrioritySpec::Fixed(p) => *p,
-            PrioritySpec::Mapped { from, map, default } => from
-                .render(&scope)
-                .ok()
-                .and_then(|v| map.get(&v.to_lowercase()).copied())
-                .unwrap_or(*default),
-        };
-        let assigned_to_me = match &self.assigned_to_me {
-            AssignedSpec::Fixed(b) => *b,
-            AssignedSpec::Field { field, equals } => {
-                match (field.render(&scope), equals.render(&scope)) {
-                    (Ok(a), Ok(b)) => !a.is_empty() && a == b,
-                    _ => false,
-                }
-            }
-        };
+        let (body, own_body) = text_of(&self.body, &title);
+        stated.body = own_body;
+        let (priority, stated_priority) = self.priority_in(&scope);
+        stated.priority = stated_priority;
+        let (assigned_to_me, stated_owner) = self.assigned_in(&scope);
+        stated.assigned_to_me = stated_owner;
+        let (status, server_time) = self.status_and_time(&scope, &payload, record.as_ref());
         let notify = self.notify.unwrap_or_else(|| kind.notifies_by_default());
         let data = match record {
             Some(record) => serde_json::json!({ "message": payload, "record": record }),
@@ -322,13 +327,84 @@ impl Rule {
             notify,
             received_at,
             source: Source::Live,
+            status,
+            server_time,
             data,
+            stated,
         };
         Ok(Built {
             alert,
             missing,
             fell_back,
         })
+    }
+
+    /// The record's status and the backend's time for this version, where the rule says (or the usual time
+    /// fields).
+    fn status_and_time(
+        &self,
+        scope: &Scope<'_>,
+        payload: &Value,
+        record: Option<&Value>,
+    ) -> (Option<String>, Option<Timestamp>) {
+        let status = self
+            .status
+            .as_ref()
+            .and_then(|t| t.render(scope).ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
+        let time = match &self.time {
+            Some(t) => t.render(scope).ok().and_then(|t| Timestamp::parse(&t).ok()),
+            None => default_time(payload, record),
+        };
+        (status, time)
+    }
+
+    /// Whether the event's payload names its record: the rule's `id` renders without the record (always, for a
+    /// rule without an `id`).
+    pub fn names_its_record(&self, payload: &Value, vars: &BTreeMap<String, String>) -> bool {
+        let scope = Scope {
+            payload,
+            vars,
+            record: None,
+        };
+        self.id
+            .as_ref()
+            .is_none_or(|t| t.render(&scope).is_ok_and(|id| !id.trim().is_empty()))
+    }
+
+    /// The priority, and whether the event stated one (a rule without `priority`, or a mapped field the event
+    /// lacks, states none).
+    fn priority_in(&self, scope: &Scope<'_>) -> (Priority, bool) {
+        match &self.priority {
+            None => (Priority::Normal, false),
+            Some(PrioritySpec::Fixed(p)) => (*p, true),
+            Some(PrioritySpec::Mapped { from, map, default }) => match from.render(scope) {
+                Ok(value) => (
+                    map.get(&value.to_lowercase()).copied().unwrap_or(*default),
+                    true,
+                ),
+                Err(_) => (*default, false),
+            },
+        }
+    }
+
+    /// Whether the record is assigned to me, and whether the event said: it names the owner (maybe nobody,
+    /// as null) and we know who "me" is.
+    fn assigned_in(&self, scope: &Scope<'_>) -> (bool, bool) {
+        match &self.assigned_to_me {
+            None => (false, false),
+            Some(AssignedSpec::Fixed(b)) => (*b, true),
+            Some(AssignedSpec::Field { field, equals }) => {
+                let me = equals.render(scope);
+                let stated = field.present(scope) && me.is_ok();
+                let mine = match (field.render(scope), me) {
+                    (Ok(a), Ok(b)) => !a.is_empty() && a == b,
+                    _ => false,
+                };
+                (mine, stated)
+            }
+        }
     }
 
     pub(crate) fn validate(&self) -> Result<(), String> {
@@ -355,14 +431,14 @@ impl Rule {
 
     /// Every template of the rule (for variable checks at load).
     pub(crate) fn templates(&self) -> Vec<&Template> {
-        let mut out: Vec<&Template> = [&self.id, &self.title, &self.body]
+        let mut out: Vec<&Template> = [&self.id, &self.title, &self.body, &self.status, &self.time]
             .into_iter()
             .flatten()
             .collect();
-        if let PrioritySpec::Mapped { from, .. } = &self.priority {
+        if let Some(PrioritySpec::Mapped { from, .. }) = &self.priority {
             out.push(from);
         }
-        if let AssignedSpec::Field { field, equals } = &self.assigned_to_me {
+        if let Some(AssignedSpec::Field { field, equals }) = &self.assigned_to_me {
             out.extend([field, equals]);
         }
         if let Some(fetch) = &self.fetch {
@@ -370,6 +446,25 @@ impl Rule {
         }
         out
     }
+}
+
+/// The backend's own time for a record the rule names no time field for: the first of the usual fields, in the
+/// payload or the fetched record, that holds an RFC 3339 time.
+fn default_time(payload: &Value, record: Option<&Value>) -> Option<Timestamp> {
+    const KEYS: [&str; 6] = [
+        "updatedAt",
+        "updated_at",
+        "createdAt",
+        "created_at",
+        "timestamp",
+        "time",
+    ];
+    [Some(payload), record]
+        .into_iter()
+        .flatten()
+        .flat_map(|object| KEYS.iter().filter_map(|key| object.get(key)))
+        .filter_map(Value::as_str)
+        .find_map(|text| Timestamp::parse(text).ok())
 }
 
 /// The record's own short texts (the fetched record's first), for fields a template names and the record lacks.

@@ -228,6 +228,17 @@ impl Template {
         out
     }
 
+    /// Whether any field this template names is in `scope`, even as null (the record states it, maybe as
+    /// "nobody"): a variable alone does not count.
+    pub fn present(&self, scope: &Scope<'_>) -> bool {
+        self.parts.iter().any(|part| match part {
+            Part::Field { paths, .. } => paths
+                .iter()
+                .any(|p| !matches!(p.root, Root::Var(_)) && p.lookup_value(scope).is_some()),
+            Part::Text(_) => false,
+        })
+    }
+
     /// Renders; a template that is exactly one field keeps the field's JSON type (numbers stay numbers).
     pub fn render_value(&self, scope: &Scope<'_>) -> Result<Value, Missing> {
         if let [Part::Field { paths, fallback }] = self.parts.as_slice() {

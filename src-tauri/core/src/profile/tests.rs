@@ -526,3 +526,79 @@ fn the_summary_fills_the_title_when_none_of_its_fields_is_there() {
     .unwrap();
     assert_eq!(title, "New ticket");
 }
+
+#[test]
+fn rules_state_only_what_their_event_knows() {
+    let profile = Profile::load("emergency-dispatch").unwrap();
+    let vars = vars(&profile, &[("user_id", "U-7")]);
+    let build = |payload: Value| {
+        let m = rules::find(&profile.rules, "emergency_updated", &payload).unwrap();
+        m.rule
+            .build(&profile.name, "emergency_updated", payload, None, &vars)
+            .unwrap()
+    };
+    // Completed, naming neither owner nor priority, with no text: nothing but the status is stated.
+    let done = build(json!({"action": "completed", "emergency": {"id": "E-1", "status": "completed"}}));
+    assert_eq!(
+        done.stated,
+        crate::domain::Stated {
+            title: false,
+            body: false,
+            priority: false,
+            assigned_to_me: false
+        }
+    );
+    assert_eq!(done.status.as_deref(), Some("completed"));
+    // A whole record states everything; "nobody" (null) is an owner too.
+    let whole = build(json!({"action": "completed", "emergency": {
+        "id": "E-1", "status": "completed", "description": "Kitchen fire", "priority": "low", "unit_id": null,
+        "updatedAt": "2026-11-30T08:00:00Z"}}));
+    assert!(whole.stated.title && whole.stated.priority && whole.stated.assigned_to_me);
+    assert!(!whole.fields.assigned_to_me);
+    assert_eq!(
+        whole.server_time.map(|t| t.to_rfc3339()).as_deref(),
+        Some("2026-11-30T08:00:00.000Z")
+    );
+    // Without `--set user_id` nobody is "me": the owner is not stated either way.
+    let anyone = Profile::load("emergency-dispatch").unwrap();
+    let payload = json!({"action": "assigned", "emergency": {"id": "E-1", "unit_id": "U-7"}});
+    let m = rules::find(&anyone.rules, "emergency_updated", &payload).unwrap();
+    let a = m
+        .rule
+        .build(&anyone.name, "emergency_updated", payload, None, &vars_of(&anyone))
+        .unwrap();
+    assert!(!a.stated.assigned_to_me);
+}
+
+fn vars_of(profile: &Profile) -> BTreeMap<String, String> {
+    vars(profile, &[])
+}
+
+#[test]
+fn every_builtin_says_which_events_its_lists_miss() {
+    let uncovered = |name: &str| Profile::load(name).unwrap().uncovered_events();
+    assert_eq!(uncovered("emergency-dispatch"), ["unit_status_update"]);
+    assert_eq!(uncovered("service-calls"), ["user_deleted"]);
+    assert!(uncovered("station-reports").is_empty());
+    assert!(uncovered("demo").is_empty());
+    assert_eq!(
+        uncovered("crowd-monitoring"),
+        ["action:created", "insight:update", "prediction:update"]
+    );
+    assert_eq!(
+        uncovered("ticketing"),
+        ["comment", "time_entry", "shipment", "site", "attachment"]
+    );
+}
+
+#[test]
+fn a_change_that_names_no_record_asks_for_a_catch_up() {
+    let profile = Profile::load("ticketing").unwrap();
+    let vars = vars_of(&profile);
+    let bare = json!({"type": "ticket", "action": "claimed"});
+    let m = rules::find(&profile.rules, "ticket", &bare).unwrap();
+    assert!(m.rule.catch_up && !m.rule.names_its_record(&bare, &vars));
+    let named = json!({"type": "ticket", "action": "claimed", "id": 3});
+    let m = rules::find(&profile.rules, "ticket", &named).unwrap();
+    assert!(m.rule.names_its_record(&named, &vars));
+}

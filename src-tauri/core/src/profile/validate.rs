@@ -4,14 +4,41 @@
 use super::template::{self, Template};
 use super::{AuthMode, Profile, Protocol, BUILTIN_VARIABLES};
 
+/// Non-empty letters, digits, `-` or `_`.
+fn is_name(text: &str) -> bool {
+    !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
 impl Profile {
+    /// A write-back request: its method, and that its templates parse and name only declared variables.
+    fn check_call(
+        &self,
+        context: &str,
+        method: &str,
+        path: &Template,
+        body: Option<&toml::Value>,
+    ) -> Result<(), String> {
+        if !["POST", "PUT", "PATCH"].contains(&method) {
+            return Err(format!(
+                "{context}.method {method:?} must be POST, PUT or PATCH"
+            ));
+        }
+        self.check_template(path)
+            .map_err(|e| format!("{context}.path: {e}"))?;
+        if let Some(body) = body {
+            for t in templates_in(body).map_err(|e| format!("{context}.body: {e}"))? {
+                self.check_template(&t)
+                    .map_err(|e| format!("{context}.body: {e}"))?;
+            }
+        }
+        Ok(())
+    }
+
     pub(super) fn validate(&self) -> Result<(), String> {
-        if self.name.is_empty()
-            || !self
-                .name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        {
+        if !is_name(&self.name) {
             return Err(format!(
                 "name {:?} must be non-empty letters, digits, - or _",
                 self.name
@@ -64,17 +91,29 @@ impl Profile {
             }
         }
         if let Some(ack) = &self.acknowledge {
-            if !["POST", "PUT", "PATCH"].contains(&ack.method.as_str()) {
+            self.check_call("acknowledge", &ack.method, &ack.path, ack.body.as_ref())?;
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, response) in self.responses.iter().enumerate() {
+            let context = format!("responses[{i}]");
+            if !is_name(&response.name) || response.name == crate::store::outbox::ACKNOWLEDGE {
                 return Err(format!(
-                    "acknowledge.method {:?} must be POST, PUT or PATCH",
-                    ack.method
+                    "{context}: name {:?} must be letters, digits, - or _ (and not \"acknowledge\")",
+                    response.name
                 ));
             }
-            self.check_template(&ack.path)
-                .map_err(|e| format!("acknowledge.path: {e}"))?;
-            if let Some(body) = &ack.body {
-                templates_in(body).map_err(|e| format!("acknowledge.body: {e}"))?;
+            if !names.insert(response.name.as_str()) {
+                return Err(format!("{context}: name {:?} is used twice", response.name));
             }
+            if response.label.trim().is_empty() {
+                return Err(format!("{context}: label must not be empty"));
+            }
+            self.check_call(
+                &context,
+                &response.method,
+                &response.path,
+                response.body.as_ref(),
+            )?;
         }
         for (i, backfill) in self.backfill.iter().enumerate() {
             let context = |e: String| format!("backfill[{i}]: {e}");

@@ -62,29 +62,31 @@ impl Delivered {
 pub struct Unapplied {
     /// Why.
     pub error: StoreError,
-    /// The batch, untouched.
+    /// The batch, nothing of it lost.
     pub batch: Vec<Update>,
 }
 
 impl Store {
-    /// Records `server`'s batch (seen through `profile`) in one transaction and returns what is news, in order.
-    /// On failure nothing is written and the batch comes back in the error.
+    /// Records `server`'s batch (seen through `profile`) in one transaction and returns what is news, in order:
+    /// updated alerts as their merged versions. On failure nothing is written and the batch comes back in the
+    /// error (its alerts perhaps already merged with what the history knew, which is what they mean).
     pub fn apply(
         &self,
         server: &ServerId,
         profile: &str,
-        batch: Vec<Update>,
+        mut batch: Vec<Update>,
     ) -> Result<Vec<Delivered>, Box<Unapplied>> {
+        let closing = &self.closing;
         let recorded = self.write(|tx| {
             let mut results = Vec::with_capacity(batch.len());
-            for update in &batch {
+            for update in &mut batch {
                 results.push(match update {
-                    Update::Alert(alert) => Some(record_in(tx, server, alert)?),
+                    Update::Alert(alert) => Some(record_in(tx, server, alert, closing)?),
                     Update::Baseline(alerts) => {
                         // Records that predate the first connection: keep them, already read, announce nothing.
                         let now = Timestamp::now();
                         for alert in alerts {
-                            if record_in(tx, server, alert)? == Recorded::New {
+                            if record_in(tx, server, alert, closing)? == Recorded::New {
                                 tx.prepare_cached(
                                     "UPDATE alerts SET read_at = ?3 WHERE server = ?1 AND id = ?2",
                                 )?
@@ -106,7 +108,7 @@ impl Store {
                         tx.prepare_cached(
                             "INSERT INTO gaps (server, from_ts, to_ts, note) VALUES (?1, ?2, ?3, ?4)",
                         )?
-                        .execute(params![server, from, to, reason])?;
+                        .execute(params![server, &*from, &*to, &*reason])?;
                         None
                     }
                     Update::State(_) | Update::Problem(_) => None,

@@ -60,6 +60,16 @@ impl History {
     }
 }
 
+impl History {
+    /// Runs `f` on the store without waiting for it (work whose result nobody needs now, such as noting
+    /// notification times). It still runs in order with everything else.
+    pub fn submit(&self, f: impl FnOnce(&Store) + Send + 'static) {
+        if self.jobs.send(Box::new(f)).is_err() {
+            tracing::warn!("the history thread is gone; a write was dropped");
+        }
+    }
+}
+
 impl HistoryThread {
     /// Waits for the thread to finish what was queued (call after dropping every [`History`]).
     pub fn join(self) {

@@ -26,14 +26,18 @@
 //! # Times
 //!
 //! Times are [`Timestamp`]s, stored in UTC with milliseconds (`2024-05-01T08:00:00.000Z`), so they sort as
-//! text. `server_time` is taken, when it is there, from the first of `updatedAt`,
-//! `updated_at`, `createdAt`, `created_at`, `timestamp`, `time` in the payload or its fetched `record` that
-//! holds an RFC 3339 time; otherwise it is unknown.
+//! text. `server_time` is the backend's own time for the latest version, from the field its profile's rule
+//! names (`time`), else from the usual fields (see [`crate::profile::Rule::time`]); an update without one keeps
+//! the previous version's. Each alert also keeps when the user was first told (`notified_at`), read and
+//! acknowledged it, and its [responses](outbox) with their times: [`StoredAlert::timeline`] puts them in order.
 
 mod apply;
 mod error;
 pub mod history;
+#[cfg(test)]
+mod life_tests;
 mod open;
+pub mod outbox;
 mod query;
 mod record;
 #[cfg(test)]
@@ -48,6 +52,7 @@ pub use apply::{Delivered, Unapplied};
 use error::Fail;
 pub use error::StoreError;
 pub use history::History;
+pub use outbox::{Moment, MomentKind, Outgoing, Queued, Response, ResponseState, Sent};
 use query::to_u64;
 pub use query::{Gap, Life, Query, StoredAlert, TrailEntry};
 pub use record::{Change, Recorded};
@@ -102,6 +107,8 @@ pub struct Recovery {
 pub struct Store {
     conn: Connection,
     path: PathBuf,
+    /// The statuses that close a record (see [`Store::set_closing_statuses`]).
+    closing: Vec<String>,
 }
 
 impl Store {
@@ -155,7 +162,14 @@ impl Store {
         Self {
             conn,
             path: path.into(),
+            closing: crate::config::settings::AlertingSettings::default().terminal_statuses,
         }
+    }
+
+    /// The statuses that close a record (`[alerting] terminal_statuses`): an update to a closed record never
+    /// marks it unread again.
+    pub fn set_closing_statuses(&mut self, statuses: Vec<String>) {
+        self.closing = statuses;
     }
 
     /// The file it was opened from.
@@ -165,7 +179,8 @@ impl Store {
 
     /// Records one alert from `server` (see [`Recorded`]), committed before it returns.
     pub fn record(&self, server: &ServerId, alert: &Alert) -> Result<Recorded, StoreError> {
-        self.write(|tx| record::record_in(tx, server, alert))
+        let mut alert = alert.clone();
+        self.write(|tx| record::record_in(tx, server, &mut alert, &self.closing))
     }
 
     /// Records a burst of alerts from `server` in one transaction: all or none. The results are in order; an id
@@ -175,10 +190,11 @@ impl Store {
         server: &ServerId,
         alerts: &[Alert],
     ) -> Result<Vec<Recorded>, StoreError> {
+        let mut alerts = alerts.to_vec();
         self.write(|tx| {
             alerts
-                .iter()
-                .map(|alert| record::record_in(tx, server, alert))
+                .iter_mut()
+                .map(|alert| record::record_in(tx, server, alert, &self.closing))
                 .collect()
         })
     }
@@ -224,11 +240,13 @@ impl Store {
         })
     }
 
-    /// Deletes every read alert and its trail; returns how many alerts.
+    /// Deletes every read alert and its trail, except those with a response still on its way to the server;
+    /// returns how many alerts.
     pub fn clear_read(&self) -> Result<u64, StoreError> {
         self.write(|tx| {
             Ok(to_u64(tx.execute(
-                "DELETE FROM alerts WHERE read_at IS NOT NULL",
+                "DELETE FROM alerts WHERE read_at IS NOT NULL AND NOT EXISTS (SELECT 1 FROM outbox o \
+                 WHERE o.server = alerts.server AND o.id = alerts.id AND o.state = 'pending')",
                 [],
             )?))
         })

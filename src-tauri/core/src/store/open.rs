@@ -13,14 +13,14 @@ use super::StoreError;
 /// The schema as a list of steps: step `i` takes a file from `PRAGMA user_version` `i` to `i + 1`. Each step
 /// runs in its own transaction with the version bump, so a crash mid-migration leaves the file at the previous
 /// version, never half-migrated. Steps are append-only: a released step is never edited.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
 
 /// Version 1.
 ///
 /// Times are RFC 3339 UTC text with milliseconds (`2024-05-01T08:00:00.000Z`), always in that one shape, so text
 /// order is time order. Booleans are 0/1. Kinds, priorities and sources are their lowercase names (no CHECK on
 /// them, so a new variant needs no table rebuild).
-const SCHEMA_V1: &str = "
+pub(super) const SCHEMA_V1: &str = "
 CREATE TABLE alerts (
     server            TEXT    NOT NULL,
     id                TEXT    NOT NULL,
@@ -88,6 +88,34 @@ CREATE TABLE cursors (
     value      TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
+";
+
+/// Version 2: record life. An alert's status (as its profile names it) and when the user was first told; the
+/// status of each earlier version; the outbox of responses on their way to the server.
+const SCHEMA_V2: &str = "
+ALTER TABLE alerts ADD COLUMN status TEXT;
+ALTER TABLE alerts ADD COLUMN notified_at TEXT;
+ALTER TABLE alert_updates ADD COLUMN status TEXT;
+
+-- Responses to alerts (acknowledge, en_route...) until the server confirms them; see store/outbox.rs.
+CREATE TABLE outbox (
+    seq      INTEGER PRIMARY KEY,
+    server   TEXT    NOT NULL,
+    id       TEXT    NOT NULL,
+    name     TEXT    NOT NULL,
+    label    TEXT    NOT NULL,
+    state    TEXT    NOT NULL CHECK (state IN ('pending', 'confirmed', 'failed')),
+    made_at  TEXT    NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    next_at  TEXT    NOT NULL,
+    done_at  TEXT,
+    error    TEXT,
+    FOREIGN KEY (server, id) REFERENCES alerts (server, id) ON DELETE CASCADE ON UPDATE CASCADE
+);
+-- What is due next.
+CREATE INDEX outbox_pending ON outbox (next_at) WHERE state = 'pending';
+-- One alert's responses.
+CREATE INDEX outbox_by_alert ON outbox (server, id, seq);
 ";
 
 /// The newest schema version this build knows.

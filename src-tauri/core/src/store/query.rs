@@ -3,30 +3,33 @@
 use std::collections::BTreeMap;
 
 use rusqlite::types::{Type, Value as SqlValue};
-use rusqlite::{params, params_from_iter, OptionalExtension, Row};
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 use ts_rs::TS;
 
+use super::outbox::{responses_of, timeline, Moment, Response};
 use super::Store;
 use super::StoreError;
-use crate::domain::{Alert, AlertFields, Kind, Priority, ServerId, Source, Timestamp};
+use crate::domain::{Alert, AlertFields, Kind, Priority, ServerId, Source, Stated, Timestamp};
 
 /// Where an alert stands in the history, beside its latest version.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct Life {
     /// When the first version arrived.
     pub first_received_at: Timestamp,
-    /// The backend's own time for the record, when the payload has one.
-    pub server_time: Option<Timestamp>,
+    /// When the user was first told (a notification of its own or in a burst's summary); `None`: never.
+    pub notified_at: Option<Timestamp>,
     /// When it was marked read; `None` while unread.
     pub read_at: Option<Timestamp>,
-    /// When it was acknowledged.
+    /// When it was acknowledged (or responded to).
     pub acknowledged_at: Option<Timestamp>,
     /// How many updates merged into it (the trail may hold fewer once retention trimmed it).
     #[ts(type = "number")]
     pub update_count: u64,
+    /// The responses sent (or being sent) to the server for it, oldest first.
+    pub responses: Vec<Response>,
 }
 
 /// An alert as stored: its latest version and where it stands. Serializes flat, for `history --json`.
@@ -40,6 +43,8 @@ pub struct StoredAlert {
     /// Read, acknowledged, times.
     #[serde(flatten)]
     pub life: Life,
+    /// Its times in order, with the latency between each and the one before.
+    pub timeline: Vec<Moment>,
 }
 
 /// A version of an alert that a later update replaced (one entry of the trail, as the detail pane shows it).
@@ -56,6 +61,8 @@ pub struct TrailEntry {
     /// What it said.
     #[serde(flatten)]
     pub fields: AlertFields,
+    /// Its status.
+    pub status: Option<String>,
     /// Its payload (kept in the history, not sent to the UI).
     #[serde(skip)]
     pub data: Value,
@@ -98,7 +105,8 @@ pub struct Query {
 }
 
 pub(super) const ALERT_COLUMNS: &str = "server, id, profile, kind, event, title, body, priority, assigned_to_me, \
-     notify, source, first_received_at, received_at, server_time, read_at, acknowledged_at, data, update_count";
+     notify, source, first_received_at, received_at, server_time, read_at, acknowledged_at, data, update_count, \
+     status, notified_at";
 
 impl Store {
     /// The alerts `query` selects, newest (last received or updated) first.
@@ -154,7 +162,9 @@ impl Store {
             args.push(SqlValue::Integer(limit));
             let mut statement = conn.prepare(&sql)?;
             let rows = statement.query_map(params_from_iter(args), stored_alert)?;
-            Ok(rows.collect::<rusqlite::Result<_>>()?)
+            let mut alerts = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+            attach_responses(conn, &mut alerts)?;
+            Ok(alerts)
         })
     }
 
@@ -162,10 +172,13 @@ impl Store {
     pub fn get(&self, server: &ServerId, id: &str) -> Result<Option<StoredAlert>, StoreError> {
         self.read(|conn| {
             let sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE server = ?1 AND id = ?2");
-            Ok(conn
+            let found = conn
                 .prepare_cached(&sql)?
                 .query_row(params![server, id], stored_alert)
-                .optional()?)
+                .optional()?;
+            let mut found: Vec<_> = found.into_iter().collect();
+            attach_responses(conn, &mut found)?;
+            Ok(found.pop())
         })
     }
 
@@ -174,7 +187,7 @@ impl Store {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(
                 "SELECT received_at, replaced_at, source, kind, event, title, body, priority, assigned_to_me, \
-                 data FROM alert_updates WHERE server = ?1 AND id = ?2 ORDER BY seq",
+                 data, status FROM alert_updates WHERE server = ?1 AND id = ?2 ORDER BY seq",
             )?;
             let rows = statement.query_map(params![server, id], |row| {
                 Ok(TrailEntry {
@@ -183,6 +196,7 @@ impl Store {
                     source: named(row, 2)?,
                     event: row.get(4)?,
                     fields: fields_at(row, 3)?,
+                    status: row.get(10)?,
                     data: json(row, 9)?,
                 })
             })?;
@@ -225,26 +239,51 @@ impl Store {
 }
 
 fn stored_alert(row: &Row<'_>) -> rusqlite::Result<StoredAlert> {
+    stored_alert_at(row, 0)
+}
+
+/// An alert from the [`ALERT_COLUMNS`] starting at column `at` (without its responses and timeline).
+pub(super) fn stored_alert_at(row: &Row<'_>, at: usize) -> rusqlite::Result<StoredAlert> {
     Ok(StoredAlert {
-        server: row.get(0)?,
+        server: row.get(at)?,
         alert: Alert {
-            id: row.get(1)?,
-            profile: row.get(2)?,
-            event: row.get(4)?,
-            fields: fields_at(row, 3)?,
-            notify: row.get(9)?,
-            source: named(row, 10)?,
-            received_at: row.get(12)?,
-            data: json(row, 16)?,
+            id: row.get(at + 1)?,
+            profile: row.get(at + 2)?,
+            event: row.get(at + 4)?,
+            fields: fields_at(row, at + 3)?,
+            notify: row.get(at + 9)?,
+            source: named(row, at + 10)?,
+            received_at: row.get(at + 12)?,
+            status: row.get(at + 18)?,
+            server_time: row.get(at + 13)?,
+            data: json(row, at + 16)?,
+            stated: Stated::ALL,
         },
         life: Life {
-            first_received_at: row.get(11)?,
-            server_time: row.get(13)?,
-            read_at: row.get(14)?,
-            acknowledged_at: row.get(15)?,
-            update_count: to_u64(row.get::<_, i64>(17)?),
+            first_received_at: row.get(at + 11)?,
+            notified_at: row.get(at + 19)?,
+            read_at: row.get(at + 14)?,
+            acknowledged_at: row.get(at + 15)?,
+            update_count: to_u64(row.get::<_, i64>(at + 17)?),
+            responses: Vec::new(),
         },
+        timeline: Vec::new(),
     })
+}
+
+/// Fills in each alert's responses (one query for the lot) and then its timeline.
+fn attach_responses(conn: &Connection, alerts: &mut [StoredAlert]) -> rusqlite::Result<()> {
+    if alerts.is_empty() {
+        return Ok(());
+    }
+    let mut by_key = responses_of(conn, (alerts.len() == 1).then(|| &alerts[0]))?;
+    for stored in alerts {
+        if let Some(responses) = by_key.remove(&(stored.server.clone(), stored.alert.id.clone())) {
+            stored.life.responses = responses;
+        }
+        stored.timeline = timeline(&stored.alert, &stored.life);
+    }
+    Ok(())
 }
 
 /// An alert's fields from the columns `kind, event, title, body, priority, assigned_to_me` at `start` (every

@@ -1,12 +1,20 @@
 //! Recording one alert: a new row, a duplicate that writes nothing, or an update that moves the current version
 //! to the trail and says what changed.
+//!
+//! # Updates are partial
+//!
+//! A rule states what its event knows ([`Stated`]); the merge keeps the rest from the record's current version.
+//! An update that names no owner keeps "assigned to me", one without a priority keeps the priority, one without
+//! text of its own keeps the title and body, one without a status keeps the status, and a generic `update`
+//! keeps the record's kind (a report stays a report, an assignment an assignment). The alert is rewritten to the
+//! merged version, so everything after the history (the policy, the views, `listen --json`) sees what is stored.
 
 use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::Value;
 
 use super::error::Fail;
 use super::query::{fields_at, named};
-use crate::domain::{Alert, AlertFields, Kind, Priority, ServerId, Source, Timestamp};
+use crate::domain::{Alert, AlertFields, Kind, Priority, ServerId, Source, Stated, Timestamp};
 
 /// What recording an alert did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,6 +40,10 @@ pub struct Change {
     pub previous_priority: Priority,
     /// The priority now.
     pub priority: Priority,
+    /// The status before (as the profile names it).
+    pub previous_status: Option<String>,
+    /// The status now.
+    pub status: Option<String>,
     /// It is assigned to the signed-in user now and was not before.
     pub became_assigned_to_me: bool,
     /// It was assigned to the signed-in user and is not any more.
@@ -42,7 +54,7 @@ pub struct Change {
     pub body_changed: bool,
     /// The payload changed.
     pub data_changed: bool,
-    /// It was read and is unread again (the priority rose or it became assigned to me).
+    /// It was read and is unread again (the priority rose or it became assigned to me, and it is not closed).
     pub marked_unread: bool,
     /// How many updates the alert has had, this one included.
     pub update_count: u64,
@@ -53,12 +65,22 @@ impl Change {
     pub fn priority_raised(&self) -> bool {
         self.priority > self.previous_priority
     }
+
+    /// Whether the status is different now (compared without regard to case).
+    pub fn status_changed(&self) -> bool {
+        match (&self.previous_status, &self.status) {
+            (Some(a), Some(b)) => !a.eq_ignore_ascii_case(b),
+            (a, b) => a.is_some() != b.is_some(),
+        }
+    }
 }
 
 /// The stored version that decides whether an incoming one changed anything.
 struct Current {
     fields: AlertFields,
     event: String,
+    status: Option<String>,
+    server_time: Option<Timestamp>,
     data: String,
     received_at: Timestamp,
     source: Source,
@@ -66,16 +88,19 @@ struct Current {
     update_count: i64,
 }
 
-/// Records one alert from `server` inside the caller's transaction.
+/// Records one alert from `server` inside the caller's transaction. A known record's alert is rewritten to its
+/// merged version (see the module docs). `closing` are the statuses that close a record (an update to a closed
+/// record never marks it unread).
 pub(super) fn record_in(
     tx: &Connection,
     server: &ServerId,
-    alert: &Alert,
+    alert: &mut Alert,
+    closing: &[String],
 ) -> Result<Recorded, Fail> {
     let current = tx
         .prepare_cached(
             "SELECT kind, event, title, body, priority, assigned_to_me, data, received_at, source, \
-             read_at IS NOT NULL, update_count FROM alerts WHERE server = ?1 AND id = ?2",
+             read_at IS NOT NULL, update_count, status, server_time FROM alerts WHERE server = ?1 AND id = ?2",
         )?
         .query_row(params![server, alert.id], |row| {
             Ok(Current {
@@ -86,13 +111,18 @@ pub(super) fn record_in(
                 source: named(row, 8)?,
                 read: row.get(9)?,
                 update_count: row.get(10)?,
+                status: row.get(11)?,
+                server_time: row.get(12)?,
             })
         })
         .optional()?;
     let data = alert.data.to_string();
     match current {
         None => insert(tx, server, alert, &data),
-        Some(current) => merge(tx, server, alert, &data, &current),
+        Some(current) => {
+            let old = merge_into(alert, &current);
+            update(tx, server, alert, &data, &current, &old, closing)
+        }
     }
 }
 
@@ -100,8 +130,8 @@ fn insert(tx: &Connection, server: &ServerId, alert: &Alert, data: &str) -> Resu
     let fields = &alert.fields;
     tx.prepare_cached(
         "INSERT INTO alerts (server, id, profile, kind, event, title, body, priority, assigned_to_me, \
-         notify, source, first_received_at, received_at, server_time, data) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14)",
+         notify, source, first_received_at, received_at, server_time, data, status) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
     )?
     .execute(params![
         server,
@@ -116,33 +146,81 @@ fn insert(tx: &Connection, server: &ServerId, alert: &Alert, data: &str) -> Resu
         alert.notify,
         alert.source.as_str(),
         alert.received_at,
-        server_time(&alert.data),
+        alert.server_time,
         data,
+        alert.status,
     ])?;
     Ok(Recorded::New)
 }
 
-/// A known alert: a duplicate, or an update that moves the current version to the trail.
-fn merge(
+/// Fills what `alert`'s event did not state from the record's current version; returns that version's fields.
+fn merge_into(alert: &mut Alert, current: &Current) -> AlertFields {
+    let old = current.fields.clone();
+    let Stated {
+        title,
+        body,
+        priority,
+        assigned_to_me,
+    } = alert.stated;
+    let new = &mut alert.fields;
+    if new.kind == Kind::Update {
+        new.kind = old.kind;
+    }
+    if !title {
+        new.title.clone_from(&old.title);
+    }
+    if !body {
+        new.body.clone_from(&old.body);
+    }
+    if !priority {
+        new.priority = old.priority;
+    }
+    if !assigned_to_me {
+        new.assigned_to_me = old.assigned_to_me;
+    }
+    if alert.status.is_none() {
+        alert.status.clone_from(&current.status);
+    }
+    if alert.server_time.is_none() {
+        alert.server_time = current.server_time;
+    }
+    alert.stated = Stated::ALL;
+    old
+}
+
+/// A known alert, merged: a duplicate, or an update that moves the current version to the trail.
+fn update(
     tx: &Connection,
     server: &ServerId,
     alert: &Alert,
     data: &str,
     current: &Current,
+    old: &AlertFields,
+    closing: &[String],
 ) -> Result<Recorded, Fail> {
-    let (old, new) = (&current.fields, &alert.fields);
+    let new = &alert.fields;
     // Compared as JSON values: the same payload may come back with its keys in another order.
     let data_changed =
         serde_json::from_str::<Value>(&current.data).map_or(true, |d| d != alert.data);
+    let status_same = match (&current.status, &alert.status) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (a, b) => a.is_none() && b.is_none(),
+    };
     // A record caught up from a list comes in the list's shape, not the live event's: it is news only when what
-    // it says changed.
+    // it says changed, and never when it was closed and still is (a closed record stays quiet).
     let caught_up = alert.source != Source::Live;
-    if old == new && (!data_changed || caught_up) {
+    let closes = |status: &Option<String>| {
+        status
+            .as_deref()
+            .is_some_and(|s| crate::config::settings::closes(closing, s))
+    };
+    let still_closed = closes(&current.status) && closes(&alert.status);
+    if (old == new && status_same && (!data_changed || caught_up)) || (caught_up && still_closed) {
         return Ok(Recorded::Duplicate);
     }
     tx.prepare_cached(
         "INSERT INTO alert_updates (server, id, received_at, replaced_at, source, kind, event, title, body, \
-         priority, assigned_to_me, data) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+         priority, assigned_to_me, data, status) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)",
     )?
     .execute(params![
         server,
@@ -157,15 +235,21 @@ fn merge(
         old.priority.as_str(),
         old.assigned_to_me,
         current.data,
+        current.status,
     ])?;
     let became_assigned_to_me = new.assigned_to_me && !old.assigned_to_me;
-    let marked_unread = current.read && (new.priority > old.priority || became_assigned_to_me);
+    let is_closed = alert
+        .status
+        .as_deref()
+        .is_some_and(|s| crate::config::settings::closes(closing, s));
+    let marked_unread =
+        current.read && !is_closed && (new.priority > old.priority || became_assigned_to_me);
     let update_count = current.update_count + 1;
     tx.prepare_cached(
         "UPDATE alerts SET profile = ?3, kind = ?4, event = ?5, title = ?6, body = ?7, priority = ?8, \
-         assigned_to_me = ?9, notify = ?10, source = ?11, received_at = ?12, \
-         server_time = COALESCE(?13, server_time), data = ?14, update_count = ?15, \
-         read_at = CASE WHEN ?16 THEN NULL ELSE read_at END WHERE server = ?1 AND id = ?2",
+         assigned_to_me = ?9, notify = ?10, source = ?11, received_at = ?12, server_time = ?13, data = ?14, \
+         update_count = ?15, read_at = CASE WHEN ?16 THEN NULL ELSE read_at END, status = ?17 \
+         WHERE server = ?1 AND id = ?2",
     )?
     .execute(params![
         server,
@@ -180,16 +264,19 @@ fn merge(
         alert.notify,
         alert.source.as_str(),
         alert.received_at,
-        server_time(&alert.data),
+        alert.server_time,
         data,
         update_count,
         marked_unread,
+        alert.status,
     ])?;
     Ok(Recorded::Updated(Change {
         previous_kind: old.kind,
         kind: new.kind,
         previous_priority: old.priority,
         priority: new.priority,
+        previous_status: current.status.clone(),
+        status: alert.status.clone(),
         became_assigned_to_me,
         unassigned_from_me: old.assigned_to_me && !new.assigned_to_me,
         title_changed: old.title != new.title,
@@ -198,23 +285,4 @@ fn merge(
         marked_unread,
         update_count: u64::try_from(update_count).unwrap_or(0),
     }))
-}
-
-/// The backend's own time for the record, when the payload (or its fetched record) has one: the first of
-/// `updatedAt`, `updated_at`, `createdAt`, `created_at`, `timestamp`, `time` that holds an RFC 3339 time.
-fn server_time(data: &Value) -> Option<Timestamp> {
-    const KEYS: [&str; 6] = [
-        "updatedAt",
-        "updated_at",
-        "createdAt",
-        "created_at",
-        "timestamp",
-        "time",
-    ];
-    [Some(data), data.get("record")]
-        .into_iter()
-        .flatten()
-        .flat_map(|object| KEYS.iter().filter_map(|key| object.get(key)))
-        .filter_map(Value::as_str)
-        .find_map(|text| Timestamp::parse(text).ok())
 }

@@ -33,7 +33,10 @@ fn alert(id: &str) -> Alert {
         notify: true,
         received_at: Timestamp::now(),
         source: Source::Live,
+        status: None,
+        server_time: None,
         data: json!({ "id": id, "zone": 4 }),
+        stated: crate::domain::Stated::ALL,
     }
 }
 
@@ -100,7 +103,7 @@ fn update_merges_and_keeps_the_trail() {
     let mut update = original.clone();
     update.received_at = at(0);
     update.source = Source::Poll;
-    update.fields.kind = Kind::Update;
+    update.fields.kind = Kind::Assignment;
     update.event = "ticket:updated".into();
     update.fields.priority = Priority::Critical;
     update.fields.assigned_to_me = true;
@@ -109,7 +112,7 @@ fn update_merges_and_keeps_the_trail() {
         panic!("expected an update");
     };
     assert_eq!(change.previous_kind, Kind::Report);
-    assert_eq!(change.kind, Kind::Update);
+    assert_eq!(change.kind, Kind::Assignment);
     assert_eq!(change.previous_priority, Priority::Normal);
     assert_eq!(change.priority, Priority::Critical);
     assert!(change.priority_raised());
@@ -530,11 +533,11 @@ fn unread_filters(store: &Store) {
 fn stored_alert_serializes_flat() {
     let store = memory();
     let mut a = alert("j-1");
-    a.data = json!({ "id": "j-1", "updatedAt": "2024-05-01T10:00:00+02:00" });
+    a.server_time = Some(Timestamp::parse("2024-05-01T10:00:00+02:00").unwrap());
     store.record(&server_a(), &a).unwrap();
     let stored = store.get(&server_a(), "j-1").unwrap().unwrap();
     assert_eq!(
-        stored.life.server_time.map(|t| t.to_rfc3339()).as_deref(),
+        stored.alert.server_time.map(|t| t.to_rfc3339()).as_deref(),
         Some("2024-05-01T08:00:00.000Z")
     );
     let value = serde_json::to_value(&stored).unwrap();
@@ -565,7 +568,7 @@ fn times_are_stored_in_utc_and_read_back_unchanged() {
         })
         .unwrap();
     assert_eq!(text, "2024-05-01T08:00:00.000Z", "sorts as text");
-    assert!(stored.life.server_time.is_none());
+    assert!(stored.alert.server_time.is_none());
 }
 
 #[test]
@@ -761,7 +764,7 @@ fn newer_schema_is_refused() {
     else {
         panic!("{err}")
     };
-    assert_eq!((*found, *supported), (99, 1));
+    assert_eq!((*found, *supported), (99, 2));
     assert!(err.to_string().contains("newer Alertdesk"), "{err}");
     assert_eq!(names(dir.path()), listed, "nothing set aside");
     let raw = rusqlite::Connection::open(&path).unwrap();
@@ -962,26 +965,34 @@ proptest! {
                     model.insert(key, (a.clone(), 0));
                     Recorded::New
                 }
-                Some((current, _)) if current.fields.kind == a.fields.kind && current.fields.title == a.fields.title
-                    && current.fields.priority == a.fields.priority && current.fields.assigned_to_me == a.fields.assigned_to_me
-                    && current.data == a.data => Recorded::Duplicate,
                 Some((current, count)) => {
-                    *count += 1;
-                    let change = super::Change {
-                        previous_kind: current.fields.kind,
-                        kind: a.fields.kind,
-                        previous_priority: current.fields.priority,
-                        priority: a.fields.priority,
-                        became_assigned_to_me: a.fields.assigned_to_me && !current.fields.assigned_to_me,
-                        unassigned_from_me: current.fields.assigned_to_me && !a.fields.assigned_to_me,
-                        title_changed: current.fields.title != a.fields.title,
-                        body_changed: false,
-                        data_changed: current.data != a.data,
-                        marked_unread: false,
-                        update_count: *count,
-                    };
-                    *current = a.clone();
-                    Recorded::Updated(change)
+                    // A generic update keeps the record's kind.
+                    let mut merged = a.clone();
+                    if merged.fields.kind == Kind::Update {
+                        merged.fields.kind = current.fields.kind;
+                    }
+                    if current.fields == merged.fields && current.data == merged.data {
+                        Recorded::Duplicate
+                    } else {
+                        *count += 1;
+                        let change = super::Change {
+                            previous_kind: current.fields.kind,
+                            kind: merged.fields.kind,
+                            previous_priority: current.fields.priority,
+                            priority: merged.fields.priority,
+                            previous_status: None,
+                            status: None,
+                            became_assigned_to_me: merged.fields.assigned_to_me && !current.fields.assigned_to_me,
+                            unassigned_from_me: current.fields.assigned_to_me && !merged.fields.assigned_to_me,
+                            title_changed: current.fields.title != merged.fields.title,
+                            body_changed: false,
+                            data_changed: current.data != merged.data,
+                            marked_unread: false,
+                            update_count: *count,
+                        };
+                        *current = merged;
+                        Recorded::Updated(change)
+                    }
                 }
             };
             let got = store.record(&server, &a).unwrap();

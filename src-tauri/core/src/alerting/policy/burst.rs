@@ -38,25 +38,21 @@ impl Policy {
         };
         let total: usize = burst.folded.values().sum();
         let summary = match burst.folded.keys().next() {
-            Some(kind) if burst.folded.len() == 1 => format!("{total} new {}", plural(kind)),
-            _ => format!("{total} new alerts"),
+            Some(kind) if burst.folded.len() == 1 => {
+                format!("{total} new {}", counted(total, kind))
+            }
+            _ => format!("{total} new {}", counted(total, "alert")),
         };
         let body = burst
             .folded
             .iter()
-            .map(|(kind, n)| {
-                let word = if *n == 1 {
-                    kind.to_string()
-                } else {
-                    plural(kind)
-                };
-                format!("{n} {word}")
-            })
+            .map(|(kind, n)| format!("{n} {}", counted(*n, kind)))
             .collect::<Vec<_>>()
             .join(", ");
+        let them = if total == 1 { "it" } else { "them" };
         let notification = Notification {
             summary,
-            body: format!("{body}. Open Alertdesk to see them."),
+            body: format!("{body}. Open Alertdesk to see {them}."),
             urgency: urgency(priority),
             sound: self.tone(priority),
             expire: Expire::Default,
@@ -69,10 +65,12 @@ impl Policy {
     }
 }
 
-fn plural(kind: &str) -> String {
-    if kind == Kind::Info.as_str() {
-        "info notices".into()
-    } else {
-        format!("{kind}s")
+/// `kind` as a word for `n` of them: "report", "reports", "info notices".
+fn counted(n: usize, kind: &str) -> String {
+    match (n, kind == Kind::Info.as_str()) {
+        (1, true) => "info notice".into(),
+        (_, true) => "info notices".into(),
+        (1, false) => kind.to_string(),
+        (_, false) => format!("{kind}s"),
     }
 }

@@ -15,10 +15,11 @@
 //! # Rules
 //!
 //! - A new alert notifies when its profile says so (`alert.notify`). An update to a known record notifies
-//!   only when it matters: it became assigned to me, its priority rose, or its `status` moved to one of
-//!   `terminal_statuses`; otherwise the list updates silently.
+//!   only when it matters: it became assigned to me, its priority rose, or its status (where the profile
+//!   names it) closed the record (one of `terminal_statuses`: "Status: closed.") or opened it again;
+//!   otherwise the list updates silently. Updates to a closed record stay quiet.
 //! - Critical alerts and assignments to me ("overrides") repeat every `repeat_every_secs` until acknowledged
-//!   or read (or the record reaches a terminal status); the `escalate_after`-th repeat also returns
+//!   or read, or until the record is closed; the `escalate_after`-th repeat also returns
 //!   [`Action::Escalate`].
 //! - In a burst (the second after the first alert of a burst), alerts beyond `coalesce_above` are folded into
 //!   one summary shown when the second is over; overrides always get their own notification.
@@ -29,7 +30,7 @@
 //!   credentials raise the alarm at once. Link alarms are overrides; one held back by "silence everything" or
 //!   by being off duty is raised once the silence is lifted or the user goes on duty, if the link is still down.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use chrono::NaiveTime;
@@ -41,13 +42,21 @@ use crate::domain::{Alert, Priority, ServerId};
 use crate::store::Change;
 use burst::Burst;
 use links::Link;
-use notification::{status_of, update_reason};
+use notification::{status_line, update_reason};
 
 /// How long a burst lasts, from its first alert.
 pub const BURST_WINDOW: Duration = Duration::from_secs(1);
 
-/// Remembered statuses beyond this many are forgotten (a shift never gets near it).
-const MAX_REMEMBERED_STATUSES: usize = 100_000;
+/// A status response a server's profile offers, as a notification action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Offered {
+    /// Its name (the action is `respond:<name>`).
+    pub name: String,
+    /// The button's label.
+    pub label: String,
+    /// The kinds of alert it is offered for (empty: all).
+    pub kinds: Vec<crate::domain::Kind>,
+}
 
 /// A moment, as the policy needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -136,7 +145,9 @@ pub struct Policy {
     paused_until: Option<Instant>,
     silence_everything: bool,
     links: BTreeMap<ServerId, Link>,
-    statuses: HashMap<AlertKey, String>,
+    /// The status responses each server's profile offers: the first two that fit an alert become its
+    /// notification's actions.
+    responses: BTreeMap<ServerId, Vec<Offered>>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -163,7 +174,17 @@ impl Policy {
             paused_until: None,
             silence_everything: false,
             links: BTreeMap::new(),
-            statuses: HashMap::new(),
+            responses: BTreeMap::new(),
+        }
+    }
+
+    /// Sets the status responses `server`'s profile offers: the first two that fit an alert's kind are offered
+    /// on its notification beside Acknowledge.
+    pub fn set_responses(&mut self, server: &ServerId, responses: Vec<Offered>) {
+        if responses.is_empty() {
+            self.responses.remove(server);
+        } else {
+            self.responses.insert(server.clone(), responses);
         }
     }
 
@@ -192,16 +213,32 @@ impl Policy {
     ) -> Outcome {
         self.flush_burst(now.instant);
         let key = AlertKey::new(server, &alert.id);
-        let reached_terminal = self.note_status(&key, alert, change);
+        let closed = alert
+            .status
+            .as_deref()
+            .is_some_and(|status| self.settings.closes(status));
         let overrides = alert.fields.priority == Priority::Critical || alert.fields.assigned_to_me;
         let reason = match change {
+            None if closed => alert.notify.then(|| status_line(alert)),
             None => alert.notify.then(String::new),
-            Some(change) => update_reason(alert, change, reached_terminal.as_deref()),
+            Some(change) => {
+                let was_closed = change
+                    .previous_status
+                    .as_deref()
+                    .is_some_and(|status| self.settings.closes(status));
+                match (was_closed, closed) {
+                    // Closed now, or open again: said once.
+                    (false, true) | (true, false) => Some(status_line(alert)),
+                    // A closed record seen again (a catch-up, a late update) stays quiet.
+                    (true, true) => None,
+                    (false, false) => update_reason(alert, change),
+                }
+            }
         };
 
         // A repeating alert follows its record: the latest version, and no repeats once it no longer needs them.
         if self.repeating.contains_key(&key) {
-            if reached_terminal.is_some() || !overrides {
+            if closed || !overrides {
                 self.on_acknowledged(&key);
             } else if reason.is_none() {
                 let mut latest = self.alert_notification(server, label, alert, "");
@@ -219,7 +256,7 @@ impl Policy {
         if let Some(previous) = self.repeating.get(&key) {
             notification.repeat = previous.notification.repeat;
         }
-        let repeats = overrides && reached_terminal.is_none();
+        let repeats = overrides && !closed;
         if self.silence_everything {
             if repeats {
                 self.track(key, notification, now.instant, false);
@@ -406,32 +443,6 @@ impl Policy {
             entry.due = now + self.settings.repeat_every();
         }
         self.repeating.insert(key, entry);
-    }
-
-    /// Remembers the record's status; returns it when this update moved it to a terminal status.
-    fn note_status(
-        &mut self,
-        key: &AlertKey,
-        alert: &Alert,
-        change: Option<&Change>,
-    ) -> Option<String> {
-        let status = status_of(&alert.data)?;
-        if self.statuses.len() >= MAX_REMEMBERED_STATUSES {
-            self.statuses.clear();
-        }
-        let previous = self.statuses.insert(key.clone(), status.to_lowercase());
-        let change = change?;
-        let terminal = self
-            .settings
-            .terminal_statuses
-            .iter()
-            .any(|t| t.eq_ignore_ascii_case(&status));
-        let moved = match previous {
-            Some(previous) => !previous.eq_ignore_ascii_case(&status),
-            // Not seen this session: the update changed the payload, so assume the status is what changed.
-            None => change.data_changed,
-        };
-        (terminal && moved).then_some(status)
     }
 }
 

@@ -1,11 +1,9 @@
 //! What an alert's notification says and sounds like.
 
-use serde_json::Value;
-
 use super::Policy;
 use crate::alerting::notify::{
     AlertKey, Category, Expire, Notification, NotificationId, Tone, Urgency, ACTION_ACKNOWLEDGE,
-    ACTION_OPEN,
+    ACTION_OPEN, ACTION_RESPOND,
 };
 use crate::config::settings::NO_TONE;
 use crate::domain::{Alert, Kind, Priority, ServerId};
@@ -40,14 +38,27 @@ impl Policy {
             } else {
                 Expire::Default
             },
-            actions: vec![
-                (ACTION_ACKNOWLEDGE.to_string(), "Acknowledge".to_string()),
-                open_action(),
-            ],
+            actions: self.actions(server, fields.kind),
             alert: Some(AlertKey::new(server, &alert.id)),
             category: Category::Alert,
             repeat: 0,
         }
+    }
+
+    /// Acknowledge, the first two status responses of the server's profile that fit the kind, and Open.
+    fn actions(&self, server: &ServerId, kind: Kind) -> Vec<(String, String)> {
+        let responses = self
+            .responses
+            .get(server)
+            .into_iter()
+            .flatten()
+            .filter(|r| r.kinds.is_empty() || r.kinds.contains(&kind))
+            .take(2)
+            .map(|r| (format!("{ACTION_RESPOND}{}", r.name), r.label.clone()));
+        std::iter::once((ACTION_ACKNOWLEDGE.to_string(), "Acknowledge".to_string()))
+            .chain(responses)
+            .chain(std::iter::once(open_action()))
+            .collect()
     }
 
     pub(super) fn tone(&self, priority: Priority) -> Option<Tone> {
@@ -66,12 +77,8 @@ impl Policy {
     }
 }
 
-/// Why an update deserves a notification, or `None` when it does not.
-pub(super) fn update_reason(
-    alert: &Alert,
-    change: &Change,
-    terminal: Option<&str>,
-) -> Option<String> {
+/// Why an update to an open record deserves a notification, or `None` when it does not.
+pub(super) fn update_reason(alert: &Alert, change: &Change) -> Option<String> {
     if change.became_assigned_to_me {
         Some("Assigned to you.".into())
     } else if change.priority_raised() {
@@ -80,16 +87,13 @@ pub(super) fn update_reason(
             alert.fields.priority.as_str()
         ))
     } else {
-        terminal.map(|status| format!("Status: {status}."))
+        None
     }
 }
 
-/// The record's status: `status` in the payload, or in its fetched `record`.
-pub(super) fn status_of(data: &Value) -> Option<String> {
-    [&data["status"], &data["record"]["status"]]
-        .into_iter()
-        .find_map(|v| v.as_str())
-        .map(str::to_string)
+/// "Status: closed." (the record's status as the server spells it).
+pub(super) fn status_line(alert: &Alert) -> String {
+    format!("Status: {}.", alert.status.as_deref().unwrap_or("unknown"))
 }
 
 pub(super) fn urgency(priority: Priority) -> Urgency {

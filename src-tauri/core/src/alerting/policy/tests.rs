@@ -70,7 +70,10 @@ fn alert(id: &str, priority: Priority) -> Alert {
         notify: true,
         received_at: Timestamp::parse("2026-11-24T14:02:00.000Z").unwrap(),
         source: Source::Live,
+        status: None,
+        server_time: None,
         data: json!({"id": id}),
+        stated: crate::domain::Stated::ALL,
     }
 }
 
@@ -87,6 +90,8 @@ fn change(previous: Priority, now: Priority) -> Change {
         kind: Kind::Report,
         previous_priority: previous,
         priority: now,
+        previous_status: None,
+        status: None,
         became_assigned_to_me: false,
         unassigned_from_me: false,
         title_changed: false,
@@ -711,7 +716,7 @@ async fn rejected_credentials_alarm_at_once() {
 async fn updates_notify_only_when_they_matter() {
     let (mut policy, recorder, clock) = setup(AlertingSettings::default());
     let mut a = alert("R-1", Priority::Normal);
-    a.data = json!({"id": "R-1", "status": "open"});
+    a.status = Some("open".into());
     assert_eq!(
         policy.on_alert(&server(), LABEL, &a, None, clock.now()),
         Outcome::Notified
@@ -748,31 +753,37 @@ async fn updates_notify_only_when_they_matter() {
     );
     assert_eq!(policy.repeating(), [key("R-1")]);
 
-    // The record is closed: notified once, and it stops repeating.
-    a.data = json!({"id": "R-1", "record": {"status": "Closed"}});
-    let closed = change(Priority::Low, Priority::Low);
+    // The record is closed (its status, wherever the profile found it): notified once, and it stops repeating.
+    a.status = Some("Closed".into());
+    let mut closed = change(Priority::Low, Priority::Low);
+    closed.previous_status = Some("open".into());
+    closed.status = Some("Closed".into());
     assert_eq!(
         policy.on_alert(&server(), LABEL, &a, Some(&closed), clock.now()),
         Outcome::Notified
     );
     assert!(policy.repeating().is_empty());
+    // Seen again closed (a catch-up), even with a higher priority or assigned to me: quiet, no repeats.
     a.fields.body = "Main St 1, cleared".into();
+    a.fields.priority = Priority::Critical;
+    let mut again = change(Priority::Low, Priority::Critical);
+    again.previous_status = Some("closed".into());
+    again.status = Some("Closed".into());
+    again.became_assigned_to_me = true;
     assert_eq!(
-        policy.on_alert(&server(), LABEL, &a, Some(&closed), clock.now()),
+        policy.on_alert(&server(), LABEL, &a, Some(&again), clock.now()),
         Outcome::Silent
     );
+    assert!(policy.repeating().is_empty());
 
     // A status that is not terminal is a silent update.
     let mut b = alert("R-2", Priority::Normal);
-    b.data = json!({"status": "en route"});
+    b.status = Some("en route".into());
+    let mut moved = change(Priority::Normal, Priority::Normal);
+    moved.previous_status = Some("open".into());
+    moved.status = Some("en route".into());
     assert_eq!(
-        policy.on_alert(
-            &server(),
-            LABEL,
-            &b,
-            Some(&change(Priority::Normal, Priority::Normal)),
-            clock.now()
-        ),
+        policy.on_alert(&server(), LABEL, &b, Some(&moved), clock.now()),
         Outcome::Silent
     );
     // A new alert the profile does not want notified.
@@ -897,4 +908,104 @@ fn settings_that_silence_critical_are_refused_without_confirmation() {
     muted.confirm_silence_critical = true;
     policy.set_settings(muted).unwrap();
     assert_eq!(policy.settings().volume, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_record_first_seen_closed_is_told_once_and_never_repeats() {
+    let (mut policy, recorder, clock) = setup(AlertingSettings::default());
+    let mut a = alert("R-9", Priority::Critical);
+    a.status = Some("completed".into());
+    assert_eq!(
+        policy.on_alert(&server(), LABEL, &a, None, clock.now()),
+        Outcome::Notified
+    );
+    assert!(
+        policy.repeating().is_empty(),
+        "a closed record never repeats"
+    );
+    assert!(recorder.shown()[0].body.starts_with("Status: completed.\n"));
+    tokio::time::advance(secs(120)).await;
+    policy.tick(clock.now());
+    assert_eq!(recorder.count(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn notifications_offer_acknowledge_the_first_two_responses_and_open() {
+    let (mut policy, recorder, clock) = setup(AlertingSettings::default());
+    let offered = |name: &str, label: &str, kinds: Vec<Kind>| super::Offered {
+        name: name.into(),
+        label: label.into(),
+        kinds,
+    };
+    policy.set_responses(
+        &server(),
+        vec![
+            offered("resolve", "Resolved", vec![Kind::Alert]),
+            offered("en_route", "En route", Vec::new()),
+            offered("on_scene", "On scene", vec![Kind::Report]),
+            offered("unable", "Unable", Vec::new()),
+        ],
+    );
+    policy.on_alert(
+        &server(),
+        LABEL,
+        &alert("R-1", Priority::High),
+        None,
+        clock.now(),
+    );
+    policy.on_alert(
+        &other(),
+        LABEL,
+        &alert("R-2", Priority::High),
+        None,
+        clock.now(),
+    );
+    let actions: Vec<Vec<String>> = recorder
+        .shown()
+        .iter()
+        .map(|n| n.actions.iter().map(|(key, _)| key.clone()).collect())
+        .collect();
+    assert_eq!(
+        actions[0],
+        [
+            "acknowledge",
+            "respond:en_route",
+            "respond:on_scene",
+            "open"
+        ],
+        "the first two that fit a report"
+    );
+    assert_eq!(
+        actions[1],
+        ["acknowledge", "open"],
+        "another server's profile offers none"
+    );
+    policy.set_responses(&server(), Vec::new());
+    policy.on_alert(
+        &server(),
+        LABEL,
+        &alert("R-3", Priority::High),
+        None,
+        clock.now(),
+    );
+    assert_eq!(recorder.shown()[2].actions.len(), 2);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_summary_of_one_says_one() {
+    let (mut policy, recorder, clock) = setup(AlertingSettings::default());
+    for i in 0..6 {
+        policy.on_alert(
+            &server(),
+            LABEL,
+            &alert(&format!("R-{i}"), Priority::Normal),
+            None,
+            clock.now(),
+        );
+    }
+    tokio::time::advance(secs(1)).await;
+    policy.tick(clock.now());
+    let shown = recorder.take();
+    assert_eq!(shown[5].summary, "1 new report");
+    assert_eq!(shown[5].body, "1 report. Open Alertdesk to see it.");
 }

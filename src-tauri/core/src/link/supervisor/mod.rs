@@ -331,7 +331,11 @@ impl Supervisor {
                     None // the server replayed what we missed
                 } else {
                     match self.lists.catch_up(Source::Backfill, out).await {
-                        Ok(()) if self.lists.any() => None,
+                        // The lists caught up what they hold; events none of them holds may be lost.
+                        Ok(()) if self.lists.any() => was_down.and_then(|from| {
+                            uncovered_reason(&self.target.profile.uncovered_events())
+                                .map(|reason| (from, reason))
+                        }),
                         // Nothing to catch up from: only an outage can have missed anything.
                         Ok(()) => was_down.map(|from| {
                             (
@@ -385,10 +389,49 @@ impl Supervisor {
                         .await
                         .map_err(abandoned)?;
                 }
+                if self.events.take_catch_up() {
+                    self.catch_up_now(out).await?;
+                }
                 self.report_problems(out).await
             }
         }
     }
+}
+
+impl Supervisor {
+    /// Catches up from the lists while live (a message said something changed without saying what). A list
+    /// that cannot be read is a problem to say; the link stays up.
+    async fn catch_up_now(&mut self, out: &Reporter) -> Result<(), LinkEnd> {
+        match self.lists.catch_up(Source::Backfill, out).await {
+            Ok(()) => Ok(()),
+            Err(CatchUpError::Rejected(reason)) => Err(LinkEnd::Rejected(reason)),
+            Err(CatchUpError::Abandoned) => Err(LinkEnd::Abandoned),
+            Err(CatchUpError::Failed(why) | CatchUpError::Unreachable(why)) => {
+                out.send(Update::Problem(why)).await.map_err(abandoned)
+            }
+        }
+    }
+}
+
+/// The gap note for events no list covers (`None`: every event is covered).
+fn uncovered_reason(events: &[String]) -> Option<String> {
+    if events.is_empty() {
+        return None;
+    }
+    let names: Vec<&str> = events
+        .iter()
+        .map(|e| {
+            if e == "*" {
+                "any other event"
+            } else {
+                e.as_str()
+            }
+        })
+        .collect();
+    Some(format!(
+        "no list holds these events, so any sent while the link was down were missed: {}",
+        names.join(", ")
+    ))
 }
 
 impl Supervisor {
