@@ -123,6 +123,12 @@ pub struct AlertingSettings {
     pub escalate_after: u32,
     /// In a burst (one second), alerts beyond this many are folded into one summary (at least 1).
     pub coalesce_above: usize,
+    /// A flood of urgent alerts: past this many critical alerts and assignments to me within
+    /// `flood_window_secs`, the rest are summarised like the others, and while more than this many repeat,
+    /// their repeats collapse into one "N critical alerts not acknowledged" (at least 1).
+    pub flood_above: usize,
+    /// The window `flood_above` counts in (at least 1).
+    pub flood_window_secs: u64,
     /// Statuses that close a record (its status is where its profile's rule says): reaching one is notified
     /// ("Status: closed."), ends the repeats, and later versions of a closed record stay quiet.
     pub terminal_statuses: Vec<String>,
@@ -149,6 +155,8 @@ impl Default for AlertingSettings {
             repeat_every_secs: 30,
             escalate_after: 3,
             coalesce_above: 5,
+            flood_above: 10,
+            flood_window_secs: 60,
             terminal_statuses: vec!["closed".into(), "completed".into(), "resolved".into()],
             on_duty: true,
             link_alarm_after_secs: 60,
@@ -254,6 +262,11 @@ impl AlertingSettings {
         Duration::from_secs(self.repeat_every_secs)
     }
 
+    /// `flood_window_secs` as a duration.
+    pub fn flood_window(&self) -> Duration {
+        Duration::from_secs(self.flood_window_secs)
+    }
+
     /// `link_alarm_after_secs` as a duration.
     pub fn link_alarm_after(&self) -> Duration {
         Duration::from_secs(self.link_alarm_after_secs)
@@ -279,6 +292,12 @@ impl AlertingSettings {
         }
         if self.coalesce_above == 0 {
             return Err("alerting.coalesce_above must be at least 1".into());
+        }
+        if self.flood_above == 0 {
+            return Err("alerting.flood_above must be at least 1".into());
+        }
+        if self.flood_window_secs == 0 {
+            return Err("alerting.flood_window_secs must be at least 1".into());
         }
         if self.link_alarm_after_secs < 5 {
             return Err("alerting.link_alarm_after_secs must be at least 5".into());
@@ -596,6 +615,11 @@ mod tests {
             (
                 "coalesce_above = 0",
                 "alerting.coalesce_above must be at least 1",
+            ),
+            ("flood_above = 0", "alerting.flood_above must be at least 1"),
+            (
+                "flood_window_secs = 0",
+                "alerting.flood_window_secs must be at least 1",
             ),
             (
                 "link_alarm_after_secs = 1",

@@ -55,7 +55,12 @@ impl Policy {
             body: format!("{body}. Open Alertdesk to see {them}."),
             urgency: urgency(priority),
             sound: self.tone(priority),
-            expire: Expire::Default,
+            // A summary with critical alerts in it stays until dismissed, as they would.
+            expire: if priority == Priority::Critical {
+                Expire::Never
+            } else {
+                Expire::Default
+            },
             actions: vec![open_action()],
             alert: None,
             category: Category::Summary,

@@ -22,7 +22,9 @@
 //!   or read, or until the record is closed; the `escalate_after`-th repeat also returns
 //!   [`Action::Escalate`].
 //! - In a burst (the second after the first alert of a burst), alerts beyond `coalesce_above` are folded into
-//!   one summary shown when the second is over; overrides always get their own notification.
+//!   one summary shown when the second is over; overrides get their own notification, unless they flood
+//!   (more than `flood_above` within `flood_window_secs`): then they are folded too, and while more than
+//!   `flood_above` repeat, their repeats collapse into one (see `flood.rs`).
 //! - During quiet hours or a pause only overrides notify. "Silence everything" holds back everything; the
 //!   overrides it held back are notified when it is turned off, unless acknowledged or read meanwhile.
 //! - When on duty, a server unreachable for `link_alarm_after_secs` (connecting or reconnecting; polling
@@ -145,6 +147,7 @@ pub struct Policy {
     paused_until: Option<Instant>,
     silence_everything: bool,
     links: BTreeMap<ServerId, Link>,
+    flood: flood::Flood,
     /// The status responses each server's profile offers: the first two that fit an alert become its
     /// notification's actions.
     responses: BTreeMap<ServerId, Vec<Offered>>,
@@ -174,6 +177,7 @@ impl Policy {
             paused_until: None,
             silence_everything: false,
             links: BTreeMap::new(),
+            flood: flood::Flood::default(),
             responses: BTreeMap::new(),
         }
     }
@@ -267,6 +271,9 @@ impl Policy {
             return Outcome::Suppressed;
         }
 
+        // Past the flood threshold, overrides are folded too (they still repeat, collapsed).
+        let flooded = overrides && self.flooding(now.instant);
+        let coalesce_above = self.settings.coalesce_above;
         let burst = self.burst.get_or_insert_with(|| Burst {
             started: now.instant,
             count: 0,
@@ -274,9 +281,12 @@ impl Policy {
             folded_priority: None,
         });
         burst.count += 1;
-        if !overrides && burst.count > self.settings.coalesce_above {
+        if flooded || (!overrides && burst.count > coalesce_above) {
             *burst.folded.entry(alert.fields.kind.as_str()).or_default() += 1;
             burst.folded_priority = burst.folded_priority.max(Some(alert.fields.priority));
+            if repeats {
+                self.track_folded(key, notification, now.instant);
+            }
             return Outcome::Coalesced;
         }
 
@@ -390,7 +400,10 @@ impl Policy {
             self.raise_link_alarm(&server, local, auth);
         }
 
-        if !self.silence_everything {
+        if !self.silence_everything && self.collapsed() {
+            actions.extend(self.repeat_collectively(now.instant));
+        } else if !self.silence_everything {
+            self.end_collective();
             let every = self.settings.repeat_every();
             let escalate_after = self.settings.escalate_after;
             let due: Vec<AlertKey> = self
@@ -447,6 +460,7 @@ impl Policy {
 }
 
 mod burst;
+mod flood;
 mod links;
 mod notification;
 #[cfg(test)]

@@ -1009,3 +1009,97 @@ async fn a_summary_of_one_says_one() {
     assert_eq!(shown[5].summary, "1 new report");
     assert_eq!(shown[5].body, "1 report. Open Alertdesk to see it.");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_flood_of_critical_alerts_is_summarised_and_repeats_as_one() {
+    let settings = AlertingSettings {
+        flood_above: 10,
+        repeat_every_secs: 30,
+        ..AlertingSettings::default()
+    };
+    let (mut policy, recorder, clock) = setup(settings);
+    // Thirty critical alerts, one every 200 ms: more than a burst window, inside the flood window.
+    let mut outcomes = Vec::new();
+    for i in 0..30 {
+        outcomes.push(policy.on_alert(
+            &server(),
+            LABEL,
+            &alert(&format!("C-{i}"), Priority::Critical),
+            None,
+            clock.now(),
+        ));
+        tokio::time::advance(Duration::from_millis(200)).await;
+        policy.tick(clock.now());
+    }
+    assert!(
+        outcomes[..10].iter().all(|o| *o == Outcome::Notified),
+        "{outcomes:?}"
+    );
+    assert!(
+        outcomes[10..].iter().all(|o| *o == Outcome::Coalesced),
+        "{outcomes:?}"
+    );
+    tokio::time::advance(secs(1)).await;
+    policy.tick(clock.now());
+    let shown = recorder.take();
+    let own = shown.iter().filter(|n| n.alert.is_some()).count();
+    let summaries: Vec<&Notification> = shown
+        .iter()
+        .filter(|n| n.category == Category::Summary)
+        .collect();
+    assert_eq!(own, 10, "only the first ten on their own");
+    let folded: usize = summaries
+        .iter()
+        .map(|n| {
+            n.summary
+                .split(' ')
+                .next()
+                .unwrap()
+                .parse::<usize>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(folded, 20, "the other twenty summarised: {summaries:?}");
+    assert!(summaries
+        .iter()
+        .all(|n| n.urgency == Urgency::Critical && n.expire == Expire::Never));
+    assert_eq!(
+        policy.repeating_count(),
+        30,
+        "every one still waits for an answer"
+    );
+
+    // The repeats: one collective notification, not thirty.
+    tokio::time::advance(secs(30)).await;
+    policy.tick(clock.now());
+    let repeated = recorder.take();
+    assert_eq!(
+        summaries_of(&repeated),
+        ["30 critical alerts not acknowledged"]
+    );
+    tokio::time::advance(secs(30)).await;
+    policy.tick(clock.now());
+    let again = recorder.take();
+    assert_eq!(
+        summaries_of(&again),
+        ["30 critical alerts not acknowledged"]
+    );
+    assert!(
+        !recorder.closed().is_empty(),
+        "the previous collective one is replaced"
+    );
+
+    // Answered down to the threshold: individual repeats again.
+    for i in 0..20 {
+        policy.on_acknowledged(&key(&format!("C-{i}")));
+    }
+    tokio::time::advance(secs(30)).await;
+    policy.tick(clock.now());
+    let individual = recorder.take();
+    assert_eq!(individual.len(), 10);
+    assert!(individual.iter().all(|n| n.alert.is_some()));
+}
+
+fn summaries_of(notifications: &[Notification]) -> Vec<&str> {
+    notifications.iter().map(|n| n.summary.as_str()).collect()
+}
