@@ -331,3 +331,71 @@ fn a_version_1_history_is_migrated_with_nothing_lost() {
         .queue_response(None, "old", ACKNOWLEDGE, "Acknowledge")
         .unwrap();
 }
+
+#[test]
+fn the_same_version_caught_up_again_is_a_duplicate_whatever_its_words() {
+    let store = Store::open_in_memory().unwrap();
+    store.record(&server(), &record("C-8")).unwrap();
+    // The list's record of the same version (the same server time), worded by another rule.
+    let mut listed = record("C-8");
+    listed.source = Source::Backfill;
+    listed.fields.title = "New call: Burst pipe".into();
+    assert_eq!(
+        store.record(&server(), &listed).unwrap(),
+        Recorded::Duplicate
+    );
+    // A later version of it (a new server time) is news.
+    listed.server_time = Some(Timestamp::parse("2026-11-30T08:05:00Z").unwrap());
+    assert!(matches!(
+        store.record(&server(), &listed).unwrap(),
+        Recorded::Updated(_)
+    ));
+    // A live event delivered twice (same time, same payload) is a duplicate too, however its rule words it.
+    let mut live = record("C-8");
+    live.server_time = listed.server_time;
+    live.data = listed.data.clone();
+    live.fields.title = "Call open: Burst pipe".into();
+    assert_eq!(store.record(&server(), &live).unwrap(), Recorded::Duplicate);
+}
+
+#[test]
+fn a_live_event_older_than_the_catch_up_is_stale() {
+    let store = Store::open_in_memory().unwrap();
+    let at = |t: &str| Some(Timestamp::parse(t).unwrap());
+    // The catch-up brought the call as it is now: assigned to me at 08:05.
+    let mut listed = record("C-9");
+    listed.source = Source::Backfill;
+    listed.fields.assigned_to_me = true;
+    listed.status = Some("assigned".into());
+    listed.server_time = at("2026-11-30T08:05:00Z");
+    store.record(&server(), &listed).unwrap();
+    // Then the live events the server sent while the list was read: its creation (08:00) is stale...
+    let mut created = record("C-9");
+    created.server_time = at("2026-11-30T08:00:00Z");
+    assert_eq!(
+        store.record(&server(), &created).unwrap(),
+        Recorded::Duplicate
+    );
+    // ... and its assignment (08:05, the same version) a replay.
+    let mut assigned = listed.clone();
+    assigned.source = Source::Live;
+    assigned.fields.title = "Call assigned: Burst pipe".into();
+    assert_eq!(
+        store.record(&server(), &assigned).unwrap(),
+        Recorded::Duplicate
+    );
+    let stored = store.get(&server(), "C-9").unwrap().unwrap();
+    assert!(stored.alert.fields.assigned_to_me);
+    assert_eq!(
+        stored.life.update_count, 0,
+        "nothing regressed, nothing twice"
+    );
+    // A newer live event is news.
+    let mut completed = assigned.clone();
+    completed.status = Some("completed".into());
+    completed.server_time = at("2026-11-30T08:09:00Z");
+    assert!(matches!(
+        store.record(&server(), &completed).unwrap(),
+        Recorded::Updated(_)
+    ));
+}

@@ -9,7 +9,9 @@
 //!   swallow alerts; the failed batch is handed back whole).
 //! - **Exactly once.** An alert's key is (server, id): two servers may use the same ids. A known key with the
 //!   same content is a [`Recorded::Duplicate`] and writes nothing; with different content the update merges
-//!   into the row ([`Recorded::Updated`]) and the version it replaces goes to the trail ([`Store::trail`]).
+//!   into the row ([`Recorded::Updated`]) and the version it replaces goes to the trail ([`Store::trail`]). The
+//!   same version worded differently (the same backend time, status, priority and owner: a record caught up
+//!   from a list that another rule titles differently, or a live event delivered twice) is a duplicate too.
 //!   Backfills may re-deliver freely: store the [cursor](Store::set_cursor) only after recording what it covers.
 //! - **Never a crash loop.** A damaged file (not a database, corrupt, failing `PRAGMA quick_check`) is renamed
 //!   to `<name>.corrupt-<UTC time>` with its `-wal`/`-shm` and a fresh history starts ([`Opened::recovered`]

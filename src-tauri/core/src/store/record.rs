@@ -120,7 +120,11 @@ pub(super) fn record_in(
     match current {
         None => insert(tx, server, alert, &data),
         Some(current) => {
+            let event_time = alert.server_time;
             let old = merge_into(alert, &current);
+            if replays(alert, &current, event_time) {
+                return Ok(Recorded::Duplicate);
+            }
             update(tx, server, alert, &data, &current, &old, closing)
         }
     }
@@ -151,6 +155,45 @@ fn insert(tx: &Connection, server: &ServerId, alert: &Alert, data: &str) -> Resu
         alert.status,
     ])?;
     Ok(Recorded::New)
+}
+
+/// How long after a catch-up a live event older than the record it brought counts as stale: the events the
+/// server sent while the lists were read arrive after them.
+const STALE_AFTER_CATCH_UP: chrono::TimeDelta = chrono::TimeDelta::seconds(60);
+
+/// Whether `alert` brings nothing the history does not have, by the backend's own time for it (only when its
+/// event states one):
+/// - the same version worded differently: the same record caught up again (in the list's shape, which another
+///   rule may title differently from the live event) or the same live event delivered twice. It must state the
+///   same time and change nothing that matters (status, priority, owner), so a server whose records carry only
+///   a creation time never loses a change by it;
+/// - a stale live event: sent while the lists were read, it arrives after the catch-up brought a newer version
+///   of its record.
+fn replays(alert: &Alert, current: &Current, event_time: Option<Timestamp>) -> bool {
+    let (Some(event_time), Some(stored_time)) = (event_time, current.server_time) else {
+        return false;
+    };
+    if alert.source == Source::Live
+        && current.source != Source::Live
+        && event_time < stored_time
+        && alert.received_at.since(current.received_at) <= STALE_AFTER_CATCH_UP
+    {
+        return true;
+    }
+    let same_status = match (&current.status, &alert.status) {
+        (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
+        (a, b) => a.is_none() && b.is_none(),
+    };
+    let (old, new) = (&current.fields, &alert.fields);
+    if event_time != stored_time
+        || !same_status
+        || old.priority != new.priority
+        || old.assigned_to_me != new.assigned_to_me
+    {
+        return false;
+    }
+    alert.source != Source::Live
+        || serde_json::from_str::<Value>(&current.data).is_ok_and(|d| d == alert.data)
 }
 
 /// Fills what `alert`'s event did not state from the record's current version; returns that version's fields.
