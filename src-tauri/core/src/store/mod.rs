@@ -3,10 +3,11 @@
 //!
 //! # Guarantees
 //!
-//! - **Write before notify.** [`Store::apply`] returns after the batch is committed (one transaction) with
-//!   `synchronous=FULL`, so an alert that was notified survives a crash of the app, the OS or the power. Callers
-//!   notify only after it returns (and, if the history itself fails, still notify: a broken history must not
-//!   swallow alerts; the failed batch is handed back whole).
+//! - **Write before notify.** [`Store::apply`] returns after the batch is committed (one transaction, WAL with
+//!   `synchronous=NORMAL`), so an alert that was notified survives a crash or kill of the app. A power cut or an
+//!   OS crash may take the last commits, cursors included, and the next catch-up fetches those records again:
+//!   shown again, never lost. Callers notify only after it returns (and, if the history itself fails, still
+//!   notify: a broken history must not swallow alerts; the failed batch is handed back whole).
 //! - **Exactly once.** An alert's key is (server, id): two servers may use the same ids. A known key with the
 //!   same content is a [`Recorded::Duplicate`] and writes nothing; with different content the update merges
 //!   into the row ([`Recorded::Updated`]) and the version it replaces goes to the trail ([`Store::trail`]). The

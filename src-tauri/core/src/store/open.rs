@@ -234,12 +234,12 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
         // Some network filesystems cannot do WAL; the rollback journal is as safe, only slower.
         tracing::warn!("the history cannot use WAL here; using journal mode {mode}");
     }
-    // FULL, not NORMAL: in WAL mode NORMAL skips the fsync at each commit, so after a power cut or an OS crash
-    // the last commits can vanish even though `record` returned. Alertdesk notifies only after `record`
-    // returns ("write before notify"), so an alert the officer saw must still be in the history after such a
-    // crash. Alerts arrive at human rates and bursts go through `record_many` (one commit), so one fsync per
-    // commit costs nothing that matters.
-    conn.pragma_update(None, "synchronous", "FULL")?;
+    // NORMAL in WAL mode: a commit is in the WAL (the OS's page cache) when `apply` returns, so a crash or
+    // kill of Alertdesk loses nothing, without waiting for the disk at every commit (an fsync per batch was the
+    // whole tail of the delivery latency). Only a power cut or an OS crash can take the last commits; the cursors
+    // are in the same transactions and roll back with them, so the next catch-up fetches those records again:
+    // the worst case is "shown again", never "lost" (docs/reliability.md). Checkpoints still sync.
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.set_prepared_statement_cache_capacity(32);
     Ok(())

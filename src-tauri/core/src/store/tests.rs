@@ -793,7 +793,7 @@ fn fresh_file_is_at_the_latest_version_in_wal_mode() {
         .conn
         .pragma_query_value(None, "synchronous", |r| r.get(0))
         .unwrap();
-    assert_eq!(synchronous, 2, "FULL");
+    assert_eq!(synchronous, 1, "NORMAL");
     let foreign_keys: bool = store
         .conn
         .pragma_query_value(None, "foreign_keys", |r| r.get(0))
