@@ -1,11 +1,13 @@
 //! What the notifier remembers of each notification on screen: the notification server's id for it (to close
 //! it) and the alert it is about (to route a click on its buttons), under our [`NotificationId`].
 //!
-//! An entry goes when the notification goes: closed by us, closed by the server (`NotificationClosed`: expired,
-//! dismissed, or after a click), or replaced (the server hands its id to a newer notification). Servers that
-//! never say a notification expired would leave entries behind, so there are at most [`CAPACITY`]: past it the
-//! oldest that expires by itself goes first, the oldest that stays until dismissed (critical) only when every
-//! entry is one. A forgotten notification's buttons no longer reach Alertdesk, and it can no longer be closed.
+//! An entry goes when the server says its notification closed (`NotificationClosed`: expired, dismissed, clicked,
+//! or closed by us), or when the server hands its id to a newer notification (replaced). One we closed is kept
+//! until the server confirms it, so a click already on its way still reaches its alert. Servers that never say
+//! (some send no `NotificationClosed` for expired ones) would leave entries behind, so there are at most
+//! [`CAPACITY`]: past it the oldest one we closed goes first, then the oldest that expires by itself, and the
+//! oldest that stays until dismissed (critical) only when every entry is one. A forgotten notification's
+//! buttons no longer reach Alertdesk, and it can no longer be closed.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -22,6 +24,8 @@ struct Entry {
     alert: Option<AlertKey>,
     /// Stays until dismissed (`Expire::Never`): kept over those that expire.
     sticky: bool,
+    /// We asked the server to close it; it goes when the server says it did.
+    closing: bool,
 }
 
 /// The notifications on screen (see the [module](self)).
@@ -58,22 +62,7 @@ impl Shown {
             self.entries.remove(&replaced);
         }
         if self.entries.len() >= self.capacity {
-            let oldest = self
-                .entries
-                .iter()
-                .find(|(_, e)| !e.sticky)
-                .or_else(|| self.entries.iter().next())
-                .map(|(id, e)| (*id, e.server));
-            if let Some((old, server)) = oldest {
-                self.entries.remove(&old);
-                self.by_server.remove(&server);
-                self.forgotten += 1;
-                tracing::debug!(
-                    forgotten = self.forgotten,
-                    "more than {} notifications on screen: the oldest is forgotten",
-                    self.capacity
-                );
-            }
+            self.forget_one();
         }
         self.entries.insert(
             id,
@@ -81,14 +70,39 @@ impl Shown {
                 server,
                 alert,
                 sticky,
+                closing: false,
             },
         );
     }
 
-    /// We close `id`: forgets it and returns the server's id for it (`None`: already gone, or never shown).
+    /// Makes room: the oldest closing entry, else the oldest that expires by itself, else the oldest.
+    fn forget_one(&mut self) {
+        let oldest = self
+            .entries
+            .iter()
+            .find(|(_, e)| e.closing)
+            .or_else(|| self.entries.iter().find(|(_, e)| !e.sticky))
+            .or_else(|| self.entries.iter().next())
+            .map(|(id, e)| (*id, e.server));
+        if let Some((id, server)) = oldest {
+            self.entries.remove(&id);
+            self.by_server.remove(&server);
+            self.forgotten += 1;
+            tracing::debug!(
+                forgotten = self.forgotten,
+                "more than {} notifications remembered: the oldest is forgotten",
+                self.capacity
+            );
+        }
+    }
+
+    /// We close `id`: returns the server's id for it, once (`None`: closing already, gone, or never shown). It is
+    /// forgotten when the server says it closed.
     pub(super) fn close(&mut self, id: NotificationId) -> Option<u32> {
-        let entry = self.entries.remove(&id)?;
-        self.by_server.remove(&entry.server);
+        let entry = self.entries.get_mut(&id)?;
+        if std::mem::replace(&mut entry.closing, true) {
+            return None;
+        }
         Some(entry.server)
     }
 
@@ -135,9 +149,13 @@ mod tests {
         assert_eq!(shown.alert(10), Some(&key("a")));
         assert_eq!(shown.alert(12), None, "a summary has no alert");
 
-        // Closed by us: the server's id to close comes back once.
+        // Closed by us: the server's id to close comes back once; a click already on its way still counts
+        // until the server confirms the close.
         assert_eq!(shown.close(NotificationId(2)), Some(11));
         assert_eq!(shown.close(NotificationId(2)), None);
+        assert_eq!(shown.alert(11), Some(&key("b")));
+        shown.closed(11);
+        assert_eq!(shown.alert(11), None);
         // Expired or dismissed: the server says so.
         shown.closed(10);
         shown.closed(10);
@@ -160,6 +178,8 @@ mod tests {
         assert_eq!(shown.alert(10), Some(&key("b")));
         assert_eq!(shown.close(NotificationId(1)), None);
         assert_eq!(shown.close(NotificationId(2)), Some(10));
+        shown.closed(10);
+        assert_eq!(shown.len(), 0);
     }
 
     #[test]
@@ -183,6 +203,10 @@ mod tests {
         assert_eq!(shown.alert(2), Some(&key("critical-2")));
         assert!(shown.alert(4999).is_some() && shown.alert(4994).is_some());
         assert!(shown.alert(4993).is_none());
+        // Closed by us but never confirmed: those go first.
+        shown.close(NotificationId(4999));
+        shown.insert(NotificationId(49_990), 49_990, None, false);
+        assert!(shown.alert(4999).is_none() && shown.alert(4998).is_some());
         // All sticky: the oldest sticky one goes.
         for n in 5000..5010_u32 {
             shown.insert(NotificationId(u64::from(n)), n, None, true);
