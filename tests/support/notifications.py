@@ -57,10 +57,13 @@ class _Interface(ServiceInterface):
 
 
 class NotificationServer:
-    def __init__(self, capabilities=("actions", "body", "body-markup", "persistence", "sound"), broken=False):
-        """`broken`: every Notify fails with a D-Bus error (a notification service that cannot show anything)."""
+    def __init__(self, capabilities=("actions", "body", "body-markup", "persistence", "sound"), broken=False,
+                 bus_address=None):
+        """`broken`: every Notify fails with a D-Bus error (a notification service that cannot show anything).
+        `bus_address`: the bus to serve on (default: the session bus of the environment)."""
         self.capabilities = capabilities
         self.broken = broken
+        self.bus_address = bus_address
         self.calls: list[dict] = []
         self.closed: list[int] = []
         self._next_id = 1
@@ -86,7 +89,7 @@ class NotificationServer:
         self._loop.run_forever()
 
     async def _start(self):
-        self.bus = await MessageBus(bus_type=BusType.SESSION).connect()
+        self.bus = await MessageBus(bus_address=self.bus_address, bus_type=BusType.SESSION).connect()
         self.interface = _Interface(self)
         self.bus.export(PATH, self.interface)
         await self.bus.request_name(NAME)

@@ -70,7 +70,7 @@ pub(super) struct Actor {
     history_thread: Option<HistoryThread>,
     /// The alerting policy, when the front-end notifies.
     pub(super) policy: Option<Policy>,
-    notifier_events: Option<mpsc::UnboundedReceiver<NotifierEvent>>,
+    notifier_events: Option<mpsc::Receiver<NotifierEvent>>,
     /// Reads critical alerts aloud (`[alerting] speak_critical`).
     pub(super) speaker: Option<Speaker>,
     pub(super) settings: Settings,
@@ -401,9 +401,7 @@ async fn sleep_until(at: Option<Instant>) {
     }
 }
 
-async fn next_event(
-    events: Option<&mut mpsc::UnboundedReceiver<NotifierEvent>>,
-) -> Option<NotifierEvent> {
+async fn next_event(events: Option<&mut mpsc::Receiver<NotifierEvent>>) -> Option<NotifierEvent> {
     match events {
         Some(events) => events.recv().await,
         None => std::future::pending().await,

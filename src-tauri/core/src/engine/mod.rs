@@ -89,7 +89,7 @@ pub struct Alerting {
     /// Shows notifications.
     pub notifier: Arc<dyn Notifier>,
     /// Clicks on notification buttons, and failures to notify.
-    pub events: mpsc::UnboundedReceiver<NotifierEvent>,
+    pub events: mpsc::Receiver<NotifierEvent>,
 }
 
 /// What [`Engine::start`] needs.

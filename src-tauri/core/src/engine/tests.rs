@@ -192,7 +192,7 @@ async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
     let profile = dir.path().join("test-feed.toml");
     std::fs::write(&profile, PROFILE).unwrap();
     let notifier = Arc::new(RecordingNotifier::new());
-    let (_events_tx, notifier_events) = mpsc::unbounded_channel();
+    let (_events_tx, notifier_events) = mpsc::channel(8);
     let shell = Arc::new(Recorder::default());
     let store = Store::open(&paths.history_file()).unwrap().store;
     let desk = Engine::start(
