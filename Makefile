@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 BENCH_PY ?= $(CURDIR)/.venv/bin/python
 BIN_DIR := $(CURDIR)/target/debug
 
-.PHONY: help setup setup-test build run test lint test-rust test-ui test-e2e bench bench-desktop bench-smoke deb release test-package
+.PHONY: help setup setup-test build run test lint test-rust test-ui test-e2e soak bench bench-desktop bench-smoke deb release test-package
 
 help: ## List the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -45,6 +45,11 @@ test-e2e: ## CLI and desktop tests on the real binaries, under Xvfb and a privat
 	cargo build $(CARGO_FLAGS)
 	ALERTDESK_BIN_DIR=$(BIN_DIR) xvfb-run -a -s "-screen 0 1280x800x24" \
 	  dbus-run-session -- .venv/bin/python -m pytest tests $(PYTEST_ARGS)
+
+soak: build ## A compressed shift (about 10 min): listen --notify and the desktop app; figures in tests/soak/results/
+	mkdir -p tests/soak/results
+	ALERTDESK_BIN_DIR=$(BIN_DIR) unshare -n tests/soak/in-namespace .venv/bin/python tests/soak/soak.py \
+	  --scale full --json tests/soak/results/latest.json
 
 bench: ## Full benchmark vs peer clients (release build, about 10 min); raw output in tests/bench/results/
 	cargo build --release --locked -p alertdesk-cli
