@@ -209,7 +209,7 @@ async fn login_once(
     let scope = Scope::of_vars(&vars);
     let path = login
         .path
-        .render(&scope)
+        .render_path(&scope)
         .map_err(|e| request_error(e.to_string()))?;
     let body = render_value(&login.body, &scope).map_err(|e| request_error(e.to_string()))?;
     let url = server

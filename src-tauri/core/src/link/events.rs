@@ -136,7 +136,7 @@ impl Events {
             vars: &self.vars,
             record: None,
         };
-        if let Some(Ok(path)) = fetch.get.as_ref().map(|t| t.render(&scope)) {
+        if let Some(Ok(path)) = fetch.get.as_ref().map(|t| t.render_path(&scope)) {
             return match self.rest.get_path(&path).await {
                 Ok(record) => {
                     self.mark_seen(index, fetch, &record);
@@ -185,7 +185,7 @@ impl Events {
         let Some(list) = &fetch.list else {
             return Ok(Vec::new());
         };
-        let Ok(path) = list.render(&Scope::of_vars(&self.vars)) else {
+        let Ok(path) = list.render_path(&Scope::of_vars(&self.vars)) else {
             return Ok(Vec::new());
         };
         let answer = match self.rest.get_path(&path).await {

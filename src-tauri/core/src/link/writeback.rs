@@ -152,7 +152,7 @@ pub async fn write_back(
         vars: &vars,
         record: record.as_ref(),
     };
-    let path = call.path.render(&scope).map_err(|e| template(&e))?;
+    let path = call.path.render_path(&scope).map_err(|e| template(&e))?;
     let url = server.http_url(&path).map_err(|e| template(&e))?;
     let method = reqwest::Method::from_bytes(call.method.as_bytes()).map_err(|e| template(&e))?;
     let mut request = http.request(method, url);

@@ -424,6 +424,61 @@ fn variables_are_checked() {
 }
 
 #[test]
+fn rest_paths_must_start_with_a_slash() {
+    let base = "name = \"x\"\nprotocol = \"websocket\"\n[variables.api_base]\ndefault = \"/api\"\n";
+    let rule = "[[rules]]\nevent = \"e\"\nkind = \"report\"\n";
+    for (part, key) in [
+        (
+            "[auth.login]\npath = \"@other.example/login\"\ntoken = \"t\"\n",
+            "auth.login.path",
+        ),
+        (
+            "[[backfill]]\npath = \"other.example/x\"\nevent = \"e\"\n",
+            "backfill[0].path",
+        ),
+        ("[acknowledge]\npath = \"{{id}}/ack\"\n", "acknowledge.path"),
+        (
+            "[[responses]]\nname = \"r\"\nlabel = \"R\"\npath = \"{{$api_base}}x\"\n",
+            "responses[0].path",
+        ),
+    ] {
+        let text = format!("{base}{part}{rule}");
+        let err = Profile::parse(&text, "my.toml").unwrap_err().to_string();
+        assert!(
+            err.contains(key) && err.contains("must start with /"),
+            "{key}: {err}"
+        );
+    }
+    for (fetch, key) in [
+        ("{ get = \"//other.example/{{id}}\" }", "rules[0].fetch.get"),
+        ("{ list = \"{{$api_base}}\" }", "rules[0].fetch.list"),
+    ] {
+        let text = format!("{base}{rule}fetch = {fetch}\n");
+        let err = Profile::parse(&text, "my.toml").unwrap_err().to_string();
+        assert!(
+            err.contains(key) && err.contains("must start with /"),
+            "{key}: {err}"
+        );
+    }
+    let text = format!("{base}{rule}fetch = {{ get = \"{{{{$api_base}}}}/t/{{{{id}}}}\" }}\n");
+    Profile::parse(&text, "my.toml").unwrap();
+    // `$api_base` itself must be a path prefix, as a default and as a value given.
+    let text = format!("{}{rule}", base.replace("\"/api\"", "\"api\""));
+    let err = Profile::parse(&text, "my.toml").unwrap_err().to_string();
+    assert!(err.contains("variables.api_base.default"), "{err}");
+    let profile = Profile::load("ticketing").unwrap();
+    for bad in ["http://other.example", "api", "/a/../b"] {
+        let set = BTreeMap::from([("api_base".to_string(), bad.to_string())]);
+        let err = profile.resolve_variables(&set).unwrap_err().to_string();
+        assert!(err.contains("api_base"), "{bad}: {err}");
+    }
+    for good in ["", "/v2", "/api/v1"] {
+        let set = BTreeMap::from([("api_base".to_string(), good.to_string())]);
+        assert!(profile.resolve_variables(&set).is_ok(), "{good:?}");
+    }
+}
+
+#[test]
 fn messages_without_identity_get_unique_ids() {
     let a = classify(
         "ticketing",
@@ -538,7 +593,8 @@ fn rules_state_only_what_their_event_knows() {
             .unwrap()
     };
     // Completed, naming neither owner nor priority, with no text: nothing but the status is stated.
-    let done = build(json!({"action": "completed", "emergency": {"id": "E-1", "status": "completed"}}));
+    let done =
+        build(json!({"action": "completed", "emergency": {"id": "E-1", "status": "completed"}}));
     assert_eq!(
         done.stated,
         crate::domain::Stated {
@@ -565,7 +621,13 @@ fn rules_state_only_what_their_event_knows() {
     let m = rules::find(&anyone.rules, "emergency_updated", &payload).unwrap();
     let a = m
         .rule
-        .build(&anyone.name, "emergency_updated", payload, None, &vars_of(&anyone))
+        .build(
+            &anyone.name,
+            "emergency_updated",
+            payload,
+            None,
+            &vars_of(&anyone),
+        )
         .unwrap();
     assert!(!a.stated.assigned_to_me);
 }
