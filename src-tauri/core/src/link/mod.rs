@@ -8,6 +8,7 @@
 //! - [`events`]: a live message made into alerts by the profile's rules (with REST fetches where they say).
 //! - [`catchup`]: what was missed: the profile's lists fetched from typed [`cursor::Cursors`] after every
 //!   reconnect, and polled while the socket cannot be established.
+//! - [`seen`]: the records a list-fetching rule already saw, bounded for a shift-long link.
 //! - [`rest`]: the REST client every fetch uses (the profile's auth header, list answers in common shapes).
 //! - [`base`]: where the server keeps its REST API, found on first contact when the user did not say.
 //! - [`http`]: the one HTTP client (redirects only within the origin) and reading answers within a size cap.
@@ -26,6 +27,7 @@ pub mod http;
 pub mod probe;
 pub mod protocol;
 pub mod rest;
+pub mod seen;
 pub mod spec;
 pub mod supervisor;
 pub mod wake;

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use super::backoff::{back_online, Backoff, Jitter};
 use super::base;
 use super::catchup::{CatchUpError, Lists};
-use super::events::{Events, Rejected};
+use super::events::Events;
 use super::protocol::socketio::SocketIo;
 use super::protocol::websocket::RawWebSocket;
 use super::protocol::{Heartbeat, LinkEnd, LinkEvent, LinkSpec, Recovery, Transport};
@@ -324,7 +324,7 @@ impl Supervisor {
                 // Catch up before reporting live: events arriving meanwhile wait in the link's queue, and
                 // "live" then means nothing older is still missing.
                 self.settle_base(out).await.map_err(abandoned)?;
-                self.events.prime_lists().await.map_err(rejected)?;
+                self.events.prime_lists().await;
                 self.report_problems(out).await?;
                 let was_down = self.down_since.take();
                 let missed = if recovered {
@@ -379,12 +379,7 @@ impl Supervisor {
                         offset,
                     });
                 }
-                for alert in self
-                    .events
-                    .alerts_for(event, payload)
-                    .await
-                    .map_err(rejected)?
-                {
+                for alert in self.events.alerts_for(event, payload).await {
                     out.send(Update::Alert(Box::new(alert)))
                         .await
                         .map_err(abandoned)?;
@@ -511,10 +506,6 @@ impl From<Abandoned> for Waited {
     fn from(_: Abandoned) -> Self {
         Self::Abandoned
     }
-}
-
-fn rejected(Rejected(reason): Rejected) -> LinkEnd {
-    LinkEnd::Rejected(reason)
 }
 
 fn abandoned(_: Abandoned) -> LinkEnd {
