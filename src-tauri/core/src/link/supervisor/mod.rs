@@ -325,7 +325,6 @@ impl Supervisor {
                 // "live" then means nothing older is still missing.
                 self.settle_base(out).await.map_err(abandoned)?;
                 self.events.prime_lists().await;
-                self.report_problems(out).await?;
                 let was_down = self.down_since.take();
                 let missed = if recovered {
                     None // the server replayed what we missed
@@ -354,6 +353,9 @@ impl Supervisor {
                         }
                     }
                 };
+                // Said after the catch-up: when the lists refuse the credentials the link ends, and a list fetch
+                // refused just before is that same refusal, not a problem of its own.
+                self.report_problems(out).await?;
                 if let Some((from, reason)) = missed {
                     tracing::warn!(server = %self.target.server, "cannot tell what was missed: {reason}");
                     let gap = Update::Gap {
