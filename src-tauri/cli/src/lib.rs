@@ -247,6 +247,7 @@ fn start_logging(paths: &Paths) -> Option<logging::Guard> {
         Err(e) => (Settings::default(), Some(e)),
     };
     let guard = logging::init(paths, &settings.log, logging::Console::Quiet);
+    settings.network.apply();
     if let Some(e) = error {
         tracing::warn!("settings ignored, using defaults: {e}");
     }

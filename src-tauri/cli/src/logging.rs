@@ -7,6 +7,8 @@ use alertdesk_core::config::paths::Paths;
 use alertdesk_core::config::settings::LogSettings;
 use tracing_appender::non_blocking::WorkerGuard;
 use tracing_appender::rolling::{Builder, Rotation};
+use tracing_subscriber::filter::{filter_fn, FilterExt};
+use tracing_subscriber::layer::Filter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{fmt, EnvFilter, Layer};
@@ -60,14 +62,14 @@ pub fn init(paths: &Paths, settings: &LogSettings, console: Console) -> Option<W
             let layer = fmt::layer()
                 .with_ansi(false)
                 .with_writer(writer)
-                .with_filter(file_filter);
+                .with_filter(no_wire_trace(file_filter));
             (Some(layer), Some(guard), None)
         }
         Err(e) => (None, None, Some(e)),
     };
     let console_layer = fmt::layer()
         .with_writer(std::io::stderr)
-        .with_filter(console_filter);
+        .with_filter(no_wire_trace(console_filter));
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = tracing_subscriber::registry()
         .with(file_layer)
@@ -84,4 +86,40 @@ pub fn init(paths: &Paths, settings: &LogSettings, console: Console) -> Option<W
         );
     }
     guard
+}
+
+/// Crates whose `trace` output can hold a secret, capped at `debug` whatever the filter says (`ALERTDESK_LOG=trace`
+/// included): tungstenite logs the upgrade request (a token in the query or a header) and every frame (a token in
+/// a Socket.IO CONNECT); reqwest, hyper and h2 can log the bytes of a connection; zbus and the Secret Service
+/// client the keyring's messages. Their `debug` and above name no secret.
+const WIRE_TARGETS: &[&str] = &[
+    "tungstenite",
+    "tokio_tungstenite",
+    "reqwest",
+    "hyper",
+    "hyper_util",
+    "h2",
+    "rustls",
+    "zbus",
+    "secret_service",
+    "keyring",
+];
+
+/// `filter`, without the `trace` events of [`WIRE_TARGETS`] (a cap: it never enables anything).
+fn no_wire_trace<S>(filter: EnvFilter) -> impl Filter<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    filter.and(
+        filter_fn(|meta| {
+            *meta.level() != tracing::Level::TRACE
+                || !WIRE_TARGETS.iter().any(|crate_name| {
+                    meta.target()
+                        .strip_prefix(crate_name)
+                        .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+                })
+        })
+        // Its own hint is no bound, so the filter's hint (what callsites stay off) is kept.
+        .with_max_level_hint(tracing::level_filters::LevelFilter::TRACE),
+    )
 }

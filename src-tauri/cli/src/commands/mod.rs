@@ -79,7 +79,7 @@ pub(crate) fn variable_words(error: &VariableError) -> String {
                 missing.first().map_or("NAME", |(n, _)| n.as_str())
             )
         }
-        VariableError::Unknown { .. } => error.to_string(),
+        VariableError::Unknown { .. } | VariableError::Invalid { .. } => error.to_string(),
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Settings {
     pub alerting: AlertingSettings,
     /// Signed updates of the desktop app.
     pub updates: UpdateSettings,
+    /// The REST calls to servers.
+    pub network: NetworkSettings,
 }
 
 /// `[log]`
@@ -390,6 +392,45 @@ impl UpdateSettings {
     }
 }
 
+/// `[network]`
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NetworkSettings {
+    /// The largest REST answer read, in MiB (1 to 1024): a larger one stops the read with an error.
+    pub max_body_mib: u32,
+}
+
+impl Default for NetworkSettings {
+    fn default() -> Self {
+        Self { max_body_mib: 8 }
+    }
+}
+
+impl NetworkSettings {
+    /// `max_body_mib` in bytes.
+    pub fn max_body_bytes(&self) -> usize {
+        usize::try_from(self.max_body_mib)
+            .unwrap_or(usize::MAX)
+            .saturating_mul(1024 * 1024)
+    }
+
+    /// Makes these settings the process's (the cap on every REST answer read from now on).
+    pub fn apply(&self) {
+        crate::link::http::set_max_body(self.max_body_bytes());
+    }
+
+    /// Checks every value; the error names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=1024).contains(&self.max_body_mib) {
+            return Err(format!(
+                "network.max_body_mib is {}; it must be between 1 and 1024",
+                self.max_body_mib
+            ));
+        }
+        Ok(())
+    }
+}
+
 /// An update endpoint: `https://`, or `http://` to this machine only (for testing a release locally).
 fn parse_endpoint(text: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(text)
@@ -437,7 +478,8 @@ impl Settings {
             return Err("history.max_alerts must be at least 1".into());
         }
         self.alerting.validate()?;
-        self.updates.validate()
+        self.updates.validate()?;
+        self.network.validate()
     }
 }
 
@@ -480,6 +522,20 @@ mod tests {
         let settings = Settings::parse("[log]\nlevel = \"debug\"\n").unwrap();
         assert_eq!(settings.log.level, "debug");
         assert_eq!(settings.log.keep_files, 7);
+    }
+
+    #[test]
+    fn the_answer_cap_is_a_checked_setting() {
+        assert_eq!(
+            Settings::default().network.max_body_bytes(),
+            8 * 1024 * 1024
+        );
+        let settings = Settings::parse("[network]\nmax_body_mib = 2\n").unwrap();
+        assert_eq!(settings.network.max_body_bytes(), 2 * 1024 * 1024);
+        for bad in ["0", "1025"] {
+            let err = Settings::parse(&format!("[network]\nmax_body_mib = {bad}\n")).unwrap_err();
+            assert!(err.contains("network.max_body_mib"), "{err}");
+        }
     }
 
     #[test]

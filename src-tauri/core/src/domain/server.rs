@@ -109,12 +109,39 @@ impl Server {
             .map_or_else(|| host.to_string(), |p| format!("{host}:{p}"))
     }
 
-    /// An HTTP URL for `path` (which starts with `/`) on this server.
+    /// An HTTP URL for `path` on this server: `path` (which starts with `/`, may end with `?query`) goes after
+    /// the server's own path. The result is always on this server's origin (scheme, host and port): the path is
+    /// set as a path, never joined as text, so `@other.example/x` or `//other.example/x` stay paths here; a path
+    /// that does not start with `/`, holds a fragment or a `.`/`..` segment is refused.
     pub fn http_url(&self, path: &str) -> Result<Url, ServerError> {
-        Url::parse(&format!("{}{path}", self.as_str())).map_err(|e| ServerError::Path {
+        let refused = |reason: &str| ServerError::Path {
             path: path.to_string(),
-            reason: e.to_string(),
-        })
+            reason: reason.to_string(),
+        };
+        if !path.starts_with('/') {
+            return Err(refused("a path must start with /"));
+        }
+        if path.contains('#') {
+            return Err(refused("a path holds no fragment (#)"));
+        }
+        let (path_part, query) = match path.split_once('?') {
+            Some((p, q)) => (p, Some(q)),
+            None => (path, None),
+        };
+        if path_part
+            .split(['/', '\\'])
+            .any(crate::profile::template::is_dot_segment)
+        {
+            return Err(refused("a path holds no . or .. segments"));
+        }
+        let mut url = self.0.clone();
+        let prefix = self.0.path().trim_end_matches('/');
+        url.set_path(&format!("{prefix}{path_part}"));
+        url.set_query(query);
+        if url.origin() != self.0.origin() {
+            return Err(refused("the path leaves the server"));
+        }
+        Ok(url)
     }
 
     /// The WebSocket URL (`ws`/`wss`) for `path` on this server.
@@ -243,5 +270,52 @@ mod tests {
             Server::parse("http://user:pw@host"),
             Err(ServerError::Credentials { .. })
         ));
+    }
+
+    #[test]
+    fn paths_never_leave_the_server() {
+        let s = Server::parse("http://127.0.0.1:5000").unwrap();
+        let origin = |path: &str| s.http_url(path).map(|u| u.origin());
+        for path in [
+            "/x",
+            "/@other.example/x",
+            "//other.example/x",
+            "/\\\\other.example/x",
+            "/a?next=http://other.example/",
+            "/a%2F..%2Fb",
+        ] {
+            assert_eq!(origin(path), Ok(s.0.origin()), "{path}");
+        }
+        assert_eq!(
+            s.http_url("//other.example/x").unwrap().as_str(),
+            "http://127.0.0.1:5000//other.example/x"
+        );
+        assert_eq!(
+            s.http_url("/api/reports?since=5&x=a b").unwrap().as_str(),
+            "http://127.0.0.1:5000/api/reports?since=5&x=a%20b"
+        );
+        for bad in [
+            "@other.example/x",
+            ".other.example/x",
+            "other.example/x",
+            "",
+            "/a/../b",
+            "/a/%2e%2E/b",
+            "/a/./b",
+            "/a\\..\\b",
+            "/a#b",
+        ] {
+            assert!(
+                matches!(s.http_url(bad), Err(ServerError::Path { .. })),
+                "{bad:?} accepted: {:?}",
+                s.http_url(bad)
+            );
+        }
+        // Under a server with a path prefix, the path goes after it.
+        let s = Server::parse("https://dispatch.example/station4").unwrap();
+        assert_eq!(
+            s.http_url("//other.example/x").unwrap().as_str(),
+            "https://dispatch.example/station4//other.example/x"
+        );
     }
 }

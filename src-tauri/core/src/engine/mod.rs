@@ -180,6 +180,7 @@ impl Engine {
     /// Starts the engine on the current tokio runtime with the history `store`. Nothing here blocks on the
     /// network or the keyring: saved servers are connected by [`Engine::restore_saved`].
     pub fn start(options: EngineOptions, store: Store) -> Result<Self, EngineError> {
+        options.settings.network.apply();
         let (requests, inbox) = mpsc::unbounded_channel();
         let awaiting = Arc::new(AtomicUsize::new(0));
         let accounts = accounts::Accounts::new(Arc::clone(&options.tokens), &options.paths);

@@ -8,7 +8,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::base;
+use super::{base, http};
 use crate::domain::{Server, Token};
 use crate::profile::{render_value, template, Profile, Scope};
 
@@ -209,7 +209,7 @@ async fn login_once(
     let scope = Scope::of_vars(&vars);
     let path = login
         .path
-        .render(&scope)
+        .render_path(&scope)
         .map_err(|e| request_error(e.to_string()))?;
     let body = render_value(&login.body, &scope).map_err(|e| request_error(e.to_string()))?;
     let url = server
@@ -220,7 +220,7 @@ async fn login_once(
         .json(&body)
         .send()
         .await
-        .map_err(|e| request_error(without_url(&e)))?;
+        .map_err(|e| request_error(http::describe(&e)))?;
     let status = response.status();
     if status.as_u16() == 401 || status.as_u16() == 403 {
         return Err(failed(LoginError::Rejected {
@@ -237,10 +237,9 @@ async fn login_once(
     if !status.is_success() {
         return Err(request_error(format!("HTTP {status}")));
     }
-    let answer: Value = response
-        .json()
+    let answer: Value = http::read_json(response)
         .await
-        .map_err(|e| request_error(format!("answer is not JSON: {e}")))?;
+        .map_err(|e| request_error(e.to_string()))?;
     match template::select_first(&answer, &login.token) {
         Some(Value::String(token)) if !token.is_empty() => Ok(Token::new(token.clone())),
         _ => Err(failed(LoginError::NoToken {
@@ -250,23 +249,10 @@ async fn login_once(
     }
 }
 
-/// A reqwest error's text without the URL (which may carry a query token).
-pub(crate) fn without_url(e: &reqwest::Error) -> String {
-    let mut text = e.to_string();
-    if let Some(url) = e.url() {
-        text = text.replace(url.as_str(), &crate::link::protocol::ws::redact(url));
-    }
-    text
-}
-
-/// The HTTP client every REST call uses: TLS verified against the webpki roots, bounded in time.
+/// The HTTP client every REST call uses: see [`super::http`] (TLS verified, bounded in time, redirects only
+/// within the origin).
 pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .user_agent(concat!("alertdesk/", env!("CARGO_PKG_VERSION")))
-        .timeout(std::time::Duration::from_secs(10))
-        .connect_timeout(std::time::Duration::from_secs(5))
-        .build()
-        .expect("the TLS backend initializes")
+    http::client()
 }
 
 #[cfg(test)]

@@ -42,7 +42,7 @@ pub fn probe_url(
     vars.insert(VARIABLE.into(), base.to_string());
     let scope = Scope::of_vars(&vars);
     if let Some(list) = profile.backfill.first() {
-        let mut url = rest.url(&list.path.render(&scope).ok()?).ok()?;
+        let mut url = rest.url(&list.path.render_path(&scope).ok()?).ok()?;
         for (key, value) in &list.query {
             if let Ok(value) = value.render(&scope) {
                 url.query_pairs_mut().append_pair(key, &value);
@@ -54,10 +54,10 @@ pub fn probe_url(
         .rules
         .iter()
         .filter_map(|r| r.fetch.as_ref()?.list.as_ref())
-        .find_map(|list| list.render(&scope).ok());
+        .find_map(|list| list.render_path(&scope).ok());
     let path = match fetched {
         Some(path) => path,
-        None => profile.auth.login.as_ref()?.path.render(&scope).ok()?,
+        None => profile.auth.login.as_ref()?.path.render_path(&scope).ok()?,
     };
     rest.url(&path).ok()
 }

@@ -184,7 +184,7 @@ impl Lists {
         let scope = Scope::of_vars(&vars);
         let path = backfill
             .path
-            .render(&scope)
+            .render_path(&scope)
             .map_err(|e| CatchUpError::Failed(format!("cannot build list path: {e}")))?;
         let list = format!("GET {path}");
         let mut url = self

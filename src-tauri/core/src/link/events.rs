@@ -2,8 +2,9 @@
 //! fetching the record over REST where a rule says so (events that carry only an id, or nothing at all).
 //!
 //! What does not fit is said, not swallowed: a record that cannot be fetched or a list that cannot be read
-//! becomes a problem for the link to report (the alert still goes out with what the event carried), and an
-//! event that names no id is counted and logged ([`Skipped`]).
+//! (also when the server refuses the credentials for it: that one record's problem, not the link's end) becomes
+//! a problem for the link to report (the alert still goes out with what the event carried), and an event that
+//! names no id is counted and logged ([`Skipped`]).
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -11,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use super::rest::{is_newest_first, list_items, record_key, Fetched, Rest};
+use super::rest::{is_newest_first, list_items, record_key, Rest};
+use super::seen::Seen;
 use super::Target;
 use crate::domain::Alert;
 use crate::profile::rules::{self, Fetch, NotAnAlert, Rule};
@@ -23,8 +25,8 @@ pub struct Events {
     profile: Arc<Profile>,
     vars: BTreeMap<String, String>,
     rest: Rest,
-    /// Records already seen by list-fetching rules (per rule index).
-    seen: HashMap<usize, HashSet<String>>,
+    /// Records already seen by list-fetching rules (per rule index), bounded (see [`Seen`]).
+    seen: HashMap<usize, Seen>,
     /// What did not fit since the link last asked (see [`Events::take_problems`]).
     problems: Vec<String>,
     /// Lists whose answer did not match the profile, already logged.
@@ -33,10 +35,6 @@ pub struct Events {
     /// A message named no record but said one changed (a `catch_up` rule): the lists are to be read now.
     catch_up: bool,
 }
-
-/// The server refused the credentials on a fetch.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rejected(pub String);
 
 impl Events {
     /// For `target`'s profile, fetching with `rest`.
@@ -69,11 +67,7 @@ impl Events {
     }
 
     /// The alerts an incoming message becomes (none, one, or several when a list fetch finds several new).
-    pub async fn alerts_for(
-        &mut self,
-        event: Option<String>,
-        payload: Value,
-    ) -> Result<Vec<Alert>, Rejected> {
+    pub async fn alerts_for(&mut self, event: Option<String>, payload: Value) -> Vec<Alert> {
         let profile = Arc::clone(&self.profile);
         let name = if let Some(name) = event {
             name
@@ -87,28 +81,28 @@ impl Events {
                 Ok(name) => name,
                 Err(e) => {
                     self.skipped.note("(no event name)", &e.to_string());
-                    return Ok(Vec::new());
+                    return Vec::new();
                 }
             }
         };
         let Some(matched) = rules::find(&profile.rules, &name, &payload) else {
             tracing::debug!(event = %name, "no rule for this event; dropped");
-            return Ok(Vec::new());
+            return Vec::new();
         };
         let rule = matched.rule;
         if rule.ignore {
-            return Ok(Vec::new());
+            return Vec::new();
         }
         if rule.catch_up && !rule.names_its_record(&payload, &self.vars) {
             tracing::debug!(event = %name, "a change without a record: catching up from the lists");
             self.catch_up = true;
-            return Ok(Vec::new());
+            return Vec::new();
         }
         let records = match &rule.fetch {
             None => vec![None],
             Some(fetch) => {
                 self.fetch_records(matched.index, rule, fetch, &payload)
-                    .await?
+                    .await
             }
         };
         let mut alerts = Vec::with_capacity(records.len());
@@ -118,86 +112,87 @@ impl Events {
                 Err(e @ NotAnAlert::NoId { .. }) => self.skipped.note(&name, &e.to_string()),
             }
         }
-        Ok(alerts)
+        alerts
     }
 
     /// The records a fetching rule's alerts carry: the one record by id when the event names it, else the
     /// list's records not seen before. A fetch that fails is a problem to report, and the alert goes out with
-    /// what the event carried (`[None]`).
+    /// what the event carried (`[None]`). A refusal of the credentials (401/403) for one record is such a
+    /// failure too: the socket, not a record fetch, says whether the link's credentials are still good.
     async fn fetch_records(
         &mut self,
         index: usize,
         rule: &Rule,
         fetch: &Fetch,
         payload: &Value,
-    ) -> Result<Vec<Option<Value>>, Rejected> {
+    ) -> Vec<Option<Value>> {
         let scope = Scope {
             payload,
             vars: &self.vars,
             record: None,
         };
-        if let Some(Ok(path)) = fetch.get.as_ref().map(|t| t.render(&scope)) {
+        if let Some(Ok(path)) = fetch.get.as_ref().map(|t| t.render_path(&scope)) {
             return match self.rest.get_path(&path).await {
                 Ok(record) => {
                     self.mark_seen(index, fetch, &record);
-                    Ok(vec![Some(record)])
+                    vec![Some(record)]
                 }
-                Err(Fetched::Rejected(reason)) => Err(Rejected(reason)),
                 Err(why) => {
                     self.problems.push(format!(
                         "cannot fetch the record of a {} event (GET {path}): {}; it is shown without its details",
                         rule.event_names(),
                         why.message()
                     ));
-                    Ok(vec![None])
+                    vec![None]
                 }
             };
         }
         if fetch.list.is_some() {
-            return Ok(self
-                .fetch_unseen(index, rule)
-                .await?
+            return self
+                .fetch_unseen(index, rule, false)
+                .await
                 .into_iter()
                 .map(Some)
-                .collect());
+                .collect();
         }
-        Ok(vec![None])
+        vec![None]
     }
 
-    /// Learns what the list endpoints already hold, so only records created from now on become alerts.
-    pub async fn prime_lists(&mut self) -> Result<(), Rejected> {
+    /// Learns what the list endpoints already hold, so only records created from now on become alerts. A list
+    /// that cannot be read now is learned at its first good read instead.
+    pub async fn prime_lists(&mut self) {
         let profile = Arc::clone(&self.profile);
         for (index, rule) in profile.rules.iter().enumerate() {
             if rule.fetch.as_ref().is_some_and(|f| f.list.is_some())
-                && !self.seen.contains_key(&index)
+                && !self.seen.get(&index).is_some_and(Seen::is_primed)
             {
-                self.seen.insert(index, HashSet::new());
-                let _ = self.fetch_unseen(index, rule).await?;
+                let _ = self.fetch_unseen(index, rule, true).await;
             }
         }
-        Ok(())
     }
 
-    async fn fetch_unseen(&mut self, index: usize, rule: &Rule) -> Result<Vec<Value>, Rejected> {
+    /// The records of a rule's list not seen before, oldest first. A list never read before is learned, none of
+    /// it new: when that happens for an event (`priming` false: the list could not be read when the link came
+    /// up), it is said, since the event's own record may be among them.
+    async fn fetch_unseen(&mut self, index: usize, rule: &Rule, priming: bool) -> Vec<Value> {
         let Some(fetch) = &rule.fetch else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
         let Some(list) = &fetch.list else {
-            return Ok(Vec::new());
+            return Vec::new();
         };
-        let Ok(path) = list.render(&Scope::of_vars(&self.vars)) else {
-            return Ok(Vec::new());
+        let Ok(path) = list.render_path(&Scope::of_vars(&self.vars)) else {
+            return Vec::new();
         };
         let answer = match self.rest.get_path(&path).await {
             Ok(answer) => answer,
-            Err(Fetched::Rejected(reason)) => return Err(Rejected(reason)),
             Err(why) => {
                 self.problems.push(format!(
                     "cannot read list GET {path} to find what a {} event is about: {}",
                     rule.event_names(),
                     why.message()
                 ));
-                return Ok(Vec::new());
+                return Vec::new();
             }
         };
         let items = match list_items(&answer, &fetch.items) {
@@ -205,7 +200,7 @@ impl Events {
             Err(e) => {
                 self.problems
                     .push(format!("cannot read list GET {path}: {e}"));
-                return Ok(Vec::new());
+                return Vec::new();
             }
         };
         if let Some(note) = items.note {
@@ -214,24 +209,38 @@ impl Events {
             }
         }
         let seen = self.seen.entry(index).or_default();
+        let learning = !seen.is_primed();
+        seen.next_read();
         let mut fresh = Vec::new();
         for item in items.records {
             if let Some(key) = record_key(item, &fetch.key) {
-                if seen.insert(key) {
+                if seen.insert(key) && !learning {
                     fresh.push(item.clone());
                 }
             }
+        }
+        seen.set_primed();
+        seen.prune();
+        if learning && !priming {
+            self.problems.push(format!(
+                "list GET {path} could not be read when the link came up, so its records were learned now and \
+                 none is announced as new; the record of this {} event may be among them",
+                rule.event_names()
+            ));
         }
         // Lists come newest first or oldest first; alerts go out oldest first.
         if fresh.len() > 1 && is_newest_first(&fresh) {
             fresh.reverse();
         }
-        Ok(fresh)
+        fresh
     }
 
     fn mark_seen(&mut self, index: usize, fetch: &Fetch, record: &Value) {
         if let Some(key) = record_key(record, &fetch.key) {
-            self.seen.entry(index).or_default().insert(key);
+            let seen = self.seen.entry(index).or_default();
+            seen.next_read();
+            seen.insert(key);
+            seen.prune();
         }
     }
 }

@@ -8,8 +8,10 @@
 //! - [`events`]: a live message made into alerts by the profile's rules (with REST fetches where they say).
 //! - [`catchup`]: what was missed: the profile's lists fetched from typed [`cursor::Cursors`] after every
 //!   reconnect, and polled while the socket cannot be established.
+//! - [`seen`]: the records a list-fetching rule already saw, bounded for a shift-long link.
 //! - [`rest`]: the REST client every fetch uses (the profile's auth header, list answers in common shapes).
 //! - [`base`]: where the server keeps its REST API, found on first contact when the user did not say.
+//! - [`http`]: the one HTTP client (redirects only within the origin) and reading answers within a size cap.
 //! - [`auth`]: the login request and the token stores (the OS keyring, the only place tokens are kept).
 //! - [`writeback`]: telling the server an alert was acknowledged, where the profile says how.
 //! - [`wake`]: notices a wake from sleep or a network change, so links reconnect at once.
@@ -21,13 +23,18 @@ pub mod base;
 pub mod catchup;
 pub mod cursor;
 pub mod events;
+pub mod http;
 pub mod probe;
 pub mod protocol;
 pub mod rest;
+pub mod seen;
 pub mod spec;
 pub mod supervisor;
 pub mod wake;
 pub mod writeback;
+
+#[cfg(test)]
+pub(crate) mod test_http;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

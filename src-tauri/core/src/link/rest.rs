@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use super::auth::without_url;
+use super::http;
 use super::Target;
 use crate::domain::{Server, ServerError};
 use crate::profile::{template, Scope};
@@ -80,16 +80,21 @@ impl Rest {
         self.server.http_url(path)
     }
 
-    /// GETs `url` and reads the answer as JSON. 401/403 are a [`Fetched::Rejected`].
+    /// GETs `url` and reads the answer as JSON (within [`http::max_body`]). 401/403 are a [`Fetched::Rejected`];
+    /// a redirect to another origin is a [`Fetched::Failed`] naming it.
     pub async fn get(&self, url: url::Url) -> Result<Value, Fetched> {
         let mut request = self.http.get(url.clone());
         if let Some((name, value)) = &self.auth {
             request = request.header(name, value);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Fetched::Unreachable(without_url(&e)))?;
+        let response = request.send().await.map_err(|e| {
+            // A refused redirect is an answer, not an outage.
+            if e.is_redirect() {
+                Fetched::Failed(http::describe(&e))
+            } else {
+                Fetched::Unreachable(http::describe(&e))
+            }
+        })?;
         let status = response.status();
         if matches!(status.as_u16(), 401 | 403) {
             return Err(Fetched::Rejected(format!(
@@ -103,10 +108,9 @@ impl Rest {
                 message: format!("HTTP {status}"),
             });
         }
-        response
-            .json::<Value>()
+        http::read_json(response)
             .await
-            .map_err(|e| Fetched::Failed(format!("answer is not JSON: {e}")))
+            .map_err(|e| Fetched::Failed(e.to_string()))
     }
 
     /// GETs `path`: the answer, or why not. A path that makes no URL counts as a failed fetch.

@@ -7,12 +7,14 @@ use std::time::Duration;
 use serde_json::Value;
 
 use crate::domain::{Alert, Server, Timestamp, Token};
-use crate::link::auth::without_url;
+use crate::link::http;
 use crate::profile::{render_value, Profile, Scope};
 use crate::store::Sent;
 
 /// The first retry waits this long; each next one twice as long, up to [`RETRY_CAP`].
 const RETRY_FIRST: Duration = Duration::from_secs(5);
+/// How much of a refusal's answer is read for its detail (the first 200 characters are kept).
+const DETAIL_MAX: usize = 64 * 1024;
 /// The longest wait between two attempts (a link coming back retries at once, whatever the wait).
 const RETRY_CAP: Duration = Duration::from_secs(300);
 
@@ -152,7 +154,7 @@ pub async fn write_back(
         vars: &vars,
         record: record.as_ref(),
     };
-    let path = call.path.render(&scope).map_err(|e| template(&e))?;
+    let path = call.path.render_path(&scope).map_err(|e| template(&e))?;
     let url = server.http_url(&path).map_err(|e| template(&e))?;
     let method = reqwest::Method::from_bytes(call.method.as_bytes()).map_err(|e| template(&e))?;
     let mut request = http.request(method, url);
@@ -167,7 +169,10 @@ pub async fn write_back(
             .map_err(|e| template(&e))?;
         request = request.header(profile.auth.header.as_str(), value);
     }
-    let answer = request.send().await.map_err(|e| failed(without_url(&e)))?;
+    let answer = request
+        .send()
+        .await
+        .map_err(|e| failed(http::describe(&e)))?;
     let status = answer.status();
     match status.as_u16() {
         401 | 403 => Err(WriteBackError::Rejected {
@@ -176,7 +181,10 @@ pub async fn write_back(
         }),
         408 | 425 | 429 => Err(failed(format!("HTTP {status}"))),
         400..=499 => {
-            let text = answer.text().await.unwrap_or_default();
+            let text = http::read_body(answer, DETAIL_MAX)
+                .await
+                .map(|body| String::from_utf8_lossy(&body).into_owned())
+                .unwrap_or_default();
             let detail: String = text.trim().chars().take(200).collect();
             Err(WriteBackError::Refused {
                 server: server.to_string(),
@@ -189,7 +197,14 @@ pub async fn write_back(
             })
         }
         _ if !status.is_success() => Err(failed(format!("HTTP {status}"))),
-        _ => Ok(answer.json().await.unwrap_or(Value::Null)),
+        // The 2xx confirms it; what the server said with it is read within the cap, or not at all.
+        _ => Ok(match http::read_json(answer).await {
+            Ok(value) => value,
+            Err(e) => {
+                tracing::debug!(%server, "{response} confirmed; its answer: {e}");
+                Value::Null
+            }
+        }),
     }
 }
 

@@ -350,6 +350,16 @@ pub enum VariableError {
         /// Each missing variable and its description.
         missing: Vec<(String, String)>,
     },
+    /// A value that cannot be used (`api_base` that is not a path prefix).
+    #[error("profile {profile}: variable {name} {reason}")]
+    Invalid {
+        /// The profile.
+        profile: String,
+        /// The variable.
+        name: String,
+        /// What is wrong with its value.
+        reason: String,
+    },
 }
 
 /// The built-in profiles, embedded in the binary.
@@ -550,6 +560,13 @@ impl Profile {
                 profile: self.name.clone(),
                 missing,
             });
+        }
+        if let Some(prefix) = values.get(template::PATH_PREFIX) {
+            template::check_path_prefix(prefix).map_err(|reason| VariableError::Invalid {
+                profile: self.name.clone(),
+                name: template::PATH_PREFIX.to_string(),
+                reason,
+            })?;
         }
         values.insert("profile".into(), self.name.clone());
         Ok(values)

@@ -9,11 +9,62 @@
 //! - `path | fallback`: text to use when the field is missing or null.
 //!
 //! Templates are parsed when the profile loads, so a typo is an error with its line, not a blank title later.
+//!
+//! REST paths render with [`Template::render_path`]: every value is percent-encoded, so a record id `../admin`
+//! or `a/b?x` stays one path segment; only `$api_base` (a path prefix from the profile or discovery, never from
+//! server data) goes in as it is, once checked ([`check_path_prefix`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
+
+/// The variable that is a path prefix (`/api/v1`, or empty): inserted into paths as it is, not encoded.
+pub const PATH_PREFIX: &str = "api_base";
+
+/// What a value keeps as it is in a path: letters, digits and `-` `.` `_` `~` (RFC 3986 "unreserved").
+const PATH_VALUE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// Why a REST path did not render.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PathError {
+    /// A field the path needs is missing.
+    #[error(transparent)]
+    Missing(#[from] Missing),
+    /// `$api_base` is not a path prefix.
+    #[error("${PATH_PREFIX} {0}")]
+    Prefix(String),
+}
+
+/// Checks a path prefix (`$api_base`): empty, or a path that starts with `/` and has no query, fragment,
+/// backslash, control character or `.`/`..` segment. The error says what is wrong, after the value.
+pub fn check_path_prefix(value: &str) -> Result<(), String> {
+    let bad = |why: &str| Err(format!("is {value:?}; {why}"));
+    if value.is_empty() {
+        return Ok(());
+    }
+    if !value.starts_with('/') {
+        return bad("it must be empty or a path starting with / (like /api/v1)");
+    }
+    if value.contains(['?', '#', '\\']) || value.chars().any(char::is_control) {
+        return bad("a path prefix holds no ?, #, \\ or control characters");
+    }
+    if value.split('/').any(is_dot_segment) {
+        return bad("a path prefix holds no . or .. segments");
+    }
+    Ok(())
+}
+
+/// Whether a path segment means "this" or "the parent" to a URL parser (`.`, `..`, `%2e`, `.%2E`...).
+pub fn is_dot_segment(segment: &str) -> bool {
+    let lower = segment.to_ascii_lowercase().replace("%2e", ".");
+    lower == "." || lower == ".."
+}
 
 /// A parsed template.
 #[derive(Clone, PartialEq, Eq)]
@@ -187,6 +238,50 @@ impl Template {
         Ok(out)
     }
 
+    /// Renders a REST path with `scope`: as [`Template::render`], but every value is percent-encoded (it stays
+    /// within its path segment) except `$api_base`, which is checked to be a path prefix and goes in as it is.
+    /// Fallback text is the profile's own and goes in as written.
+    pub fn render_path(&self, scope: &Scope<'_>) -> Result<String, PathError> {
+        let mut out = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Field { paths, fallback } => {
+                    match paths.iter().find_map(|p| p.lookup(scope).map(|v| (p, v))) {
+                        Some((path, prefix)) if path.is_var(PATH_PREFIX) => {
+                            check_path_prefix(&prefix).map_err(PathError::Prefix)?;
+                            out.push_str(&prefix);
+                        }
+                        Some((_, value)) => out.extend(utf8_percent_encode(&value, PATH_VALUE)),
+                        None => match fallback {
+                            Some(f) => out.push_str(f),
+                            None => return Err(missing(paths).into()),
+                        },
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether every rendering of this path template starts with one `/` (not `//`, which reads as another
+    /// host): its text does, or it starts with `{{$api_base}}` (empty or a path starting with `/`) followed by
+    /// text that does.
+    pub fn is_rooted_path(&self) -> bool {
+        let rooted = |t: &str| t.starts_with('/') && !t.starts_with("//");
+        let mut parts = self.parts.iter();
+        match parts.next() {
+            Some(Part::Text(t)) => rooted(t),
+            Some(Part::Field {
+                paths,
+                fallback: None,
+            }) if matches!(paths.as_slice(), [p] if p.is_var(PATH_PREFIX)) => {
+                matches!(parts.next(), Some(Part::Text(t)) if rooted(t))
+            }
+            _ => false,
+        }
+    }
+
     /// Renders with `scope`, never failing: a field with no value and no fallback becomes what `fill` gives
     /// (a summary of the record, say); with `fill_first`, so does a field that has a fallback, as long as `fill`
     /// gives something. Says which fields had no value and which took their fallback.
@@ -323,6 +418,11 @@ impl FieldPath {
             return Err(format!("bad field name {bad:?} in {text:?}"));
         }
         Ok(Self { root, segments })
+    }
+
+    /// Whether this is the variable `$name`.
+    fn is_var(&self, name: &str) -> bool {
+        matches!(&self.root, Root::Var(v) if v == name)
     }
 
     /// Parses a bare dot path of the payload (as used in `when` conditions and JSON paths).
@@ -512,5 +612,77 @@ mod tests {
     fn lists_its_variables() {
         let t = Template::parse("{{$a}}-{{b}}-{{$c}}").unwrap();
         assert_eq!(t.variables().collect::<Vec<_>>(), ["a", "c"]);
+    }
+
+    #[test]
+    fn path_values_stay_in_their_segment_and_the_prefix_goes_in_as_it_is() {
+        let vars = BTreeMap::from([
+            ("api_base".to_string(), "/api/v1".to_string()),
+            ("user".to_string(), "a b/c".to_string()),
+        ]);
+        let t = Template::parse("{{$api_base}}/reports/{{id}}/by/{{$user}}").unwrap();
+        let render = |id: Value| {
+            let payload = json!({ "id": id });
+            t.render_path(&scope(&payload, &vars, None))
+        };
+        assert_eq!(
+            render(json!("../admin")).unwrap(),
+            "/api/v1/reports/..%2Fadmin/by/a%20b%2Fc"
+        );
+        assert_eq!(
+            render(json!("a/b?x#y")).unwrap(),
+            "/api/v1/reports/a%2Fb%3Fx%23y/by/a%20b%2Fc"
+        );
+        assert_eq!(
+            render(json!("@other.example")).unwrap(),
+            "/api/v1/reports/%40other.example/by/a%20b%2Fc"
+        );
+        assert_eq!(render(json!(7)).unwrap(), "/api/v1/reports/7/by/a%20b%2Fc");
+        // `render` (titles, query values) is unchanged.
+        let payload = json!({"id": "a/b"});
+        assert_eq!(
+            Template::parse("{{id}}")
+                .unwrap()
+                .render(&scope(&payload, &vars, None))
+                .unwrap(),
+            "a/b"
+        );
+        // The prefix must be a path prefix.
+        for bad in ["api", "http://other.example", "/a?b", "/a/../b", "/a\\b"] {
+            let vars = BTreeMap::from([("api_base".to_string(), bad.to_string())]);
+            let err = t
+                .render_path(&scope(&json!({"id": 1}), &vars, None))
+                .unwrap_err();
+            assert!(matches!(err, PathError::Prefix(_)), "{bad:?}: {err}");
+        }
+        let vars = BTreeMap::from([("api_base".to_string(), String::new())]);
+        assert_eq!(
+            Template::parse("{{$api_base}}/x")
+                .unwrap()
+                .render_path(&scope(&json!({}), &vars, None))
+                .unwrap(),
+            "/x"
+        );
+    }
+
+    #[test]
+    fn rooted_paths() {
+        for good in ["/api/x", "{{$api_base}}/x/{{id}}", "/{{id}}"] {
+            assert!(Template::parse(good).unwrap().is_rooted_path(), "{good}");
+        }
+        for bad in [
+            "api/x",
+            "{{id}}/x",
+            "{{$api_base}}x",
+            "{{$api_base}}",
+            "{{$api_base | /api}}/x",
+            "@other.example/x",
+            "//other.example/x",
+            "{{$api_base}}//other.example/x",
+            "",
+        ] {
+            assert!(!Template::parse(bad).unwrap().is_rooted_path(), "{bad}");
+        }
+        assert!(is_dot_segment("%2E%2e") && is_dot_segment(".") && !is_dot_segment("..."));
     }
 }

@@ -424,6 +424,61 @@ fn variables_are_checked() {
 }
 
 #[test]
+fn rest_paths_must_start_with_a_slash() {
+    let base = "name = \"x\"\nprotocol = \"websocket\"\n[variables.api_base]\ndefault = \"/api\"\n";
+    let rule = "[[rules]]\nevent = \"e\"\nkind = \"report\"\n";
+    for (part, key) in [
+        (
+            "[auth.login]\npath = \"@other.example/login\"\ntoken = \"t\"\n",
+            "auth.login.path",
+        ),
+        (
+            "[[backfill]]\npath = \"other.example/x\"\nevent = \"e\"\n",
+            "backfill[0].path",
+        ),
+        ("[acknowledge]\npath = \"{{id}}/ack\"\n", "acknowledge.path"),
+        (
+            "[[responses]]\nname = \"r\"\nlabel = \"R\"\npath = \"{{$api_base}}x\"\n",
+            "responses[0].path",
+        ),
+    ] {
+        let text = format!("{base}{part}{rule}");
+        let err = Profile::parse(&text, "my.toml").unwrap_err().to_string();
+        assert!(
+            err.contains(key) && err.contains("must start with /"),
+            "{key}: {err}"
+        );
+    }
+    for (fetch, key) in [
+        ("{ get = \"//other.example/{{id}}\" }", "rules[0].fetch.get"),
+        ("{ list = \"{{$api_base}}\" }", "rules[0].fetch.list"),
+    ] {
+        let text = format!("{base}{rule}fetch = {fetch}\n");
+        let err = Profile::parse(&text, "my.toml").unwrap_err().to_string();
+        assert!(
+            err.contains(key) && err.contains("must start with /"),
+            "{key}: {err}"
+        );
+    }
+    let text = format!("{base}{rule}fetch = {{ get = \"{{{{$api_base}}}}/t/{{{{id}}}}\" }}\n");
+    Profile::parse(&text, "my.toml").unwrap();
+    // `$api_base` itself must be a path prefix, as a default and as a value given.
+    let text = format!("{}{rule}", base.replace("\"/api\"", "\"api\""));
+    let err = Profile::parse(&text, "my.toml").unwrap_err().to_string();
+    assert!(err.contains("variables.api_base.default"), "{err}");
+    let profile = Profile::load("ticketing").unwrap();
+    for bad in ["http://other.example", "api", "/a/../b"] {
+        let set = BTreeMap::from([("api_base".to_string(), bad.to_string())]);
+        let err = profile.resolve_variables(&set).unwrap_err().to_string();
+        assert!(err.contains("api_base"), "{bad}: {err}");
+    }
+    for good in ["", "/v2", "/api/v1"] {
+        let set = BTreeMap::from([("api_base".to_string(), good.to_string())]);
+        assert!(profile.resolve_variables(&set).is_ok(), "{good:?}");
+    }
+}
+
+#[test]
 fn messages_without_identity_get_unique_ids() {
     let a = classify(
         "ticketing",

@@ -28,6 +28,7 @@ impl Profile {
         }
         self.check_template(path)
             .map_err(|e| format!("{context}.path: {e}"))?;
+        check_rooted(&format!("{context}.path"), path)?;
         if let Some(body) = body {
             for t in templates_in(body).map_err(|e| format!("{context}.body: {e}"))? {
                 self.check_template(&t)
@@ -78,6 +79,7 @@ impl Profile {
             self.check_template(t)
                 .map_err(|e| format!("connect.query.{key}: {e}"))?;
         }
+        self.check_rest_paths()?;
         if let Some(login) = &self.auth.login {
             templates_in(&login.body).map_err(|e| format!("auth.login.body: {e}"))?;
             template::check_paths(&login.token).map_err(|e| format!("auth.login.token: {e}"))?;
@@ -93,28 +95,7 @@ impl Profile {
         if let Some(ack) = &self.acknowledge {
             self.check_call("acknowledge", &ack.method, &ack.path, ack.body.as_ref())?;
         }
-        let mut names = std::collections::BTreeSet::new();
-        for (i, response) in self.responses.iter().enumerate() {
-            let context = format!("responses[{i}]");
-            if !is_name(&response.name) || response.name == crate::store::outbox::ACKNOWLEDGE {
-                return Err(format!(
-                    "{context}: name {:?} must be letters, digits, - or _ (and not \"acknowledge\")",
-                    response.name
-                ));
-            }
-            if !names.insert(response.name.as_str()) {
-                return Err(format!("{context}: name {:?} is used twice", response.name));
-            }
-            if response.label.trim().is_empty() {
-                return Err(format!("{context}: label must not be empty"));
-            }
-            self.check_call(
-                &context,
-                &response.method,
-                &response.path,
-                response.body.as_ref(),
-            )?;
-        }
+        self.check_responses()?;
         for (i, backfill) in self.backfill.iter().enumerate() {
             let context = |e: String| format!("backfill[{i}]: {e}");
             self.check_template(&backfill.path).map_err(context)?;
@@ -140,6 +121,61 @@ impl Profile {
         Ok(())
     }
 
+    /// Each `[[responses]]` entry: a unique name, a label, and its call.
+    fn check_responses(&self) -> Result<(), String> {
+        let mut names = std::collections::BTreeSet::new();
+        for (i, response) in self.responses.iter().enumerate() {
+            let context = format!("responses[{i}]");
+            if !is_name(&response.name) || response.name == crate::store::outbox::ACKNOWLEDGE {
+                return Err(format!(
+                    "{context}: name {:?} must be letters, digits, - or _ (and not \"acknowledge\")",
+                    response.name
+                ));
+            }
+            if !names.insert(response.name.as_str()) {
+                return Err(format!("{context}: name {:?} is used twice", response.name));
+            }
+            if response.label.trim().is_empty() {
+                return Err(format!("{context}: label must not be empty"));
+            }
+            self.check_call(
+                &context,
+                &response.method,
+                &response.path,
+                response.body.as_ref(),
+            )?;
+        }
+        Ok(())
+    }
+
+    /// Every REST path starts with one `/` (or `{{$api_base}}/`), and `$api_base`'s default is a path prefix
+    /// (write-back paths are checked with their calls).
+    fn check_rest_paths(&self) -> Result<(), String> {
+        if let Some(prefix) = self
+            .variables
+            .get(template::PATH_PREFIX)
+            .and_then(|v| v.default.as_deref())
+        {
+            template::check_path_prefix(prefix)
+                .map_err(|e| format!("variables.{}.default {e}", template::PATH_PREFIX))?;
+        }
+        if let Some(login) = &self.auth.login {
+            check_rooted("auth.login.path", &login.path)?;
+        }
+        for (i, rule) in self.rules.iter().enumerate() {
+            let Some(fetch) = &rule.fetch else { continue };
+            for (key, path) in [("get", &fetch.get), ("list", &fetch.list)] {
+                if let Some(path) = path {
+                    check_rooted(&format!("rules[{i}].fetch.{key}"), path)?;
+                }
+            }
+        }
+        for (i, backfill) in self.backfill.iter().enumerate() {
+            check_rooted(&format!("backfill[{i}].path"), &backfill.path)?;
+        }
+        Ok(())
+    }
+
     fn check_template(&self, t: &Template) -> Result<(), String> {
         t.variables().try_for_each(|v| self.check_variable(v))
     }
@@ -152,6 +188,19 @@ impl Profile {
                 "unknown variable ${name}: declare it under [variables.{name}]"
             ))
         }
+    }
+}
+
+/// A REST path template must start with one `/` (or `{{$api_base}}/`): it is a path on the server, never a
+/// place elsewhere.
+fn check_rooted(key: &str, path: &Template) -> Result<(), String> {
+    if path.is_rooted_path() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{key} {:?} must start with / (or {{{{$api_base}}}}/), not //: it is a path on the server",
+            path.source()
+        ))
     }
 }
 

@@ -201,10 +201,14 @@ async fn fetch_sample(
     scope: &Scope<'_>,
     vars: &BTreeMap<String, String>,
 ) -> Option<Value> {
-    if let Some(path) = fetch.get.as_ref().and_then(|t| t.render(scope).ok()) {
+    if let Some(path) = fetch.get.as_ref().and_then(|t| t.render_path(scope).ok()) {
         return rest.get_path(&path).await.ok();
     }
-    let path = fetch.list.as_ref()?.render(&Scope::of_vars(vars)).ok()?;
+    let path = fetch
+        .list
+        .as_ref()?
+        .render_path(&Scope::of_vars(vars))
+        .ok()?;
     let answer = rest.get_path(&path).await.ok()?;
     let records: Vec<Value> = list_items(&answer, &fetch.items)
         .ok()?
@@ -225,7 +229,7 @@ async fn examine_list(
     list: &crate::profile::Backfill,
 ) -> ListReport {
     let scope = Scope::of_vars(vars);
-    let path = list.path.render(&scope).unwrap_or_default();
+    let path = list.path.render_path(&scope).unwrap_or_default();
     let mut report = ListReport {
         list: format!("GET {path}"),
         ok: false,

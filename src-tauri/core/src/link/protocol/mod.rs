@@ -16,6 +16,9 @@ pub mod socketio;
 pub mod websocket;
 pub mod ws;
 
+#[cfg(test)]
+pub(crate) mod test_sio;
+
 use std::future::Future;
 use std::time::Duration;
 

@@ -1,7 +1,8 @@
 //! Socket.IO v4 over the Engine.IO v4 websocket transport (seeds 000, 001, 003).
 //!
 //! The handshake: the server's `open` packet, then our namespace CONNECT with the `auth` payload, answered by
-//! CONNECT (with the session id) or CONNECT_ERROR (a rejection, e.g. `Unauthorized`). Then events flow; server
+//! CONNECT (with the session id) or CONNECT_ERROR (a refusal: of the credentials, e.g. `Unauthorized`, which
+//! ends the link, or of anything else, e.g. `server busy`, which is tried again). Then events flow; server
 //! pings are answered; events that ask for an acknowledgement get one; binary packets and their attachments
 //! are skipped.
 //!
@@ -31,6 +32,43 @@ struct Session {
     recovered: bool,
     /// Packets that came before the CONNECT answer: a recovering server replays missed events first.
     early: Vec<Incoming>,
+}
+
+/// At most this many events before the CONNECT answer are kept (delivered after it)...
+const MAX_EARLY: usize = 64;
+/// ...and at most this many bytes of them.
+const MAX_EARLY_BYTES: usize = 1024 * 1024;
+
+/// The events a server sends before its CONNECT answer, bounded ([`MAX_EARLY`], [`MAX_EARLY_BYTES`]). Past the
+/// bound the rest are dropped, and the session does not count as recovered: the link then catches up from the
+/// profile's lists, or reports a gap, as after any new session, so nothing is silently lost.
+#[derive(Debug, Default)]
+struct Early {
+    packets: Vec<Incoming>,
+    bytes: usize,
+    dropped: usize,
+}
+
+impl Early {
+    /// Keeps one event of `len` bytes, or drops it (and every later one) past the bound.
+    fn keep(&mut self, packet: Incoming, len: usize) {
+        let fits =
+            self.packets.len() < MAX_EARLY && self.bytes.saturating_add(len) <= MAX_EARLY_BYTES;
+        if self.dropped == 0 && fits {
+            self.packets.push(packet);
+            self.bytes += len;
+            return;
+        }
+        if self.dropped == 0 {
+            tracing::warn!(
+                kept = self.packets.len(),
+                "the server sent more than {MAX_EARLY} events ({} KiB) before accepting the connection; \
+                 dropping the rest and catching up from the lists instead",
+                MAX_EARLY_BYTES / 1024
+            );
+        }
+        self.dropped += 1;
+    }
 }
 
 impl Transport for SocketIo {
@@ -96,13 +134,10 @@ fn connect_payload(spec: &LinkSpec) -> Option<Value> {
     Some(Value::Object(payload))
 }
 
-/// How many events a server may send before its CONNECT answer (a recovery replay) before we drop the rest.
-const MAX_EARLY: usize = 10_000;
-
 /// Waits for `open`, sends CONNECT, waits for the namespace's answer.
 async fn handshake(socket: &mut Socket, spec: &LinkSpec) -> Result<Session, LinkEnd> {
     let deadline = Instant::now() + spec.heartbeat.connect_timeout;
-    match next_packet(socket, spec, deadline).await? {
+    match next_packet(socket, spec, deadline).await?.0 {
         Incoming::Engine(EioPacket::Open(data)) => {
             tracing::debug!(sid = %data.sid, ping_interval = data.ping_interval_ms, "engine.io open");
         }
@@ -119,24 +154,27 @@ async fn handshake(socket: &mut Socket, spec: &LinkSpec) -> Result<Session, Link
     ws::send_text(socket, connect.encode_message(), &spec.heartbeat)
         .await
         .map_err(LinkEnd::Closed)?;
-    let mut early = Vec::new();
+    let mut early = Early::default();
     loop {
-        match next_packet(socket, spec, deadline).await? {
+        let (packet, len) = next_packet(socket, spec, deadline).await?;
+        match packet {
             Incoming::Socket(packet @ SioPacket::Connect { .. }) => {
                 let ack = packet.connect_ack();
                 let sid = ack.as_ref().map(|a| a.sid.clone()).unwrap_or_default();
                 let pid = ack.and_then(|a| a.pid);
-                let recovered =
-                    pid.is_some() && spec.recovery.as_ref().map(|r| &r.pid) == pid.as_ref();
+                // A replay we could not keep whole is no recovery: the lists say what was missed.
+                let recovered = pid.is_some()
+                    && spec.recovery.as_ref().map(|r| &r.pid) == pid.as_ref()
+                    && early.dropped == 0;
                 return Ok(Session {
                     sid,
                     pid,
                     recovered,
-                    early,
+                    early: early.packets,
                 });
             }
             Incoming::Socket(SioPacket::ConnectError { message, .. }) => {
-                return Err(LinkEnd::Rejected(format!("CONNECT_ERROR: {message}")));
+                return Err(connect_error(&message));
             }
             Incoming::Engine(EioPacket::Ping(p)) => {
                 ws::send_text(socket, EioPacket::Pong(p).encode(), &spec.heartbeat)
@@ -146,20 +184,19 @@ async fn handshake(socket: &mut Socket, spec: &LinkSpec) -> Result<Session, Link
             Incoming::Engine(EioPacket::Close) => {
                 return Err(LinkEnd::Closed("server closed during handshake".into()))
             }
-            packet @ Incoming::Socket(SioPacket::Event { .. }) if early.len() < MAX_EARLY => {
-                early.push(packet);
-            }
+            packet @ Incoming::Socket(SioPacket::Event { .. }) => early.keep(packet, len),
             other => tracing::debug!("ignored during handshake: {other:?}"),
         }
     }
 }
 
-/// The next parseable Engine.IO packet before `deadline` (bad frames are logged and skipped).
+/// The next parseable Engine.IO packet before `deadline`, and its frame's length (bad frames are logged and
+/// skipped).
 async fn next_packet(
     socket: &mut Socket,
     spec: &LinkSpec,
     deadline: Instant,
-) -> Result<Incoming, LinkEnd> {
+) -> Result<(Incoming, usize), LinkEnd> {
     loop {
         let frame = match timeout(
             deadline.saturating_duration_since(Instant::now()),
@@ -176,7 +213,7 @@ async fn next_packet(
         };
         match frame {
             Message::Text(text) => match parse_message_with(&text, &spec.limits) {
-                Ok(packet) => return Ok(packet),
+                Ok(packet) => return Ok((packet, text.len())),
                 Err(e) => tracing::warn!(len = text.len(), "dropped a bad frame: {e}"),
             },
             Message::Close(close) => return Err(ws::classify_close(close.as_ref())),
@@ -230,6 +267,18 @@ async fn stream(
                 }
             }
         }
+    }
+}
+
+/// How a CONNECT_ERROR ends the link: a refusal of the credentials ("Unauthorized", "invalid token", "jwt
+/// expired": see [`ws::sounds_like_auth`]) ends it for good; anything else (a namespace the server does not have,
+/// "server busy", a middleware failing) is tried again with backoff.
+fn connect_error(message: &str) -> LinkEnd {
+    let text = format!("CONNECT_ERROR: {message}");
+    if ws::sounds_like_auth(message) {
+        LinkEnd::Rejected(text)
+    } else {
+        LinkEnd::Closed(text)
     }
 }
 
@@ -326,7 +375,7 @@ fn handle(
             Step::End(LinkEnd::Closed("server disconnected us".into()))
         }
         Incoming::Socket(SioPacket::ConnectError { message, .. }) => {
-            Step::End(LinkEnd::Rejected(format!("CONNECT_ERROR: {message}")))
+            Step::End(connect_error(&message))
         }
         Incoming::Socket(SioPacket::Binary { attachments, .. }) => {
             tracing::warn!(attachments, "skipped a binary Socket.IO packet");
@@ -341,119 +390,4 @@ fn handle(
 }
 
 #[cfg(test)]
-mod tests {
-    use serde_json::json;
-
-    use super::*;
-    use crate::link::protocol::sio_frame::parse_message;
-    use crate::link::protocol::{Heartbeat, Limits, Recovery};
-
-    fn spec() -> LinkSpec {
-        LinkSpec {
-            url: "ws://127.0.0.1:1/socket.io/?EIO=4&transport=websocket"
-                .parse()
-                .unwrap(),
-            headers: Vec::new(),
-            namespace: "/".into(),
-            auth: Some(json!({"token": "t"})),
-            emits: Vec::new(),
-            heartbeat: Heartbeat::default(),
-            limits: Limits::default(),
-            recovery: None,
-        }
-    }
-
-    fn step(text: &str) -> Step {
-        handle(parse_message(text).unwrap(), &spec(), &mut 0, false)
-    }
-
-    fn message(event: &str, payload: Value, offset: Option<&str>) -> LinkEvent {
-        LinkEvent::Message {
-            event: Some(event.into()),
-            payload,
-            offset: offset.map(str::to_string),
-        }
-    }
-
-    #[test]
-    fn answers_pings_and_acks_events() {
-        assert_eq!(step("2"), Step::Reply("3".into()));
-        assert_eq!(
-            step(r#"42["report:new",{"id":1}]"#),
-            Step::Deliver(message("report:new", json!({"id": 1}), None), None)
-        );
-        assert_eq!(
-            step(r#"427["ev",1,2]"#),
-            Step::Deliver(message("ev", json!([1, 2]), None), Some("437[]".into()))
-        );
-    }
-
-    #[test]
-    fn rejection_disconnect_and_other_namespaces() {
-        assert_eq!(
-            step(r#"44{"message":"Unauthorized"}"#),
-            Step::End(LinkEnd::Rejected("CONNECT_ERROR: Unauthorized".into()))
-        );
-        assert_eq!(
-            step("41"),
-            Step::End(LinkEnd::Closed("server disconnected us".into()))
-        );
-        assert_eq!(step(r#"42/admin,["x",1]"#), Step::Continue);
-        assert_eq!(
-            step("1"),
-            Step::End(LinkEnd::Closed(
-                "server closed the Engine.IO session".into()
-            ))
-        );
-    }
-
-    #[test]
-    fn binary_packets_are_skipped_with_their_attachments() {
-        let mut skip = 0;
-        let packet = parse_message(
-            r#"452-["upload",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]"#,
-        )
-        .unwrap();
-        assert_eq!(handle(packet, &spec(), &mut skip, false), Step::Continue);
-        assert_eq!(skip, 2);
-    }
-
-    #[test]
-    fn offsets_come_off_the_payload_when_recovery_is_on() {
-        let packet = parse_message(r#"42["alert:new",{"id":"a1"},"offset-7"]"#).unwrap();
-        assert_eq!(
-            handle(packet, &spec(), &mut 0, true),
-            Step::Deliver(
-                message("alert:new", json!({"id": "a1"}), Some("offset-7")),
-                None
-            )
-        );
-        let packet = parse_message(r#"42["alert:new",{"id":"a1"},"not an offset"]"#).unwrap();
-        let Step::Deliver(
-            LinkEvent::Message {
-                payload,
-                offset: None,
-                ..
-            },
-            _,
-        ) = handle(packet, &spec(), &mut 0, false)
-        else {
-            panic!("expected a message")
-        };
-        assert_eq!(payload, json!([{"id": "a1"}, "not an offset"]));
-    }
-
-    #[test]
-    fn resuming_sends_pid_and_offset_with_the_auth() {
-        let mut spec = spec();
-        assert_eq!(connect_payload(&spec), Some(json!({"token": "t"})));
-        spec.recovery = Some(Recovery {
-            pid: "p1".into(),
-            offset: "o9".into(),
-        });
-        assert_eq!(
-            connect_payload(&spec),
-            Some(json!({"token": "t", "pid": "p1", "offset": "o9"}))
-        );
-    }
-}
+mod tests;

@@ -115,6 +115,27 @@ pub async fn tcp_reachable(url: &url::Url, within: std::time::Duration) -> bool 
     )
 }
 
+/// Words that, in a server's refusal, mean the credentials are no good ("Unauthorized", "Authentication error",
+/// "invalid token", "jwt expired", "Forbidden", "access denied").
+const AUTH_WORDS: &[&str] = &[
+    "auth",
+    "token",
+    "credential",
+    "forbidden",
+    "jwt",
+    "expired",
+    "denied",
+    "permission",
+    "password",
+    "login",
+];
+
+/// Whether a refusal's text is about the credentials (see [`AUTH_WORDS`]).
+pub fn sounds_like_auth(reason: &str) -> bool {
+    let reason = reason.to_lowercase();
+    AUTH_WORDS.iter().any(|w| reason.contains(w))
+}
+
 /// How a close frame from the server ends the link.
 pub fn classify_close(frame: Option<&CloseFrame>) -> LinkEnd {
     let Some(frame) = frame else {
@@ -122,9 +143,7 @@ pub fn classify_close(frame: Option<&CloseFrame>) -> LinkEnd {
     };
     let code = u16::from(frame.code);
     let reason = frame.reason.to_string();
-    let authish = ["auth", "token", "credential", "forbidden", "jwt", "expired"]
-        .iter()
-        .any(|w| reason.to_lowercase().contains(w));
+    let authish = sounds_like_auth(&reason);
     let text = if reason.is_empty() {
         format!("closed with code {code}")
     } else {

@@ -20,7 +20,7 @@ use tokio::time::Instant;
 use super::backoff::{back_online, Backoff, Jitter};
 use super::base;
 use super::catchup::{CatchUpError, Lists};
-use super::events::{Events, Rejected};
+use super::events::Events;
 use super::protocol::socketio::SocketIo;
 use super::protocol::websocket::RawWebSocket;
 use super::protocol::{Heartbeat, LinkEnd, LinkEvent, LinkSpec, Recovery, Transport};
@@ -324,8 +324,7 @@ impl Supervisor {
                 // Catch up before reporting live: events arriving meanwhile wait in the link's queue, and
                 // "live" then means nothing older is still missing.
                 self.settle_base(out).await.map_err(abandoned)?;
-                self.events.prime_lists().await.map_err(rejected)?;
-                self.report_problems(out).await?;
+                self.events.prime_lists().await;
                 let was_down = self.down_since.take();
                 let missed = if recovered {
                     None // the server replayed what we missed
@@ -354,6 +353,9 @@ impl Supervisor {
                         }
                     }
                 };
+                // Said after the catch-up: when the lists refuse the credentials the link ends, and a list fetch
+                // refused just before is that same refusal, not a problem of its own.
+                self.report_problems(out).await?;
                 if let Some((from, reason)) = missed {
                     tracing::warn!(server = %self.target.server, "cannot tell what was missed: {reason}");
                     let gap = Update::Gap {
@@ -379,12 +381,7 @@ impl Supervisor {
                         offset,
                     });
                 }
-                for alert in self
-                    .events
-                    .alerts_for(event, payload)
-                    .await
-                    .map_err(rejected)?
-                {
+                for alert in self.events.alerts_for(event, payload).await {
                     out.send(Update::Alert(Box::new(alert)))
                         .await
                         .map_err(abandoned)?;
@@ -511,10 +508,6 @@ impl From<Abandoned> for Waited {
     fn from(_: Abandoned) -> Self {
         Self::Abandoned
     }
-}
-
-fn rejected(Rejected(reason): Rejected) -> LinkEnd {
-    LinkEnd::Rejected(reason)
 }
 
 fn abandoned(_: Abandoned) -> LinkEnd {

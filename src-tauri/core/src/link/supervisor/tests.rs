@@ -579,3 +579,151 @@ async fn a_record_that_cannot_be_fetched_is_said_and_the_alert_still_comes() {
         "{seen:?}"
     );
 }
+
+#[tokio::test]
+async fn a_record_refused_with_401_is_that_records_problem_and_the_link_stays_up() {
+    // The server refuses the credentials for one ticket: the alert comes without its record, a problem names
+    // the request, and the link stays live for the next event.
+    let http = Http::start(vec![
+        ("/api/tickets", 200, serde_json::json!([])),
+        ("/api/tickets/5", 401, serde_json::json!({"detail": "no"})),
+        (
+            "/api/tickets/6",
+            200,
+            serde_json::json!({"id": 6, "title": "Printer down"}),
+        ),
+    ])
+    .await;
+    let profile = Arc::new(Profile::load("ticketing").unwrap());
+    let target = Target {
+        vars: profile.resolve_variables(&BTreeMap::new()).unwrap(),
+        profile,
+        server: Server::parse(&http.url).unwrap(),
+        token: Some(Token::new("t")),
+        cursor: None,
+        discover_base: false,
+    };
+    let scripted = Arc::new(Scripted {
+        links: Mutex::new(
+            vec![vec![
+                Step::Connect,
+                Step::Raw(serde_json::json!({"type": "ticket", "action": "create", "id": 5})),
+                Step::Raw(serde_json::json!({"type": "ticket", "action": "create", "id": 6})),
+                Step::Wait(Duration::from_secs(3600)),
+            ]]
+            .into(),
+        ),
+        opened: Mutex::default(),
+    });
+    let sup = Supervisor::new(target, Heartbeat::default())
+        .unwrap()
+        .with_connector(scripted.clone());
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(sup.run(tx, std::future::pending()));
+    let seen = until(
+        &mut rx,
+        "the second alert",
+        |u| matches!(u, Update::Alert(a) if a.id == "ticket-6"),
+    )
+    .await;
+    task.abort();
+    let problem = seen
+        .iter()
+        .find_map(|u| match u {
+            Update::Problem(p) => Some(p.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("no problem: {seen:?}"));
+    assert!(
+        problem.contains("GET /api/tickets/5") && problem.contains("401"),
+        "{problem}"
+    );
+    assert!(
+        seen.iter()
+            .any(|u| matches!(u, Update::Alert(a) if a.id == "ticket-5")),
+        "{seen:?}"
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|u| matches!(u, Update::State(LinkState::AuthFailed { .. }))),
+        "{seen:?}"
+    );
+    assert_eq!(
+        scripted.opened.lock().unwrap().len(),
+        1,
+        "one link all along"
+    );
+}
+
+/// A supervisor for service-calls (Socket.IO, no lists) at `server`, over real sockets.
+fn over_the_wire(server: &str) -> Supervisor {
+    let profile = Profile::load("service-calls").unwrap();
+    let vars = profile.resolve_variables(&BTreeMap::new()).unwrap();
+    let mut profile = profile;
+    profile.backfill.clear();
+    let target = Target {
+        vars,
+        profile: Arc::new(profile),
+        server: Server::parse(server).unwrap(),
+        token: Some(Token::new("t")),
+        cursor: None,
+        discover_base: false,
+    };
+    Supervisor::new(target, Heartbeat::default()).unwrap()
+}
+
+#[tokio::test]
+async fn a_connect_error_that_is_not_about_credentials_is_retried_and_one_that_is_ends_the_link() {
+    use crate::link::protocol::test_sio::TestSio;
+    let server = TestSio::start(vec![
+        vec![r#"44{"message":"server busy"}"#.into()],
+        vec![r#"44/,{"message":"Invalid namespace"}"#.into()],
+        vec![r#"40{"sid":"s1"}"#.into()],
+    ])
+    .await;
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(over_the_wire(&server.url).run(tx, std::future::pending()));
+    let seen = until(&mut rx, "the live state", |u| {
+        matches!(
+            u,
+            Update::State(LinkState::Live | LinkState::AuthFailed { .. })
+        )
+    })
+    .await;
+    task.abort();
+    let reasons: Vec<String> = seen
+        .iter()
+        .filter_map(|u| match u {
+            Update::State(LinkState::Reconnecting { reason, .. }) => Some(reason.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            "CONNECT_ERROR: server busy",
+            "CONNECT_ERROR: Invalid namespace"
+        ],
+        "{seen:?}"
+    );
+    assert!(
+        matches!(seen.last(), Some(Update::State(LinkState::Live))),
+        "{seen:?}"
+    );
+    assert_eq!(server.connections(), 3);
+
+    let server = TestSio::start(vec![vec![r#"44{"message":"jwt expired"}"#.into()]]).await;
+    let (tx, _rx) = reporter();
+    let outcome = tokio::time::timeout(
+        Duration::from_secs(10),
+        over_the_wire(&server.url).run(tx, std::future::pending()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::AuthFailed("CONNECT_ERROR: jwt expired".into())
+    );
+    assert_eq!(server.connections(), 1);
+}
