@@ -538,7 +538,8 @@ fn rules_state_only_what_their_event_knows() {
             .unwrap()
     };
     // Completed, naming neither owner nor priority, with no text: nothing but the status is stated.
-    let done = build(json!({"action": "completed", "emergency": {"id": "E-1", "status": "completed"}}));
+    let done =
+        build(json!({"action": "completed", "emergency": {"id": "E-1", "status": "completed"}}));
     assert_eq!(
         done.stated,
         crate::domain::Stated {
@@ -565,7 +566,13 @@ fn rules_state_only_what_their_event_knows() {
     let m = rules::find(&anyone.rules, "emergency_updated", &payload).unwrap();
     let a = m
         .rule
-        .build(&anyone.name, "emergency_updated", payload, None, &vars_of(&anyone))
+        .build(
+            &anyone.name,
+            "emergency_updated",
+            payload,
+            None,
+            &vars_of(&anyone),
+        )
         .unwrap();
     assert!(!a.stated.assigned_to_me);
 }
