@@ -2,9 +2,10 @@
 //! core's desk (every server's link, the history, notifications) feeding the window and the tray.
 
 use std::process::ExitCode;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
-use alertdesk_cli::{logging, open_store, DesktopArgs, GlobalArgs, Secrets};
+use alertdesk_cli::{lock_data_dir, logging, open_store, DesktopArgs, GlobalArgs, Secrets};
+use alertdesk_core::config::lock::DataDirLock;
 use alertdesk_core::config::paths::Paths;
 use alertdesk_core::config::settings::{Settings, Theme};
 use alertdesk_core::domain::Token;
@@ -55,6 +56,39 @@ impl Scripted {
     }
 }
 
+/// What this process has once it owns the data directory: the lock (held for the life of the app) and the
+/// history.
+struct Startup {
+    store: Store,
+    lock: DataDirLock,
+}
+
+/// Takes the data directory (a `listen` or another desktop app on it is named, exit code 2), then opens the
+/// history. Said on stderr and in the log.
+fn own_data_dir(paths: &Paths) -> Result<Startup, ExitCode> {
+    let failed = |message: String, code: ExitCode| {
+        tracing::error!("{message}");
+        eprintln!("alertdesk: {message}");
+        code
+    };
+    let lock = lock_data_dir(paths, "(desktop app)").map_err(|(message, held)| {
+        let code = if held {
+            ExitCode::from(alertdesk_cli::EXIT_USAGE)
+        } else {
+            ExitCode::FAILURE
+        };
+        failed(message, code)
+    })?;
+    let opened = open_store(paths).map_err(|message| failed(message, ExitCode::FAILURE))?;
+    if let Some(message) = opened.recovered {
+        tracing::error!("{message}");
+    }
+    Ok(Startup {
+        store: opened.store,
+        lock,
+    })
+}
+
 pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> ExitCode {
     let paths =
         match Paths::resolve(global.data_dir.as_deref()).and_then(|p| p.create_all().map(|()| p)) {
@@ -75,28 +109,17 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
         tracing::error!("settings ignored, using defaults: {err}");
     }
     tracing::info!(version = alertdesk_core::VERSION, data = %paths.data_dir.display(), "starting desktop app");
-
-    let store = match open_store(&paths) {
-        Ok(opened) => {
-            if let Some(message) = opened.recovered {
-                tracing::error!("{message}");
-            }
-            opened.store
-        }
-        Err(message) => {
-            tracing::error!("{message}");
-            eprintln!("alertdesk: {message}");
-            return ExitCode::FAILURE;
-        }
-    };
     let scripted = Scripted::from_args(args, secrets);
 
+    let data = paths.clone();
     let window_state_file = paths.data_dir.join("window-state.json");
     let close_to_tray = settings.window.close_to_tray;
     let start_hidden = settings.window.start_hidden;
     let theme = window_theme(settings.window.theme);
     let gpu = settings.window.gpu;
-    let mut startup = Some((paths.clone(), settings.clone(), store, scripted));
+    // Filled once this process owns the data directory (after the single-instance check, below).
+    let startup: Arc<Mutex<Option<Startup>>> = Arc::default();
+    let slot = Arc::clone(&startup);
     let update_settings = settings.updates.clone();
 
     let app = tauri::Builder::default()
@@ -131,7 +154,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
             tray::create(app.handle())?;
             // Updates first: the desk installs its install gate into the update state.
             updates::setup(app.handle(), update_settings);
-            if let Some((paths, settings, store, scripted)) = startup.take() {
+            let ready = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if let Some(Startup { store, lock }) = ready {
+                app.manage(lock);
                 start_engine(app.handle(), paths, settings, store, scripted)?;
             }
             Ok(())
@@ -146,7 +174,23 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
             return ExitCode::FAILURE;
         }
     };
-    app.run(move |app, event| {
+    // Built: a second launch in this session has handed over to the first and exited (the single-instance
+    // plugin runs in `build`). Now this process takes the data directory, then opens the history.
+    let ready = match own_data_dir(&data) {
+        Ok(ready) => ready,
+        Err(code) => return code,
+    };
+    let _ = startup
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .replace(ready);
+    app.run(on_run_event(close_to_tray));
+    ExitCode::SUCCESS
+}
+
+/// Shuts the engine down at exit; closing the window is not quitting (with `close_to_tray`).
+fn on_run_event(close_to_tray: bool) -> impl FnMut(&AppHandle, RunEvent) {
+    move |app, event| {
         if let RunEvent::Exit = event {
             if let Some(engine) = app.try_state::<Engine>() {
                 tauri::async_runtime::block_on(engine.shutdown());
@@ -161,8 +205,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
                 api.prevent_exit();
             }
         }
-    });
-    ExitCode::SUCCESS
+    }
 }
 
 fn window_theme(theme: Theme) -> Option<tauri::Theme> {

@@ -12,7 +12,9 @@ use std::process::ExitCode;
 use alertdesk_cli::Cli;
 
 fn main() -> ExitCode {
-    // Before anything else: no thread, log or child process (the web view's included) may see the token.
+    // Before anything else, while this is the only thread: no other process may read this one's memory (its
+    // environment included), and no thread, log or child process (the web view's included) may see the token.
+    alertdesk_cli::harden_process();
     let secrets = alertdesk_cli::Secrets::take();
     let cli = Cli::parse_as("alertdesk");
     match cli.command {

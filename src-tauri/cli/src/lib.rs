@@ -35,7 +35,30 @@ pub use commands::history::{HistoryArgs, MarkReadArgs};
 pub use commands::listen::ListenArgs;
 pub use commands::login::{LoginArgs, LogoutArgs};
 pub use commands::profile::ProfileCommand;
-pub use commands::{open_store, OpenedStore};
+pub use commands::token::TokenArgs;
+pub use commands::{lock_data_dir, open_store, OpenedStore};
+
+/// This program's name as it was started (`alertdesk` or `alertdesk-cli`), for messages and the lock file.
+pub fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "alertdesk".into())
+}
+
+/// Makes this process non-dumpable (Linux): no core file, and no other process of the user (a debugger, or
+/// anything reading `/proc/PID/environ` or `/proc/PID/mem`) may look into its memory, where tokens are. Call it
+/// first thing in `main`, before any thread starts. A failure is said on stderr and does not stop the program.
+pub fn harden_process() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) =
+        rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable)
+    {
+        eprintln!("alertdesk: warning: cannot keep other processes out of this one's memory: {e}");
+    }
+}
 
 /// Secrets taken out of the environment before anything else runs (no thread yet, no log, no child process):
 /// no thread, log line or child process of Alertdesk ever sees them.
@@ -252,4 +275,53 @@ fn start_logging(paths: &Paths) -> Option<logging::Guard> {
         tracing::warn!("settings ignored, using defaults: {e}");
     }
     guard
+}
+
+#[cfg(test)]
+mod tests {
+    use alertdesk_core::domain::Token;
+    use clap::Parser;
+
+    use super::{Cli, Secrets};
+
+    #[test]
+    fn secrets_and_arguments_never_show_a_token_in_debug() {
+        let secrets = Secrets {
+            token: Some(Token::new("env-S3CRET")),
+        };
+        assert!(!format!("{secrets:?}").contains("S3CRET"));
+        // A token written on the command line is refused when the command runs; until then it must not show.
+        for args in [
+            &[
+                "alertdesk",
+                "listen",
+                "--profile",
+                "demo",
+                "--token",
+                "arg-S3CRET",
+            ][..],
+            &["alertdesk", "acknowledge", "r-1", "--token", "arg-S3CRET"][..],
+            &[
+                "alertdesk",
+                "respond",
+                "r-1",
+                "en_route",
+                "--token",
+                "arg-S3CRET",
+            ][..],
+            &[
+                "alertdesk",
+                "profile",
+                "probe",
+                "--server",
+                "http://127.0.0.1:9",
+                "--token",
+                "arg-S3CRET",
+            ][..],
+        ] {
+            let cli = Cli::try_parse_from(args).unwrap();
+            let shown = format!("{cli:?}");
+            assert!(!shown.contains("S3CRET"), "{shown}");
+        }
+    }
 }

@@ -1,12 +1,18 @@
-//! Logging for both binaries: stderr plus a daily-rotated file in the log directory.
+//! Logging for both binaries: stderr plus a size-capped file in the log directory.
 //!
 //! The filter comes from `ALERTDESK_LOG` if set, else the `[log] level` setting. Nothing that logs here is
 //! handed a token: credentials are [`alertdesk_core::domain::Token`]s, which print as `***`.
+//!
+//! The logs cannot fill the disk: the file is rotated by size and only `[log] keep_files` old ones are kept
+//! ([`rotate`]), and the same warning is written at most once per `[log] repeat_warnings_secs` ([`limit`]). The
+//! files are private to the user (0600).
+
+mod limit;
+mod rotate;
 
 use alertdesk_core::config::paths::Paths;
 use alertdesk_core::config::settings::LogSettings;
 use tracing_appender::non_blocking::WorkerGuard;
-use tracing_appender::rolling::{Builder, Rotation};
 use tracing_subscriber::filter::{filter_fn, FilterExt};
 use tracing_subscriber::layer::Filter;
 use tracing_subscriber::layer::SubscriberExt;
@@ -46,12 +52,11 @@ pub fn init(paths: &Paths, settings: &LogSettings, console: Console) -> Option<W
             .unwrap_or_else(|_| EnvFilter::new("info")),
     };
 
-    let file = Builder::new()
-        .rotation(Rotation::DAILY)
-        .filename_prefix("alertdesk")
-        .filename_suffix("log")
-        .max_log_files(settings.keep_files)
-        .build(&paths.log_dir);
+    let file = rotate::SizeRotating::open(
+        &paths.log_dir,
+        settings.max_file_bytes(),
+        settings.keep_files,
+    );
     let (file_layer, guard, file_error) = match file {
         Ok(appender) => {
             // The default queue holds 128,000 lines (about 4 MB resident from the start); 1,024 absorbs any burst
@@ -62,6 +67,7 @@ pub fn init(paths: &Paths, settings: &LogSettings, console: Console) -> Option<W
             let layer = fmt::layer()
                 .with_ansi(false)
                 .with_writer(writer)
+                .map_event_format(limit::NoteDropped)
                 .with_filter(no_wire_trace(file_filter));
             (Some(layer), Some(guard), None)
         }
@@ -69,11 +75,13 @@ pub fn init(paths: &Paths, settings: &LogSettings, console: Console) -> Option<W
     };
     let console_layer = fmt::layer()
         .with_writer(std::io::stderr)
+        .map_event_format(limit::NoteDropped)
         .with_filter(no_wire_trace(console_filter));
     // A second init (tests) keeps the first subscriber; that is fine.
     let _ = tracing_subscriber::registry()
         .with(file_layer)
         .with(console_layer)
+        .with(limit::RateLimit::new(settings.repeat_warnings()))
         .try_init();
 
     if let Some(e) = bad_filter {

@@ -11,8 +11,8 @@
 //!
 //! - [`domain`]: the values every layer shares: [`domain::Alert`] and its [`domain::AlertFields`], a server's
 //!   address and [`domain::ServerId`], [`domain::Timestamp`], and [`domain::Token`], which never prints itself.
-//! - [`config`]: where settings, data and logs live ([`config::paths`]) and the user's `settings.toml`
-//!   ([`config::settings`]).
+//! - [`config`]: where settings, data and logs live ([`config::paths`]), the user's `settings.toml`
+//!   ([`config::settings`]) and the data directory's one owner ([`config::lock`]).
 //! - [`profile`]: declarative backend profiles (TOML): connection, auth, subscriptions, lists, and the rules and
 //!   `{{ }}` templates that turn events into alerts; one built in for each seed backend and the demo.
 //! - [`link`]: one server's link: the wire protocols ([`link::protocol`]), the link spec ([`link::spec`]), the

@@ -15,7 +15,8 @@ use alertdesk_core::store::outbox::ACKNOWLEDGE;
 use alertdesk_core::store::{Query, Sent, Store, StoredAlert};
 use clap::Args;
 
-use super::{given_token, open_history, parse_key_value, runtime, usage_error, variable_words};
+use super::token::{given_token, TokenArgs};
+use super::{open_history, parse_key_value, runtime, usage_error, variable_words};
 use crate::{Secrets, EXIT_AUTH, EXIT_QUEUED};
 
 /// How to reach the alert's server: shared by `acknowledge` and `respond`.
@@ -27,9 +28,9 @@ pub struct Reach {
     /// The profile to write back with (default: the alert's own built-in profile).
     #[arg(long, short = 'p', value_name = "NAME|FILE")]
     pub profile: Option<String>,
-    /// Token to use instead of the one in the OS keyring (prefer the ALERTDESK_TOKEN environment variable).
-    #[arg(long, value_name = "TOKEN")]
-    pub token: Option<String>,
+    /// A token to use instead of the one in the OS keyring.
+    #[command(flatten)]
+    pub token: TokenArgs,
     /// Set a profile variable (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub set: Vec<(String, String)>,
@@ -68,6 +69,11 @@ pub(crate) fn respond(args: &RespondArgs, paths: &Paths, secrets: Secrets) -> Ex
 }
 
 fn run(id: &str, wanted: &str, reach: &Reach, paths: &Paths, secrets: Secrets) -> ExitCode {
+    // Before anything is recorded: a token on the command line is refused with nothing done.
+    let token_given = match given_token(&reach.token, secrets) {
+        Ok(token) => token,
+        Err(code) => return code,
+    };
     let store = match open_history(paths) {
         Ok(store) => store,
         Err(code) => return code,
@@ -112,7 +118,7 @@ fn run(id: &str, wanted: &str, reach: &Reach, paths: &Paths, secrets: Secrets) -
         Ok(vars) => vars,
         Err(e) => return usage_error(variable_words(&e)),
     };
-    let token = given_token(reach.token.as_deref(), secrets).or_else(|| {
+    let token = token_given.or_else(|| {
         KeyringStore
             .get(&auth::account(&profile.name, &server))
             .unwrap_or_else(|e| {
@@ -143,6 +149,16 @@ fn run(id: &str, wanted: &str, reach: &Reach, paths: &Paths, secrets: Secrets) -
     } else {
         format!("Responded \"{label}\" to {id}")
     };
+    said(&done, &server, sent, result)
+}
+
+/// What became of the response, said on stdout or stderr, and its exit code.
+fn said(
+    done: &str,
+    server: &Server,
+    sent: Sent,
+    result: Result<serde_json::Value, WriteBackError>,
+) -> ExitCode {
     match (sent, result) {
         (Sent::Confirmed, _) => {
             println!("{done} on {server}.");

@@ -16,8 +16,9 @@ use alertdesk_core::profile::AuthMode;
 use clap::Args;
 
 use super::terminal::{Ending, Terminal};
+use super::token::{given_token, TokenArgs, TOKEN_WAYS};
 use super::{
-    given_token, open_history, parse_key_value, resolve, runtime, shutdown_signal, spec_words,
+    open_history, own_data_dir, parse_key_value, resolve, runtime, shutdown_signal, spec_words,
     usage_error,
 };
 use crate::{Secrets, EXIT_AUTH};
@@ -31,10 +32,9 @@ pub struct ListenArgs {
     /// The backend, e.g. http://127.0.0.1:8080 (default: the profile's).
     #[arg(long, short = 's', value_name = "URL")]
     pub server: Option<String>,
-    /// Token to use instead of the one in the OS keyring (prefer the ALERTDESK_TOKEN environment variable:
-    /// arguments show in `ps`).
-    #[arg(long, value_name = "TOKEN")]
-    pub token: Option<String>,
+    /// A token to use instead of the one in the OS keyring.
+    #[command(flatten)]
+    pub token: TokenArgs,
     /// Set a profile variable, e.g. --set event_id=42 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub set: Vec<(String, String)>,
@@ -52,7 +52,11 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths, secrets: Secrets) -> ExitCod
         Ok(resolved) => resolved,
         Err(code) => return code,
     };
-    let token = match given_token(args.token.as_deref(), secrets) {
+    let given = match given_token(&args.token, secrets) {
+        Ok(given) => given,
+        Err(code) => return code,
+    };
+    let token = match given {
         Some(token) => Some(token),
         None if profile.auth.mode == AuthMode::None => None,
         None => match KeyringStore.get(&auth::account(&profile.name, &server)) {
@@ -64,7 +68,7 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths, secrets: Secrets) -> ExitCod
             }
             Err(e) => {
                 return usage_error(format!(
-                    "no token for {server} ({}): {e}; pass the token in ALERTDESK_TOKEN or with --token",
+                    "no token for {server} ({}): {e}; pass the token in {TOKEN_WAYS}",
                     profile.name
                 ));
             }
@@ -84,6 +88,12 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths, secrets: Secrets) -> ExitCod
     if let Err(e) = link_spec(&target, Heartbeat::default()) {
         return usage_error(spec_words(&e, &target.profile.name, &target.server));
     }
+    // Held until listening ends: another listener or the desktop app on this data directory would swallow
+    // this one's alerts as duplicates, and this one theirs.
+    let _owner = match own_data_dir(paths, "listen") {
+        Ok(lock) => lock,
+        Err(code) => return code,
+    };
     let store = match open_history(paths) {
         Ok(store) => store,
         Err(code) => return code,

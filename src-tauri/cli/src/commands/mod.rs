@@ -8,11 +8,13 @@ pub(crate) mod login;
 pub(crate) mod probe;
 pub(crate) mod profile;
 pub(crate) mod terminal;
+pub(crate) mod token;
 
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::process::ExitCode;
 
+use alertdesk_core::config::lock::{DataDirLock, LockError};
 use alertdesk_core::config::paths::Paths;
 use alertdesk_core::domain::Server;
 use alertdesk_core::link::spec::SpecError;
@@ -58,16 +60,6 @@ pub(crate) fn resolve(
     Ok((profile, server, vars))
 }
 
-/// The token a command was given: `--token`, else `ALERTDESK_TOKEN` (taken at start); `None` to look further.
-pub(crate) fn given_token(
-    flag: Option<&str>,
-    secrets: crate::Secrets,
-) -> Option<alertdesk_core::domain::Token> {
-    flag.filter(|t| !t.is_empty())
-        .map(alertdesk_core::domain::Token::new)
-        .or(secrets.token)
-}
-
 /// A variable error in the CLI's words: the flag that fixes it.
 pub(crate) fn variable_words(error: &VariableError) -> String {
     match error {
@@ -88,7 +80,8 @@ pub(crate) fn spec_words(error: &SpecError, profile: &str, server: &Server) -> S
     match error {
         SpecError::NoToken { .. } => format!(
             "{error}: sign in with `alertdesk login --profile {profile} --server {server} --username NAME`, or pass \
-             the token in ALERTDESK_TOKEN or with --token"
+             the token in {}",
+            token::TOKEN_WAYS
         ),
         SpecError::Query { .. } | SpecError::Emit { .. } => {
             format!("{error}: set it with --set NAME=VALUE")
@@ -125,6 +118,38 @@ pub fn open_store(paths: &Paths) -> Result<OpenedStore, String> {
         )),
         Err(e) => Err(format!("cannot open the history: {e}")),
     }
+}
+
+/// Takes the data directory for this process, `what` naming it to a process refused later (e.g. `listen`): only
+/// one process at a time receives alerts for a data directory. The error is worded, with whether it is a second
+/// owner (`true`) or a failure.
+pub fn lock_data_dir(paths: &Paths, what: &str) -> Result<DataDirLock, (String, bool)> {
+    if let Err(e) = paths.create_all() {
+        return Err((e.to_string(), false));
+    }
+    let command = format!("{} {what}", crate::program_name());
+    DataDirLock::acquire(paths, &command).map_err(|e| match e {
+        LockError::Held { .. } => (
+            format!(
+                "{e}: only one Alertdesk at a time receives alerts for a data directory (two would each drop the \
+                 other's alerts as duplicates); stop that one, or give this one another --data-dir"
+            ),
+            true,
+        ),
+        LockError::Io { .. } => (e.to_string(), false),
+    })
+}
+
+/// [`lock_data_dir`] for a command: a second owner is exit code 2, a failure exit code 1, said on stderr.
+pub(crate) fn own_data_dir(paths: &Paths, what: &str) -> Result<DataDirLock, ExitCode> {
+    lock_data_dir(paths, what).map_err(|(message, held)| {
+        eprintln!("alertdesk: {message}");
+        if held {
+            ExitCode::from(EXIT_USAGE)
+        } else {
+            ExitCode::FAILURE
+        }
+    })
 }
 
 /// [`open_store`] for a command: the damage said on stderr, a failure said and exit code 1.

@@ -15,7 +15,8 @@ use alertdesk_core::profile::Profile;
 use clap::Args;
 
 use super::login::read_password;
-use super::{given_token, parse_key_value, runtime, usage_error, variable_words};
+use super::token::{given_token, TokenArgs};
+use super::{parse_key_value, runtime, usage_error, variable_words};
 use crate::{Secrets, EXIT_AUTH};
 
 /// `alertdesk profile probe`
@@ -31,11 +32,12 @@ pub struct ProbeArgs {
     /// How long to watch events, in seconds.
     #[arg(long, value_name = "N", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=600))]
     pub seconds: u64,
-    /// The token to try when the socket refuses a connection without one (prefer ALERTDESK_TOKEN).
-    #[arg(long, value_name = "TOKEN", conflicts_with = "username")]
-    pub token: Option<String>,
+    /// The token to try when the socket refuses a connection without one (else ALERTDESK_TOKEN, a sign-in
+    /// with --username, or the one in the OS keyring).
+    #[command(flatten)]
+    pub token: TokenArgs,
     /// Sign in as this user with the profile's login request first (the token is not kept).
-    #[arg(long, short = 'u', value_name = "NAME", requires = "profile")]
+    #[arg(long, short = 'u', value_name = "NAME", requires = "profile", conflicts_with_all = ["token", "token_file"])]
     pub username: Option<String>,
     /// With --username: read the password from the first line of standard input instead of prompting.
     #[arg(long, requires = "username")]
@@ -136,7 +138,7 @@ fn find_token(
     set: &BTreeMap<String, String>,
     rt: &tokio::runtime::Runtime,
 ) -> Result<Option<Token>, ExitCode> {
-    if let Some(token) = given_token(args.token.as_deref(), secrets) {
+    if let Some(token) = given_token(&args.token, secrets)? {
         return Ok(Some(token));
     }
     let Some(profile) = profile else {

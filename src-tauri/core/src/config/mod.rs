@@ -1,5 +1,6 @@
-//! Where things are and how the user wants them: [`paths`] (XDG directories, or one `--data-dir`) and
-//! [`settings`] (`settings.toml`, strictly parsed).
+//! Where things are and how the user wants them: [`paths`] (XDG directories, or one `--data-dir`),
+//! [`settings`] (`settings.toml`, strictly parsed) and [`lock`] (one owner per data directory).
 
+pub mod lock;
 pub mod paths;
 pub mod settings;

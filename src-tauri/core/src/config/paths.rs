@@ -56,7 +56,14 @@ impl Paths {
         self.data_dir.join(crate::store::FILE_NAME)
     }
 
-    /// Creates the directories that do not exist yet, private to the user (0700) where they are new.
+    /// The lock file that says which process owns the data directory (see [`super::lock`]).
+    pub fn lock_file(&self) -> PathBuf {
+        self.data_dir.join(super::lock::FILE_NAME)
+    }
+
+    /// Creates the directories that do not exist yet, private to the user (0700), and makes private those that
+    /// already exist with a looser mode (an older version, a copy, a umask): the history, settings and logs are
+    /// nobody else's business. A directory whose mode cannot be changed (someone else's) is an error.
     pub fn create_all(&self) -> Result<()> {
         for dir in [&self.config_dir, &self.data_dir, &self.log_dir] {
             create_private_dir(dir)?;
@@ -65,15 +72,54 @@ impl Paths {
     }
 }
 
+/// The mode of Alertdesk's directories: the user only.
+#[cfg(unix)]
+pub const PRIVATE_DIR_MODE: u32 = 0o700;
+
+/// The mode of the files Alertdesk creates for itself (logs, the lock file): the user only.
+#[cfg(unix)]
+pub const PRIVATE_FILE_MODE: u32 = 0o600;
+
 fn create_private_dir(dir: &Path) -> Result<()> {
-    if dir.is_dir() {
+    if !dir.is_dir() {
+        let mut builder = std::fs::DirBuilder::new();
+        builder.recursive(true);
+        #[cfg(unix)]
+        std::os::unix::fs::DirBuilderExt::mode(&mut builder, PRIVATE_DIR_MODE);
+        builder.create(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    #[cfg(unix)]
+    make_private(dir, PRIVATE_DIR_MODE)?;
+    Ok(())
+}
+
+/// Takes away what group and others may do with `path` (leaving it `mode` at most); nothing changes when it is
+/// private already. The error says what to do.
+#[cfg(unix)]
+pub fn make_private(path: &Path, mode: u32) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let current = std::fs::metadata(path)
+        .map_err(|e| Error::io(path, e))?
+        .permissions()
+        .mode();
+    // What group and others may do.
+    let shared = current & 0o077;
+    if shared == 0 {
         return Ok(());
     }
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder.create(dir).map_err(|e| Error::io(dir, e))
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).map_err(|e| {
+        Error::io(
+            path,
+            std::io::Error::new(
+                e.kind(),
+                format!(
+                    "others may read it (mode {:o}) and it cannot be made private: {e}; run `chmod {mode:o} {}`",
+                    current & 0o777,
+                    path.display()
+                ),
+            ),
+        )
+    })
 }
 
 #[cfg(test)]
@@ -110,5 +156,35 @@ mod tests {
         }
         // A second call on existing directories is fine.
         paths.create_all().unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn create_all_makes_existing_loose_directories_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let paths = Paths::under(root.path());
+        for (dir, mode) in [
+            (&paths.config_dir, 0o755),
+            (&paths.data_dir, 0o777),
+            (&paths.log_dir, 0o750),
+        ] {
+            std::fs::create_dir_all(dir).unwrap();
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+        paths.create_all().unwrap();
+        for dir in [&paths.config_dir, &paths.data_dir, &paths.log_dir] {
+            let mode = std::fs::metadata(dir).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o700, "{}", dir.display());
+        }
+        // A stricter mode is left as it is.
+        std::fs::set_permissions(&paths.data_dir, std::fs::Permissions::from_mode(0o500)).unwrap();
+        paths.create_all().unwrap();
+        let mode = std::fs::metadata(&paths.data_dir)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o500);
     }
 }

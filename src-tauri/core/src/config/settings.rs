@@ -36,16 +36,58 @@ pub struct Settings {
 pub struct LogSettings {
     /// A `tracing` filter such as `info` or `alertdesk_core=debug,info`. `ALERTDESK_LOG` overrides it.
     pub level: String,
-    /// How many daily log files to keep.
+    /// The log file is rotated when it would grow past this many megabytes (1 to 1024).
+    pub max_file_mb: u64,
+    /// How many rotated log files are kept besides the current one (1 to 100); older ones are deleted.
     pub keep_files: usize,
+    /// The same warning (same place in the code, same text, same server) is written at most once in this many
+    /// seconds; the next one written says how many were left out (1 to 86400).
+    pub repeat_warnings_secs: u64,
 }
 
 impl Default for LogSettings {
     fn default() -> Self {
         Self {
             level: "info".into(),
-            keep_files: 7,
+            max_file_mb: 10,
+            keep_files: 5,
+            repeat_warnings_secs: 60,
         }
+    }
+}
+
+impl LogSettings {
+    /// `max_file_mb` in bytes.
+    pub fn max_file_bytes(&self) -> u64 {
+        self.max_file_mb.saturating_mul(1024 * 1024)
+    }
+
+    /// `repeat_warnings_secs` as a duration.
+    pub fn repeat_warnings(&self) -> Duration {
+        Duration::from_secs(self.repeat_warnings_secs)
+    }
+
+    /// Checks every value; the error names the setting.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=1024).contains(&self.max_file_mb) {
+            return Err(format!(
+                "log.max_file_mb is {}; it must be between 1 and 1024",
+                self.max_file_mb
+            ));
+        }
+        if !(1..=100).contains(&self.keep_files) {
+            return Err(format!(
+                "log.keep_files is {}; it must be between 1 and 100",
+                self.keep_files
+            ));
+        }
+        if !(1..=86_400).contains(&self.repeat_warnings_secs) {
+            return Err(format!(
+                "log.repeat_warnings_secs is {}; it must be between 1 and 86400",
+                self.repeat_warnings_secs
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -468,9 +510,7 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), String> {
-        if self.log.keep_files == 0 {
-            return Err("log.keep_files must be at least 1".into());
-        }
+        self.log.validate()?;
         if self.history.retention_days == 0 {
             return Err("history.retention_days must be at least 1".into());
         }
@@ -521,7 +561,49 @@ mod tests {
     fn file_overrides_only_what_it_lists() {
         let settings = Settings::parse("[log]\nlevel = \"debug\"\n").unwrap();
         assert_eq!(settings.log.level, "debug");
-        assert_eq!(settings.log.keep_files, 7);
+        assert_eq!(settings.log.keep_files, 5);
+    }
+
+    #[test]
+    fn log_section() {
+        let defaults = Settings::default().log;
+        assert_eq!(
+            (
+                defaults.max_file_mb,
+                defaults.keep_files,
+                defaults.repeat_warnings_secs
+            ),
+            (10, 5, 60)
+        );
+        assert_eq!(defaults.max_file_bytes(), 10 * 1024 * 1024);
+        assert_eq!(defaults.repeat_warnings().as_secs(), 60);
+        let settings =
+            Settings::parse("[log]\nmax_file_mb = 1\nkeep_files = 100\nrepeat_warnings_secs = 1\n")
+                .unwrap();
+        assert_eq!(
+            (
+                settings.log.max_file_mb,
+                settings.log.keep_files,
+                settings.log.repeat_warnings_secs
+            ),
+            (1, 100, 1)
+        );
+        for (text, needle) in [
+            ("max_file_mb = 0", "log.max_file_mb is 0"),
+            ("max_file_mb = 1025", "log.max_file_mb is 1025"),
+            ("keep_files = 0", "log.keep_files is 0"),
+            ("keep_files = 101", "log.keep_files is 101"),
+            ("repeat_warnings_secs = 0", "log.repeat_warnings_secs is 0"),
+            (
+                "repeat_warnings_secs = 86401",
+                "log.repeat_warnings_secs is 86401",
+            ),
+        ] {
+            let err = Settings::parse(&format!("[log]\n{text}\n")).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        let err = Settings::parse("[log]\nmax_file_mb = -1\n").unwrap_err();
+        assert!(err.contains("line 2"), "{err}");
     }
 
     #[test]

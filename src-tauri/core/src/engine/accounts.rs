@@ -2,7 +2,7 @@
 //! offers (built in, or imported into `config/profiles/`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::EngineError;
@@ -14,7 +14,7 @@ use crate::domain::{Server, Token};
 use crate::link::auth::{self, KeyringError, TokenStore};
 use crate::link::probe::{self, ProbeOptions, ProbeReport};
 use crate::link::{base, Target};
-use crate::profile::{AuthMode, Profile};
+use crate::profile::{builtin_source, AuthMode, Profile};
 
 /// Sign-in, tokens and profiles; cheap to clone.
 #[derive(Clone)]
@@ -35,6 +35,30 @@ impl Accounts {
 
     fn profiles_dir(&self) -> PathBuf {
         self.config_dir.join("profiles")
+    }
+
+    /// The profile a sign-in form may name: a built-in one, or one imported before (a `.toml` file right in the
+    /// imported profiles' directory, links resolved). Any other file on this machine is refused: the form comes
+    /// from the web view, which must not get Alertdesk to read files of its choosing.
+    fn offered_profile(&self, name: &str) -> Result<String, EngineError> {
+        let name = name.trim();
+        if builtin_source(name).is_some() {
+            return Ok(name.to_string());
+        }
+        let file = Path::new(name).canonicalize().ok();
+        let dir = self.profiles_dir().canonicalize().ok();
+        let imported = file.zip(dir).is_some_and(|(file, dir)| {
+            file.parent() == Some(dir.as_path())
+                && file.extension().is_some_and(|e| e == "toml")
+                && file.is_file()
+        });
+        if imported {
+            Ok(name.to_string())
+        } else {
+            Err(EngineError::ProfileNotOffered {
+                profile: name.to_string(),
+            })
+        }
     }
 
     pub(super) fn profiles(&self) -> Vec<ProfileInfo> {
@@ -99,7 +123,8 @@ impl Accounts {
         form: SignInForm,
         demo: bool,
     ) -> Result<(ServerEntry, TokenSource), EngineError> {
-        let profile = Profile::load(form.profile.trim())?;
+        let offered = self.offered_profile(&form.profile)?;
+        let profile = Profile::load(&offered)?;
         let server = Server::parse(form.server.trim())?;
         let mut vars = form_vars(form.vars);
         let resolved = profile.resolve_variables(&vars)?;
@@ -150,7 +175,7 @@ impl Accounts {
             .unwrap_or_else(|| default_label(&profile, &server));
         tracing::info!(server = %server, profile = %profile.name, "signed in");
         let entry = ServerEntry {
-            profile: form.profile.trim().to_string(),
+            profile: offered,
             url: server.to_string(),
             label,
             vars,
@@ -166,7 +191,7 @@ impl Accounts {
         form: SignInForm,
         watch: std::time::Duration,
     ) -> Result<ProbeReport, EngineError> {
-        let name = form.profile.trim().to_string();
+        let name = self.offered_profile(&form.profile)?;
         let profile = Arc::new(Profile::load(&name)?);
         let server = Server::parse(form.server.trim())?;
         let set = form_vars(form.vars);

@@ -63,6 +63,14 @@ pub enum EngineError {
         /// The name.
         name: String,
     },
+    /// A sign-in form named a profile that is neither built in nor imported (another file on this machine).
+    #[error(
+        "profile {profile:?} is neither built in nor imported; only those may be signed in with"
+    )]
+    ProfileNotOffered {
+        /// The name or path the form gave.
+        profile: String,
+    },
     /// No such server is signed in.
     #[error("no server {0} is signed in")]
     UnknownServer(ServerId),
@@ -136,6 +144,7 @@ impl EngineError {
             | Self::CredentialsNeeded { .. }
             | Self::NoLogin { .. }
             | Self::BuiltinName { .. }
+            | Self::ProfileNotOffered { .. }
             | Self::UnknownResponse { .. }
             | Self::Login(LoginError::NoLogin(_))
             | Self::Spec(_) => K::Input,

@@ -189,7 +189,9 @@ struct Fixture {
 async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
     let paths = Paths::under(dir.path());
     paths.create_all().unwrap();
-    let profile = dir.path().join("test-feed.toml");
+    // Where imported profiles are kept: the sign-in form offers no other file.
+    let profile = paths.config_dir.join("profiles/test-feed.toml");
+    std::fs::create_dir_all(profile.parent().unwrap()).unwrap();
     std::fs::write(&profile, PROFILE).unwrap();
     let notifier = Arc::new(RecordingNotifier::new());
     let (_events_tx, notifier_events) = mpsc::channel(8);
@@ -565,6 +567,43 @@ async fn bad_input_is_refused_with_a_reason() {
         "{err}"
     );
 
+    // Only built-in and imported profiles may be signed in with: not any file on this machine, however it is
+    // named.
+    let outside = fx.dir.join("outside.toml");
+    std::fs::write(&outside, PROFILE.replace("test-feed", "outside")).unwrap();
+    let inside = fx.dir.join("config/profiles/../outside.toml");
+    let linked = fx.dir.join("config/profiles/linked.toml");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(&outside, &linked).unwrap();
+    for name in [
+        outside.to_string_lossy(),
+        inside.to_string_lossy(),
+        linked.to_string_lossy(),
+        "/etc/passwd".into(),
+        "../outside.toml".into(),
+    ] {
+        let err = fx
+            .desk
+            .sign_in(form(&name, "http://127.0.0.1:9"), false)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, EngineError::ProfileNotOffered { .. }),
+            "{name}: {err}"
+        );
+        assert_eq!(err.kind(), EngineErrorKind::Input);
+        assert!(!err.to_string().contains("root:"), "{err}");
+        let err = fx
+            .desk
+            .test_connection(form(&name, "http://127.0.0.1:9"))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(err, EngineError::ProfileNotOffered { .. }),
+            "{name}: {err}"
+        );
+    }
+
     let err = fx.desk.import_profile("x.toml", "name = 4").unwrap_err();
     assert!(err.to_string().contains("x.toml"), "{err}");
     let err = fx
@@ -572,8 +611,16 @@ async fn bad_input_is_refused_with_a_reason() {
         .import_profile("demo.toml", &PROFILE.replace("test-feed", "demo"))
         .unwrap_err();
     assert!(matches!(err, EngineError::BuiltinName { .. }), "{err}");
-    let imported = fx.desk.import_profile("feed.toml", PROFILE).unwrap();
+    let imported = fx
+        .desk
+        .import_profile("feed.toml", &PROFILE.replace("test-feed", "feed"))
+        .unwrap();
     assert!(!imported.builtin);
+    // An imported profile may be signed in with.
+    fx.desk
+        .sign_in(form(&imported.name, "http://127.0.0.1:9"), false)
+        .await
+        .unwrap();
     let names: Vec<_> = fx.desk.profiles().into_iter().map(|p| p.name).collect();
     assert!(names.contains(&"station-reports".to_string()));
     assert!(names.contains(&imported.name), "{names:?}");

@@ -397,8 +397,8 @@ pub struct VariableInfo {
     pub required: bool,
 }
 
-/// UI -> Rust: the sign-in form.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+/// UI -> Rust: the sign-in form. `Debug` does not show the password.
+#[derive(Clone, PartialEq, Eq, Deserialize, TS)]
 pub struct SignInForm {
     /// A built-in profile's name or an imported profile's path ([`ProfileInfo::name`]).
     pub profile: String,
@@ -416,6 +416,19 @@ pub struct SignInForm {
     /// Password; used once for the login request and never stored.
     #[serde(default)]
     pub password: String,
+}
+
+impl std::fmt::Debug for SignInForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SignInForm")
+            .field("profile", &self.profile)
+            .field("server", &self.server)
+            .field("label", &self.label)
+            .field("vars", &self.vars)
+            .field("username", &self.username)
+            .field("password", &"***")
+            .finish()
+    }
 }
 
 /// UI -> Rust: hold notifications back, or stop holding them back.
@@ -528,6 +541,22 @@ mod tests {
         let path =
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../ui/src/generated/types.ts");
         check_generated(&path, &typescript(), REGENERATE);
+    }
+
+    #[test]
+    fn a_sign_in_form_never_shows_its_password() {
+        let form: SignInForm = serde_json::from_value(serde_json::json!({
+            "profile": "demo", "server": "http://127.0.0.1:8765", "username": "officer",
+            "password": "hunter2-SECRET"
+        }))
+        .unwrap();
+        for shown in [format!("{form:?}"), format!("{form:#?}")] {
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(
+                shown.contains("officer") && shown.contains("***"),
+                "{shown}"
+            );
+        }
     }
 
     #[test]

@@ -223,6 +223,37 @@ mod tests {
     }
 
     #[test]
+    fn debug_output_never_shows_the_token() {
+        const SECRET: &str = "S3CRET-T0K";
+        for (name, set) in [
+            ("station-reports", &[][..]),
+            ("crowd-monitoring", &[("event_id", "EV1")][..]),
+            ("ticketing", &[][..]),
+            ("emergency-dispatch", &[("rooms", "a")][..]),
+        ] {
+            let target = target(name, set, Some(SECRET));
+            let mut spec = link_spec(&target, Heartbeat::default()).unwrap();
+            spec.emits.push(Outgoing {
+                event: Some("auth".into()),
+                data: json!({ "token": SECRET }),
+                ack: false,
+            });
+            spec.recovery = Some(crate::link::protocol::Recovery {
+                pid: SECRET.into(),
+                offset: "7".into(),
+            });
+            for shown in [
+                format!("{target:?}"),
+                format!("{spec:?}"),
+                format!("{spec:#?}"),
+            ] {
+                assert!(!shown.contains(SECRET), "{name}: {shown}");
+            }
+            assert!(format!("{spec:?}").contains("***"), "{name}");
+        }
+    }
+
+    #[test]
     fn connect_emits_follow_variables() {
         let spec = link_spec(
             &target("emergency-dispatch", &[("rooms", "a, b")], Some("t")),

@@ -19,6 +19,7 @@ pub mod ws;
 #[cfg(test)]
 pub(crate) mod test_sio;
 
+use std::fmt;
 use std::future::Future;
 use std::time::Duration;
 
@@ -27,8 +28,9 @@ use tokio::sync::mpsc;
 
 pub use sio_frame::Limits;
 
-/// Everything needed to open one link.
-#[derive(Debug, Clone)]
+/// Everything needed to open one link. `Debug` shows no secret: the URL without its query values, header names
+/// without values, no `auth` payload and no emitted data.
+#[derive(Clone)]
 pub struct LinkSpec {
     /// The full `ws://` or `wss://` URL, query included.
     pub url: url::Url,
@@ -48,8 +50,9 @@ pub struct LinkSpec {
     pub recovery: Option<Recovery>,
 }
 
-/// What Socket.IO needs to resume a session: the private session id and the offset of the last event.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What Socket.IO needs to resume a session: the private session id and the offset of the last event. The
+/// private id lets whoever holds it take the session over: `Debug` does not show it.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Recovery {
     /// The private session id from the last CONNECT.
     pub pid: String,
@@ -57,8 +60,9 @@ pub struct Recovery {
     pub offset: String,
 }
 
-/// A message sent after connecting.
-#[derive(Debug, Clone, PartialEq)]
+/// A message sent after connecting. Its data may carry the token (a profile's `connect.emit`): `Debug` shows its
+/// event only.
+#[derive(Clone, PartialEq)]
 pub struct Outgoing {
     /// Socket.IO event name (raw WebSockets send `data` alone).
     pub event: Option<String>,
@@ -66,6 +70,45 @@ pub struct Outgoing {
     pub data: Value,
     /// Ask for a Socket.IO acknowledgement.
     pub ack: bool,
+}
+
+impl fmt::Debug for LinkSpec {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: Vec<String> = self
+            .headers
+            .iter()
+            .map(|(name, _)| format!("{name}: ***"))
+            .collect();
+        f.debug_struct("LinkSpec")
+            .field("url", &ws::redact(&self.url))
+            .field("headers", &headers)
+            .field("namespace", &self.namespace)
+            .field("auth", &self.auth.as_ref().map(|_| "***"))
+            .field("emits", &self.emits)
+            .field("heartbeat", &self.heartbeat)
+            .field("limits", &self.limits)
+            .field("recovery", &self.recovery)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Recovery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Recovery")
+            .field("pid", &"***")
+            .field("offset", &self.offset)
+            .finish()
+    }
+}
+
+impl fmt::Debug for Outgoing {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("event", &self.event)
+            .field("data", &"***")
+            .field("ack", &self.ack)
+            .finish()
+    }
 }
 
 /// How often to ping and when to give a silent link up.
