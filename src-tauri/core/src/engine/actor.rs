@@ -123,6 +123,18 @@ impl Said {
         if self.0.len() >= Self::KEEP {
             self.0.retain(|_, at| now < *at + Self::EVERY);
         }
+        while self.0.len() >= Self::KEEP {
+            // Still full of recent problems: forget the oldest, so the map stays bounded.
+            let Some(oldest) = self
+                .0
+                .iter()
+                .min_by_key(|(_, at)| **at)
+                .map(|(k, _)| k.clone())
+            else {
+                break;
+            };
+            self.0.remove(&oldest);
+        }
         self.0.insert(key, now);
         true
     }
@@ -405,5 +417,25 @@ async fn next_event(events: Option<&mut mpsc::Receiver<NotifierEvent>>) -> Optio
     match events {
         Some(events) => events.recv().await,
         None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod said_tests {
+    use super::Said;
+    use crate::domain::ServerId;
+
+    #[test]
+    fn a_storm_of_distinct_problems_stays_bounded_and_a_repeat_is_quiet() {
+        let server = ServerId::from_stored("https://a.example");
+        let mut said = Said::default();
+        for n in 0..1_000 {
+            assert!(said.say(&server, &format!("problem {n}")));
+        }
+        assert!(said.0.len() <= Said::KEEP, "remembered {}", said.0.len());
+        assert!(
+            !said.say(&server, "problem 999"),
+            "a recent problem is said again"
+        );
     }
 }
