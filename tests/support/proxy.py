@@ -1,5 +1,7 @@
 """A TCP proxy for link-failure tests: forward, black-hole (stop forwarding but keep the sockets open, like a
-half-open link after sleep), cut (close every link), or refuse new connections. Loopback only."""
+half-open link after sleep), cut (close every link), refuse new connections (accept and close them at once, as a
+restarting server's front does), or answer every new connection `503 Service Unavailable` (a gateway whose
+backend is down). Loopback only."""
 
 import select
 import socket
@@ -31,8 +33,16 @@ class Proxy:
             except OSError:
                 return
             self.accepted += 1
-            if self.mode == "refuse":
+            if self.mode in ("refuse", "503"):
                 self.refused += 1
+                if self.mode == "503":
+                    try:
+                        client.settimeout(2)
+                        client.recv(65536)
+                        client.sendall(b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n"
+                                       b"connection: close\r\n\r\n")
+                    except OSError:
+                        pass
                 client.close()
                 continue
             try:
@@ -68,7 +78,7 @@ class Proxy:
                     pass
 
     def set_mode(self, mode: str) -> None:
-        assert mode in ("forward", "blackhole", "cut", "refuse")
+        assert mode in ("forward", "blackhole", "cut", "refuse", "503")
         if mode == "cut":
             self._close_links()
             self.mode = "forward"
@@ -87,15 +97,22 @@ class Proxy:
                 except OSError:
                     pass
 
-    def down(self) -> None:
-        """The server is gone for the client: every live link is cut and new connections are refused, until
-        `up()`."""
-        self.mode = "refuse"
+    def down(self, how: str = "refuse") -> None:
+        """The server is gone for the client: every live link is cut and new connections are refused (accepted
+        and closed; with `how="503"` answered 503; with `how="closed"` nothing listens on the port, so the
+        client's connect is refused by the system), until `up()`."""
+        if how == "closed":
+            self.listener.close()
+            how = "refuse"
+        self.mode = how
         self._close_links()
 
     def up(self) -> None:
-        """Back after `down()`: connections are forwarded again."""
+        """Back after `down()`: connections are forwarded again (on the same port)."""
         self.mode = "forward"
+        if self.listener.fileno() == -1:
+            self.listener = socket.create_server(("127.0.0.1", self.port))
+            threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self):
         self._closed = True

@@ -75,6 +75,11 @@ impl Rest {
         }
     }
 
+    /// The HTTP client (the same route, proxy and TLS trust as every REST call).
+    pub fn client(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The URL of `path` on the server.
     pub fn url(&self, path: &str) -> Result<url::Url, ServerError> {
         self.server.http_url(path)

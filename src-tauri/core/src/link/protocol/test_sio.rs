@@ -1,6 +1,8 @@
 //! A scripted Socket.IO server on 127.0.0.1 for tests. Each connection, in turn, gets the Engine.IO open packet,
 //! then, once the client's CONNECT arrives, the frames of its script; then the server keeps reading (answering
-//! WebSocket pings) until the client leaves. Connections beyond the scripts get an empty script.
+//! WebSocket pings) until the client leaves. Connections beyond the scripts get an empty script. A plain HTTP
+//! request (a reconnect probe) gets `400 Bad Request`, as Socket.IO answers one without a transport, and takes no
+//! script.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -26,7 +28,13 @@ impl TestSio {
         let count = Arc::clone(&connections);
         let scripts = Arc::new(Mutex::new(VecDeque::from(scripts)));
         tokio::spawn(async move {
-            while let Ok((stream, _)) = listener.accept().await {
+            while let Ok((mut stream, _)) = listener.accept().await {
+                if !asks_for_upgrade(&stream).await {
+                    use tokio::io::AsyncWriteExt;
+                    let answer = "HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+                    let _ = stream.write_all(answer.as_bytes()).await;
+                    continue;
+                }
                 *count.lock().expect("not poisoned") += 1;
                 let script = scripts
                     .lock()
@@ -56,6 +64,22 @@ impl TestSio {
     pub(crate) fn connections(&self) -> usize {
         *self.connections.lock().expect("not poisoned")
     }
+}
+
+/// Whether the request head on `stream` (peeked, not consumed) asks for a WebSocket upgrade.
+async fn asks_for_upgrade(stream: &tokio::net::TcpStream) -> bool {
+    let mut head = [0u8; 4096];
+    for _ in 0..50 {
+        let Ok(n) = stream.peek(&mut head).await else {
+            return false;
+        };
+        let text = String::from_utf8_lossy(&head[..n]).to_ascii_lowercase();
+        if n == 0 || text.contains("\r\n\r\n") || n == head.len() {
+            return text.contains("upgrade: websocket");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    false
 }
 
 async fn play(stream: tokio::net::TcpStream, script: Vec<String>) {

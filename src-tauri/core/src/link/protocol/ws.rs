@@ -103,18 +103,6 @@ fn is_unreachable(e: &std::io::Error) -> bool {
     )
 }
 
-/// Whether something accepts TCP connections at the URL's host and port now (bounded by `within`).
-pub async fn tcp_reachable(url: &url::Url, within: std::time::Duration) -> bool {
-    let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
-        return false;
-    };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
-    matches!(
-        timeout(within, TcpStream::connect((host, port))).await,
-        Ok(Ok(_))
-    )
-}
-
 /// Words that, in a server's refusal, mean the credentials are no good ("Unauthorized", "Authentication error",
 /// "invalid token", "jwt expired", "Forbidden", "access denied").
 const AUTH_WORDS: &[&str] = &[

@@ -10,6 +10,7 @@
 //! against the history.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,7 +18,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::backoff::{back_online, Backoff, Jitter};
+use super::backoff::{answers, back_online, Backoff, Jitter};
 use super::base;
 use super::catchup::{CatchUpError, Lists};
 use super::events::Events;
@@ -39,6 +40,17 @@ const STABLE_AFTER: Duration = Duration::from_secs(10);
 pub trait Connector: Send + Sync {
     /// Starts one link task that reports into `events` and returns how the link ended.
     fn open(&self, spec: LinkSpec, events: mpsc::Sender<LinkEvent>) -> JoinHandle<LinkEnd>;
+
+    /// Whether the server of `spec` looks able to take a link now (see [`answers`]); asked during backoff
+    /// waits so the link is back as soon as the server is.
+    fn probe(
+        &self,
+        spec: &LinkSpec,
+        http: &reqwest::Client,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'static>> {
+        let (url, http) = (spec.url.clone(), http.clone());
+        Box::pin(async move { answers(&http, &url).await })
+    }
 }
 
 /// Opens real WebSocket / Socket.IO links.
@@ -73,8 +85,11 @@ pub struct Supervisor {
     link_traffic: bool,
     /// When polling is next due while the socket is down (none while live).
     next_poll: Option<Instant>,
-    /// The last attempt found nothing listening: the waits probe the port to reconnect as soon as it is back.
-    unreachable: bool,
+    /// The link is down for a reason a probe can see end (the server refused, dropped or failed the attempt):
+    /// the waits probe it to reconnect as soon as it answers again.
+    probe_waits: bool,
+    /// The current attempt was started because a probe said the server answers again.
+    probe_led: bool,
     /// When the link went down (none while live).
     down_since: Option<Timestamp>,
     /// Polling delivers while the socket is down.
@@ -112,7 +127,8 @@ impl Supervisor {
             sio_pid: None,
             link_traffic: false,
             next_poll: None,
-            unreachable: false,
+            probe_waits: false,
+            probe_led: false,
             down_since: None,
             polling: false,
         })
@@ -165,19 +181,14 @@ impl Supervisor {
             let reason = match end {
                 LinkEnd::Abandoned => return Outcome::Stopped,
                 LinkEnd::Rejected(reason) => return auth_failed(&out, reason).await,
-                LinkEnd::Closed(reason) => {
-                    self.unreachable = false;
-                    reason
-                }
-                LinkEnd::Woken => {
-                    self.unreachable = false;
-                    "woke up or network changed: reconnecting at once".to_string()
-                }
-                LinkEnd::Unreachable(reason) => {
-                    self.unreachable = true;
-                    reason
-                }
+                LinkEnd::Closed(reason) | LinkEnd::Unreachable(reason) => reason,
+                LinkEnd::Woken => "woke up or network changed: reconnecting at once".to_string(),
             };
+            // A probe that said "back" before an attempt that then failed is not trusted for the next wait, so a
+            // server that answers plain requests but fails every link is not tried more than twice per delay.
+            let probe_misled = self.probe_led && !was_live;
+            self.probe_waits = !woke && !probe_misled;
+            self.probe_led = false;
             if was_live {
                 self.polling = false;
                 if started.elapsed() >= STABLE_AFTER || self.link_traffic {
@@ -208,7 +219,7 @@ impl Supervisor {
             };
             tokio::select! {
                 result = self.wait(delay, poll_every, &reason, &out) => match result {
-                    Ok(()) => {}
+                    Ok(probed) => self.probe_led = probed,
                     Err(Waited::Rejected(reason)) => return auth_failed(&out, reason).await,
                     Err(Waited::Abandoned) => return Outcome::Stopped,
                 },
@@ -218,14 +229,14 @@ impl Supervisor {
     }
 
     /// Waits `delay` before the next attempt, polling the lists meanwhile when `poll_every` is set. A wake
-    /// trigger, or a refusing server that accepts connections again, ends the wait early.
+    /// trigger, or a down server that answers again, ends the wait early. Returns whether a probe ended it.
     async fn wait(
         &mut self,
         delay: Duration,
         poll_every: Option<Duration>,
         reason: &str,
         out: &Reporter,
-    ) -> Result<(), Waited> {
+    ) -> Result<bool, Waited> {
         let deadline = Instant::now() + delay;
         // The poll schedule spans the waits between reconnect attempts: polls keep the profile's interval
         // however often the socket is retried.
@@ -259,13 +270,15 @@ impl Supervisor {
             }
             let now = Instant::now();
             if now >= deadline {
-                return Ok(());
+                return Ok(false);
             }
             let until = poll_every.map_or(deadline, |_| deadline.min(next_poll));
+            let (connector, spec, http) = (&self.connector, &self.spec, self.rest.client());
+            let probe = self.probe_waits.then_some(|| connector.probe(spec, http));
             tokio::select! {
                 () = tokio::time::sleep_until(until) => {}
-                () = back_online(self.unreachable.then(|| self.spec.url.clone()), deadline) => return Ok(()),
-                () = woken(self.wake.as_mut()) => return Ok(()),
+                () = back_online(probe, deadline) => return Ok(true),
+                () = woken(self.wake.as_mut()) => return Ok(false),
             }
         }
     }

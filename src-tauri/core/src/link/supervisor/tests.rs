@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::*;
 use crate::domain::{Server, ServerId, Token};
+use crate::link::backoff::PROBE_EVERY;
 use crate::profile::Profile;
 
 /// The updates a supervisor reports, without their server tag.
@@ -44,6 +45,9 @@ enum Step {
 struct Scripted {
     links: Mutex<VecDeque<Vec<Step>>>,
     opened: Mutex<Vec<Instant>>,
+    /// From when probes say the server answers (never when unset).
+    answers_from: Mutex<Option<Instant>>,
+    probes: Mutex<usize>,
 }
 
 impl Connector for Scripted {
@@ -92,6 +96,20 @@ impl Connector for Scripted {
             LinkEnd::Closed("script ended".into())
         })
     }
+
+    fn probe(
+        &self,
+        _spec: &LinkSpec,
+        _http: &reqwest::Client,
+    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'static>> {
+        *self.probes.lock().unwrap() += 1;
+        let answers = self
+            .answers_from
+            .lock()
+            .unwrap()
+            .is_some_and(|from| Instant::now() >= from);
+        Box::pin(std::future::ready(answers))
+    }
 }
 
 fn refused() -> Vec<Step> {
@@ -112,7 +130,7 @@ fn supervisor(links: Vec<Vec<Step>>) -> (Supervisor, Arc<Scripted>) {
     };
     let scripted = Arc::new(Scripted {
         links: Mutex::new(links.into()),
-        opened: Mutex::default(),
+        ..Scripted::default()
     });
     let sup = Supervisor::new(target, Heartbeat::default())
         .unwrap()
@@ -396,7 +414,7 @@ fn with_lists(server: &str, links: Vec<Vec<Step>>, discover_base: bool) -> Super
     };
     let scripted = Arc::new(Scripted {
         links: Mutex::new(links.into()),
-        opened: Mutex::default(),
+        ..Scripted::default()
     });
     Supervisor::new(target, Heartbeat::default())
         .unwrap()
@@ -553,7 +571,7 @@ async fn a_record_that_cannot_be_fetched_is_said_and_the_alert_still_comes() {
             ]]
             .into(),
         ),
-        opened: Mutex::default(),
+        ..Scripted::default()
     });
     let sup = Supervisor::new(target, Heartbeat::default())
         .unwrap()
@@ -613,7 +631,7 @@ async fn a_record_refused_with_401_is_that_records_problem_and_the_link_stays_up
             ]]
             .into(),
         ),
-        opened: Mutex::default(),
+        ..Scripted::default()
     });
     let sup = Supervisor::new(target, Heartbeat::default())
         .unwrap()
@@ -726,4 +744,85 @@ async fn a_connect_error_that_is_not_about_credentials_is_retried_and_one_that_i
         Outcome::AuthFailed("CONNECT_ERROR: jwt expired".into())
     );
     assert_eq!(server.connections(), 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_down_server_that_answers_again_is_reconnected_within_a_probe_interval_not_a_backoff() {
+    // Refused for a while (the backoff grows to its cap), then the server is back and accepts.
+    let mut links: Vec<Vec<Step>> = (0..8).map(|_| refused()).collect();
+    links.push(vec![Step::Connect, Step::Wait(Duration::from_secs(3600))]);
+    let (sup, scripted) = supervisor(links);
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(
+        sup.with_jitter(Jitter::None)
+            .run(tx, std::future::pending()),
+    );
+    while scripted.opened.lock().unwrap().len() < 7 {
+        rx.recv().await.unwrap();
+    }
+    // The 7th attempt failed; the next delay is the 30 s cap. The server returns 2 s into it.
+    let back = Instant::now() + Duration::from_secs(2);
+    *scripted.answers_from.lock().unwrap() = Some(back);
+    while scripted.opened.lock().unwrap().len() < 8 {
+        rx.recv().await.unwrap();
+    }
+    let reopened = *scripted.opened.lock().unwrap().last().unwrap();
+    task.abort();
+    assert!(reopened >= back, "attempted before the server was back");
+    assert!(
+        reopened - back <= PROBE_EVERY.mul_f64(1.25) + Duration::from_millis(1),
+        "back {:?} after the server, not within a probe interval",
+        reopened - back
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_that_answers_probes_but_fails_every_link_is_not_tried_more_than_twice_per_delay()
+{
+    let (sup, scripted) = supervisor((0..40).map(|_| refused()).collect());
+    *scripted.answers_from.lock().unwrap() = Some(Instant::now());
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(
+        sup.with_jitter(Jitter::None)
+            .run(tx, std::future::pending()),
+    );
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(120) {
+        tokio::select! {
+            _ = rx.recv() => {}
+            () = tokio::time::sleep(Duration::from_secs(1)) => {}
+        }
+    }
+    task.abort();
+    let opened = scripted.opened.lock().unwrap().len();
+    // Without probes: 0.5+1+2+4+8+16+30+30+30 s = 9 or 10 attempts in 120 s; trusted probes would make hundreds.
+    assert!(opened <= 20, "{opened} attempts in 120 s");
+    assert!(
+        opened >= 12,
+        "{opened} attempts: the probe never ended a wait"
+    );
+    assert!(*scripted.probes.lock().unwrap() > 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn no_probe_while_the_server_stays_down_changes_the_backoff() {
+    let (sup, scripted) = supervisor((0..12).map(|_| refused()).collect());
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(
+        sup.with_jitter(Jitter::None)
+            .run(tx, std::future::pending()),
+    );
+    while scripted.opened.lock().unwrap().len() < 9 {
+        rx.recv().await.unwrap();
+    }
+    task.abort();
+    let gaps: Vec<f64> = gaps(&scripted.opened.lock().unwrap())
+        .iter()
+        .map(|d| (d.as_secs_f64() * 10.0).round() / 10.0)
+        .collect();
+    assert_eq!(gaps, [0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]);
+    assert!(
+        *scripted.probes.lock().unwrap() > 50,
+        "the long waits were probed"
+    );
 }
