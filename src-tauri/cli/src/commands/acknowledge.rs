@@ -15,6 +15,7 @@ use alertdesk_core::store::outbox::ACKNOWLEDGE;
 use alertdesk_core::store::{Query, Sent, Store, StoredAlert};
 use clap::Args;
 
+use super::net::{command_network, NetArgs};
 use super::token::{given_token, TokenArgs};
 use super::{open_history, parse_key_value, runtime, usage_error, variable_words};
 use crate::{Secrets, EXIT_AUTH, EXIT_QUEUED};
@@ -34,6 +35,9 @@ pub struct Reach {
     /// Set a profile variable (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub set: Vec<(String, String)>,
+    /// TLS: a certificate authority file to trust.
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// `alertdesk acknowledge`
@@ -126,11 +130,15 @@ fn run(id: &str, wanted: &str, reach: &Reach, paths: &Paths, secrets: Secrets) -
                 None
             })
     });
+    let net = match command_network(paths, &reach.net) {
+        Ok(net) => net,
+        Err(code) => return code,
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let http = auth::http_client();
+    let http = net.http();
     let result = rt.block_on(write_back(
         &http,
         &profile,

@@ -210,6 +210,7 @@ async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
             wake: None,
             shell: Some(shell.clone()),
             saved_servers: true,
+            net: Ok(crate::link::net::Net::for_tests()),
         },
         store,
     )
@@ -371,6 +372,7 @@ async fn the_same_alert_again_reaches_no_one_even_after_a_restart() {
         vars: BTreeMap::new(),
         username: String::new(),
         password: String::new(),
+        ca_file: None,
     };
     fx.desk.sign_in(form, false).await.unwrap();
     fx.ui.wait_for("a live link", live).await;
@@ -459,6 +461,7 @@ async fn saved_servers_come_back_and_sign_out_forgets_them() {
         vars: BTreeMap::new(),
         username: String::new(),
         password: String::new(),
+        ca_file: None,
     };
     let view = fx.desk.sign_in(form, false).await.unwrap();
     assert_eq!(view.label, "Station 4");
@@ -543,6 +546,7 @@ async fn bad_input_is_refused_with_a_reason() {
         vars: BTreeMap::new(),
         username: String::new(),
         password: String::new(),
+        ca_file: None,
     };
     let err = fx
         .desk
@@ -651,5 +655,68 @@ async fn pausing_notifications_is_shown_to_the_ui() {
                 if b.notifications == NotificationsView::Silenced)
         })
         .await;
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_servers_own_ca_file_is_checked_at_sign_in_and_kept_with_it() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    let pki = crate::link::net::test_pki::Pki::new();
+    let form = |ca: &str| SignInForm {
+        profile: fx.profile.clone(),
+        server: feed.url.clone(),
+        label: None,
+        vars: BTreeMap::new(),
+        username: String::new(),
+        password: String::new(),
+        ca_file: Some(ca.into()),
+    };
+    let relative = fx.desk.sign_in(form("ca.pem"), false).await.unwrap_err();
+    assert_eq!(relative.kind(), EngineErrorKind::NetworkSettings);
+    assert!(relative.to_string().contains("full path"), "{relative}");
+    let missing = fx.dir.join("missing.pem");
+    let err = fx
+        .desk
+        .sign_in(form(&missing.to_string_lossy()), false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&*missing.to_string_lossy()) && err.contains("cannot read it"),
+        "{err}"
+    );
+    let servers_file = fx.dir.join("config/servers.toml");
+    assert!(!servers_file.exists(), "a refused form saves nothing");
+
+    let ca = pki.ca();
+    let view = fx
+        .desk
+        .sign_in(form(&ca.to_string_lossy()), false)
+        .await
+        .unwrap();
+    assert!(!view.unencrypted, "127.0.0.1 is this machine");
+    let saved = std::fs::read_to_string(&servers_file).unwrap();
+    assert!(
+        saved.contains(&format!("ca_file = \"{}\"", ca.display())),
+        "{saved}"
+    );
+    fx.ui.wait_for("a live link", live).await;
+    fx.desk.shutdown().await;
+
+    // The file is read again at every start: gone, the server is reported, and stays saved.
+    std::fs::remove_file(&ca).unwrap();
+    let Fixture {
+        _dir: dir, tokens, ..
+    } = fx;
+    let fx = start_in(dir, tokens).await;
+    let refused = |r: &Recorder| {
+        r.events().iter().any(|e| {
+            matches!(e, DeskEvent::Notice { notice: Notice::ConnectFailed { error, .. }, .. }
+                if error.kind == EngineErrorKind::NetworkSettings && error.message.contains("ca.pem"))
+        })
+    };
+    fx.ui.wait_for("the CA file's failure", refused).await;
+    assert_eq!(std::fs::read_to_string(&servers_file).unwrap(), saved);
     fx.desk.shutdown().await;
 }

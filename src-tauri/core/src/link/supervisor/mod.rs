@@ -98,7 +98,7 @@ impl Supervisor {
     pub fn new(target: Target, heartbeat: Heartbeat) -> Result<Self, SpecError> {
         let spec = link_spec(&target, heartbeat)?;
         let connector = Arc::new(NetConnector(target.profile.protocol));
-        let rest = Rest::new(crate::link::auth::http_client(), &target);
+        let rest = Rest::new(target.net.http(), &target);
         Ok(Self {
             events: Events::new(&target, rest.clone()),
             lists: Lists::new(&target, rest.clone()),
@@ -264,7 +264,7 @@ impl Supervisor {
             let until = poll_every.map_or(deadline, |_| deadline.min(next_poll));
             tokio::select! {
                 () = tokio::time::sleep_until(until) => {}
-                () = back_online(self.unreachable.then(|| self.spec.url.clone()), deadline) => return Ok(()),
+                () = back_online(self.unreachable.then(|| self.spec.net.first_hop(&self.spec.url)), deadline) => return Ok(()),
                 () = woken(self.wake.as_mut()) => return Ok(()),
             }
         }
