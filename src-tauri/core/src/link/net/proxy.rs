@@ -182,17 +182,20 @@ impl ProxyServer {
             proxy: self.to_string(),
             why,
         })?;
+        let status = format!("{code} {reason}").trim().to_string();
         match code {
             200..=299 => Ok(stream),
-            407 => Err(TunnelError::Authentication {
+            // Before the tunnel exists only the proxy speaks: its 401 (tinyproxy's answer) means what 407 does.
+            401 | 407 => Err(TunnelError::Authentication {
                 proxy: self.to_string(),
                 from: self.from.clone(),
                 sent: self.user.is_some(),
+                status,
             }),
             _ => Err(TunnelError::Refused {
                 proxy: self.to_string(),
                 target,
-                status: format!("{code} {reason}").trim().to_string(),
+                status,
             }),
         }
     }
@@ -279,7 +282,7 @@ pub enum TunnelError {
         error: std::io::Error,
     },
     /// The proxy wants credentials, or refused the ones sent.
-    #[error("{}", authentication_words(.proxy, .from, *.sent))]
+    #[error("{}", authentication_words(.proxy, .from, *.sent, .status))]
     Authentication {
         /// The proxy.
         proxy: String,
@@ -287,6 +290,8 @@ pub enum TunnelError {
         from: String,
         /// Credentials were sent (and refused).
         sent: bool,
+        /// Its status line.
+        status: String,
     },
     /// The proxy would not connect to the server.
     #[error("the proxy {proxy} refused to connect to {target}: HTTP {status}")]
@@ -315,16 +320,16 @@ impl TunnelError {
     }
 }
 
-fn authentication_words(proxy: &str, from: &str, sent: bool) -> String {
+fn authentication_words(proxy: &str, from: &str, sent: bool, status: &str) -> String {
     if sent {
         format!(
-            "the proxy {proxy} refused the username and password (HTTP 407 Proxy Authentication Required); \
-             check the user in {from} and the password (`alertdesk proxy login`)"
+            "the proxy {proxy} refused the username and password (HTTP {status}); check the user in {from} and \
+             the password (`alertdesk proxy login`)"
         )
     } else {
         format!(
-            "the proxy {proxy} asks for a username and password (HTTP 407 Proxy Authentication Required); \
-             name the user in {from} (http://USER@host:port) and store the password with `alertdesk proxy login`"
+            "the proxy {proxy} asks for a username and password (HTTP {status}); name the user in {from} \
+             (http://USER@host:port) and store the password with `alertdesk proxy login`"
         )
     }
 }

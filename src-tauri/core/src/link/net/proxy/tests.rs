@@ -273,10 +273,23 @@ async fn a_proxy_that_says_no_is_an_error_that_says_why() {
         .await
         .unwrap_err();
     assert!(
-        err.to_string().contains("asks for a username and password"),
+        err.to_string()
+            .contains("asks for a username and password (HTTP 407 Proxy Authentication Required)"),
         "{err}"
     );
     assert!(err.to_string().contains("alertdesk proxy login"), "{err}");
+
+    // tinyproxy answers a wrong password with 401: before the tunnel, only the proxy speaks.
+    let (port, _) = scripted_proxy("HTTP/1.1 401 Unauthorized\r\n\r\n").await;
+    let err = local_proxy(port, Some("ann"))
+        .tunnel("a.example", 443)
+        .await
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("refused the username and password (HTTP 401 Unauthorized)"),
+        "{err}"
+    );
 
     let (port, _) = scripted_proxy("HTTP/1.1 403 Forbidden\r\n\r\n").await;
     let err = local_proxy(port, None)
