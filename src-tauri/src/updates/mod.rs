@@ -498,6 +498,8 @@ pub(crate) fn update_cancel(updates: State<'_, Updates>) -> bool {
 
 mod install;
 #[cfg(test)]
+mod net_tests;
+#[cfg(test)]
 mod tests;
 
 use install::describe;

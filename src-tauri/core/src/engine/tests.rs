@@ -720,3 +720,37 @@ async fn a_servers_own_ca_file_is_checked_at_sign_in_and_kept_with_it() {
     assert_eq!(std::fs::read_to_string(&servers_file).unwrap(), saved);
     fx.desk.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_server_reached_over_plain_http_from_afar_is_marked_unencrypted() {
+    let fx = start().await;
+    let form = |server: &str| SignInForm {
+        profile: fx.profile.clone(),
+        server: server.into(),
+        label: None,
+        vars: BTreeMap::new(),
+        username: String::new(),
+        password: String::new(),
+        ca_file: None,
+    };
+    // TEST-NET-1: another machine, never reached.
+    let far = fx
+        .desk
+        .sign_in(form("http://192.0.2.10:8080"), false)
+        .await
+        .unwrap();
+    assert!(far.unencrypted);
+    let here = fx
+        .desk
+        .sign_in(form("http://127.0.0.1:9"), false)
+        .await
+        .unwrap();
+    assert!(!here.unencrypted);
+    fx.ui
+        .wait_for("the flag in the view", |r| {
+            let servers = r.list().2;
+            servers.len() == 2 && servers.iter().filter(|s| s.unencrypted).count() == 1
+        })
+        .await;
+    fx.desk.shutdown().await;
+}

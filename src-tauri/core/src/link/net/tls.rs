@@ -217,9 +217,7 @@ fn check_private(path: &Path) -> Result<(), String> {
 }
 
 /// The rustls error behind `error`, if there is one (through `source()` and `io::Error` wrappers).
-pub(crate) fn find_rustls<'a>(
-    error: &'a (dyn std::error::Error + 'static),
-) -> Option<&'a rustls::Error> {
+pub fn find_rustls<'a>(error: &'a (dyn std::error::Error + 'static)) -> Option<&'a rustls::Error> {
     let mut current = Some(error);
     let mut depth = 0;
     while let Some(e) = current {
