@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use alertdesk_core::config::paths::Paths;
 use alertdesk_core::domain::Server;
+use alertdesk_core::engine::servers;
 use alertdesk_core::link::auth::{self, KeyringStore, TokenStore};
 use alertdesk_core::link::writeback::{outcome, write_back, WriteBackError};
 use alertdesk_core::profile::Profile;
@@ -130,7 +131,15 @@ fn run(id: &str, wanted: &str, reach: &Reach, paths: &Paths, secrets: Secrets) -
                 None
             })
     });
-    let net = match command_network(paths, &reach.net) {
+    // The server's own CA file, when the desktop app saved it with the server (its link trusts it too).
+    let saved_ca = servers::peek(&paths.config_dir.join(servers::FILE_NAME))
+        .into_iter()
+        .find(|e| Server::parse(&e.url).is_ok_and(|s| s == server))
+        .and_then(|e| e.ca_file);
+    let net = match command_network(paths, &reach.net).and_then(|net| {
+        net.with_optional_ca_file(saved_ca.as_deref())
+            .map_err(usage_error)
+    }) {
         Ok(net) => net,
         Err(code) => return code,
     };

@@ -187,6 +187,14 @@ struct Fixture {
 }
 
 async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
+    start_with(dir, tokens, Ok(crate::link::net::Net::for_tests())).await
+}
+
+async fn start_with(
+    dir: tempfile::TempDir,
+    tokens: Arc<MemoryStore>,
+    net: Result<crate::link::net::Net, crate::link::net::NetError>,
+) -> Fixture {
     let paths = Paths::under(dir.path());
     paths.create_all().unwrap();
     // Where imported profiles are kept: the sign-in form offers no other file.
@@ -210,7 +218,7 @@ async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
             wake: None,
             shell: Some(shell.clone()),
             saved_servers: true,
-            net: Ok(crate::link::net::Net::for_tests()),
+            net,
         },
         store,
     )
@@ -752,5 +760,52 @@ async fn a_server_reached_over_plain_http_from_afar_is_marked_unencrypted() {
             servers.len() == 2 && servers.iter().filter(|s| s.unencrypted).count() == 1
         })
         .await;
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn network_settings_that_cannot_be_used_keep_every_server_offline_saying_why() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    let form = SignInForm {
+        profile: fx.profile.clone(),
+        server: feed.url.clone(),
+        label: Some("Station 4".into()),
+        vars: BTreeMap::new(),
+        username: String::new(),
+        password: String::new(),
+        ca_file: None,
+    };
+    fx.desk.sign_in(form.clone(), false).await.unwrap();
+    fx.desk.shutdown().await;
+
+    // The next start with a CA file that cannot be read: nothing connects some other way.
+    let broken = crate::link::net::NetError::CaFile {
+        path: "/etc/alertdesk/department-ca.pem".into(),
+        reason: "cannot read it (No such file or directory)".into(),
+    };
+    let Fixture {
+        _dir: dir, tokens, ..
+    } = fx;
+    let fx = start_with(dir, tokens, Err(broken)).await;
+    let said = |r: &Recorder| {
+        r.events().iter().any(|e| {
+            matches!(e, DeskEvent::Notice { notice: Notice::ConnectFailed { error, .. }, .. }
+                if error.kind == EngineErrorKind::NetworkSettings && error.message.contains("department-ca.pem"))
+        })
+    };
+    fx.ui
+        .wait_for("the saved server refused, saying why", said)
+        .await;
+    assert!(fx.ui.list().2.is_empty(), "no link started");
+    let err = fx.desk.sign_in(form, false).await.unwrap_err();
+    assert_eq!(err.kind(), EngineErrorKind::NetworkSettings);
+    assert!(err.to_string().contains("department-ca.pem"), "{err}");
+    assert!(
+        std::fs::read_to_string(fx.dir.join("config/servers.toml"))
+            .unwrap()
+            .contains("Station 4"),
+        "the server stays saved for when the file is fixed"
+    );
     fx.desk.shutdown().await;
 }
