@@ -78,12 +78,13 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths, secrets: Secrets) -> ExitCod
             }
         },
     };
-    // What the profile needs from this server (a token, variables for connect steps) is checked before
-    // anything starts, so a mistake is one clear line and exit code 2.
+    // TLS and proxies: a CA file, client certificate or proxy setting that cannot be used is exit code 2.
     let net = match command_network(paths, &args.net) {
         Ok(net) => net,
         Err(code) => return code,
     };
+    // What the profile needs from this server (a token, variables for connect steps) is checked before
+    // anything starts, so a mistake is one clear line and exit code 2.
     let set: std::collections::BTreeMap<String, String> = args.set.iter().cloned().collect();
     let target = Target {
         discover_base: Target::discovers_base(&profile, &set),

@@ -3,6 +3,7 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
+use alertdesk_core::config::paths::Paths;
 use alertdesk_core::domain::Token;
 use alertdesk_core::link::auth::{self, KeyringStore, LoginError, TokenStore};
 use alertdesk_core::link::Target;
@@ -11,7 +12,6 @@ use clap::Args;
 use super::net::{command_network, NetArgs};
 use super::{parse_key_value, resolve, runtime, usage_error};
 use crate::EXIT_AUTH;
-use alertdesk_core::config::paths::Paths;
 
 /// `alertdesk login`
 #[derive(Debug, Args)]

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alertdesk_core::config::paths::Paths;
 use alertdesk_core::domain::{Server, Token};
 use alertdesk_core::link::auth::{self, KeyringStore, TokenStore};
+use alertdesk_core::link::net::Net;
 use alertdesk_core::link::probe::{self, ProbeOptions, ProbeReport};
 use alertdesk_core::link::protocol::Heartbeat;
 use alertdesk_core::link::Target;
@@ -19,8 +21,6 @@ use super::net::{command_network, NetArgs};
 use super::token::{given_token, TokenArgs};
 use super::{parse_key_value, runtime, usage_error, variable_words};
 use crate::{Secrets, EXIT_AUTH};
-use alertdesk_core::config::paths::Paths;
-use alertdesk_core::link::net::Net;
 
 /// `alertdesk profile probe`
 #[derive(Debug, Args)]
