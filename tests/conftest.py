@@ -9,6 +9,7 @@ import pytest
 
 pytest_plugins = [
     "support.servers", "support.keyring", "support.desktop_app", "support.notifications", "support.demo",
+    "support.tinyproxy",
 ]
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
@@ -31,10 +32,18 @@ def workspace_version() -> str:
     return match.group(1)
 
 
+# Proxy variables of the machine running the tests: the binaries would send 127.0.0.1 through them (as curl does);
+# tests that want a proxy set their own.
+PROXY_VARIABLES = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY", "no_proxy",
+                   "NO_PROXY")
+
+
 def headless_env(**extra: str) -> dict[str, str]:
     """The environment of a machine with no display and no session bus: CLI commands must work there."""
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")}
     env.pop("ALERTDESK_DATA_DIR", None)
+    for name in PROXY_VARIABLES:
+        env.pop(name, None)
     env.update(extra)
     return env
 

@@ -138,6 +138,8 @@ mod tests {
             down_since: None,
             latency_ms: None,
             unread,
+            unencrypted: false,
+            ca_file: None,
         }
     }
 

@@ -10,6 +10,7 @@ use alertdesk_core::domain::Server;
 use alertdesk_core::domain::Token;
 use alertdesk_core::engine::{servers, SignInForm};
 use alertdesk_core::link::auth::{self, TokenStore};
+use alertdesk_core::link::net::{Net, NetError};
 use alertdesk_core::profile::Profile;
 use alertdesk_demo::{DemoConfig, DemoServer};
 use tokio::sync::Mutex;
@@ -47,9 +48,18 @@ impl DemoBackend {
 
     /// Before the desk connects the saved servers: starts a saved demo again on its port and stores a fresh
     /// token, so it connects like any other server.
-    pub(crate) async fn restart_saved(&self, paths: &Paths, tokens: Arc<dyn TokenStore>) {
+    pub(crate) async fn restart_saved(
+        &self,
+        paths: &Paths,
+        tokens: Arc<dyn TokenStore>,
+        net: Result<Net, NetError>,
+    ) {
         let saved = servers::peek(&paths.config_dir.join(servers::FILE_NAME));
         let Some(entry) = saved.into_iter().find(|e| e.demo) else {
+            return;
+        };
+        // Without a network configuration the engine reports every server, this one too.
+        let Ok(net) = net else {
             return;
         };
         let port = url::Url::parse(&entry.url)
@@ -64,7 +74,7 @@ impl DemoBackend {
                 .resolve_variables(&entry.vars)
                 .map_err(|e| e.to_string())?;
             let token = auth::login(
-                &auth::http_client(),
+                &net.http(),
                 &profile,
                 &server,
                 USER,
@@ -97,5 +107,6 @@ pub(crate) fn form(url: &str) -> SignInForm {
         vars: BTreeMap::new(),
         username: USER.into(),
         password: PASSWORD.into(),
+        ca_file: None,
     }
 }

@@ -11,6 +11,7 @@ use alertdesk_core::config::settings::{Settings, Theme};
 use alertdesk_core::domain::Token;
 use alertdesk_core::engine::{Alerting, Engine, EngineOptions, Notice, NoticeLevel, TokenSource};
 use alertdesk_core::link::auth::{KeyringStore, TokenStore};
+use alertdesk_core::link::net::{Net, NetError};
 use alertdesk_core::link::protocol::Heartbeat;
 use alertdesk_core::store::Store;
 use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindowBuilder, WindowEvent};
@@ -110,6 +111,13 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
     }
     tracing::info!(version = alertdesk_core::VERSION, data = %paths.data_dir.display(), "starting desktop app");
     let scripted = Scripted::from_args(args, secrets);
+    // One TLS configuration and proxy route for every server and the updater. A bad CA file, client
+    // certificate or proxy setting is said in the log here and in the window for each server (none connects
+    // some other way); updates then use the updater's own defaults (docs/releasing.md).
+    let net = alertdesk_cli::network(&settings.network, &[]);
+    if let Err(e) = &net {
+        eprintln!("alertdesk: {e}");
+    }
 
     let data = paths.clone();
     let window_state_file = paths.data_dir.join("window-state.json");
@@ -121,6 +129,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
     let startup: Arc<Mutex<Option<Startup>>> = Arc::default();
     let slot = Arc::clone(&startup);
     let update_settings = settings.updates.clone();
+    let update_net = net.clone().ok();
 
     let app = tauri::Builder::default()
         // Must be the first plugin: a second launch hands over to us and exits before anything else starts.
@@ -153,14 +162,14 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
             lighten_webview(&window, gpu);
             tray::create(app.handle())?;
             // Updates first: the desk installs its install gate into the update state.
-            updates::setup(app.handle(), update_settings);
+            updates::setup(app.handle(), update_settings, update_net);
             let ready = slot
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner)
                 .take();
             if let Some(Startup { store, lock }) = ready {
                 app.manage(lock);
-                start_engine(app.handle(), paths, settings, store, scripted)?;
+                start_engine(app.handle(), paths, settings, store, scripted, net)?;
             }
             Ok(())
         })
@@ -270,6 +279,7 @@ fn start_engine(
     settings: Settings,
     store: Store,
     scripted: Option<Scripted>,
+    net: Result<Net, NetError>,
 ) -> Result<(), Box<dyn std::error::Error>> {
     let tokens: Arc<dyn TokenStore> = Arc::new(KeyringStore);
     let shell = Arc::new(ShellSink::new(app.clone()));
@@ -289,6 +299,7 @@ fn start_engine(
                 wake: Some(alertdesk_core::link::wake::watch()),
                 shell: Some(shell),
                 saved_servers: true,
+                net: net.clone(),
             },
             store,
         )
@@ -308,7 +319,7 @@ fn start_engine(
     let app = app.clone();
     tauri::async_runtime::spawn(async move {
         let demo = app.state::<DemoBackend>();
-        demo.restart_saved(&paths, tokens).await;
+        demo.restart_saved(&paths, tokens, net).await;
         engine.restore_saved().await;
         if let Some(s) = scripted {
             let token = s.token.map_or(TokenSource::Stored, TokenSource::Given);

@@ -17,6 +17,8 @@
 // - STATE_FILE (test setting): reports are saved there after every change and loaded at start, so a restarted
 //   server keeps its reports (the seed's database). POST /__test/ws {"refuse": true} makes WebSocket upgrades
 //   fail with 503 while REST keeps answering (the polling-fallback case).
+// - TLS_CERT/TLS_KEY (test setting): HTTPS and wss:// with that certificate; TLS_CLIENT_CA also requires a client
+//   certificate issued by that CA.
 // - DIALECT (see README.md and dialect.js): `publicReport()` writes a report as the dialect spells it, in REST
 //   answers and WebSocket messages alike; the REST routes live on a router mounted at the dialect's base. With
 //   idtype=str, ids are `R-<n>`; `since` and routes take either form and compare the number. With auth=off there
@@ -27,6 +29,7 @@
 "use strict";
 
 const http = require("node:http");
+const https = require("node:https");
 const express = require("express");
 const jwt = require("jsonwebtoken");
 const { WebSocketServer } = require("ws");
@@ -113,7 +116,20 @@ function queryStation(query) {
 const app = express();
 app.use(express.json());
 const api = express.Router(); // the REST routes, mounted at the dialect's base
-const server = http.createServer(app);
+// TLS_CERT and TLS_KEY (PEM files): serve HTTPS and wss:// instead; with TLS_CLIENT_CA, a client certificate
+// issued by that CA is required (mutual TLS), as some departments' gateways do.
+const server = process.env.TLS_CERT
+  ? https.createServer(
+      {
+        cert: fs.readFileSync(process.env.TLS_CERT),
+        key: fs.readFileSync(process.env.TLS_KEY),
+        ...(process.env.TLS_CLIENT_CA
+          ? { ca: fs.readFileSync(process.env.TLS_CLIENT_CA), requestCert: true, rejectUnauthorized: true }
+          : {}),
+      },
+      app,
+    )
+  : http.createServer(app);
 const wss = new WebSocketServer({ noServer: true });
 
 function requireAuth(req, res, next) {
@@ -270,6 +286,8 @@ const heartbeat = setInterval(() => {
   }
 }, PING_INTERVAL_MS);
 server.on("close", () => clearInterval(heartbeat));
+
+server.on("tlsClientError", (err) => log(`tls error: ${err.message}`));
 
 server.listen(Number(process.env.PORT || 0), "127.0.0.1", () => {
   process.stdout.write(`READY ${server.address().port}\n`);

@@ -10,13 +10,15 @@ import tempfile
 import threading
 import time
 
-from conftest import headless_env
+from conftest import PROXY_VARIABLES, headless_env
 
 
 class Listener:
     def __init__(self, binary, profile: str, server: str, *args: str, token: str | None = None,
                  data_dir=None, env: dict | None = None, keep_bus: bool = False):
         environment = headless_env() if not keep_bus else dict(os.environ)
+        for name in PROXY_VARIABLES:
+            environment.pop(name, None)
         environment.pop("ALERTDESK_TOKEN", None)
         if token is not None:
             environment["ALERTDESK_TOKEN"] = token

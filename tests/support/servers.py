@@ -79,6 +79,15 @@ class Server:
     def __repr__(self) -> str:
         return f"<Server {self.name} {self.url}>"
 
+    def use_tls(self, ca: str, client: tuple[str, str] | None = None) -> "Server":
+        """The server was started with TLS_CERT/TLS_KEY: talk to it over https:// and wss://, trusting `ca`, with a
+        client certificate `(cert, key)` when it requires one (TLS_CLIENT_CA)."""
+        self.url = f"https://127.0.0.1:{self.port}"
+        self.ws_url = f"wss://127.0.0.1:{self.port}"
+        self.http.verify = ca
+        self.http.cert = client
+        return self
+
     # --- REST ---------------------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, json=None, token: str | None = None, **kwargs) -> requests.Response:

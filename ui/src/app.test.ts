@@ -151,6 +151,27 @@ describe('the window', () => {
     expect($('server-status').dataset.state).toBe('auth_failed');
   });
 
+  it("signing in again keeps the server's certificate authority file in the form", async () => {
+    const ca = '/etc/alertdesk/department-ca.pem';
+    backend.emit(snapshot({ servers: [server({ ca_file: ca, link: { status: 'auth_failed', reason: 'token expired' } })] }));
+    await flush();
+    ($('sign-in-again').querySelector('button') as HTMLButtonElement).click();
+    await flush();
+    expect(($('sign-in-ca-file') as HTMLInputElement).value).toBe(ca);
+  });
+
+  it('warns, lastingly, about a server reached over plain http:// across the network', async () => {
+    backend.emit(snapshot({ servers: [server({ label: 'Station 4', unencrypted: true }), server({ label: 'Local', server: 'http://127.0.0.1:9' })] }));
+    await flush();
+    const warnings = [...document.querySelectorAll<HTMLElement>('[data-testid="unencrypted-warning"]')];
+    expect(warnings.length).toBe(1);
+    expect(warnings[0].textContent).toContain('Station 4 is reached over http://, not encrypted');
+    expect(document.querySelectorAll('[data-testid="server-unencrypted"]').length).toBe(1);
+    backend.emit(batch({ servers: [server({ label: 'Station 4', unencrypted: false })] }));
+    await flush();
+    expect(document.querySelectorAll('[data-testid="unencrypted-warning"]').length).toBe(0);
+  });
+
   it('silencing everything needs a confirmation', async () => {
     $('pause').click();
     (document.querySelector('[data-pause="silence"]') as HTMLElement).click();

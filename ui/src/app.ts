@@ -9,7 +9,7 @@ import { VirtualList } from './list';
 import { keyOf, Model } from './model';
 import { SignIn } from './signin';
 import { UpdatePrompt } from './updates';
-import { errorText, noticeText, restoringText } from './words';
+import { errorText, noticeText, restoringText, unencryptedText } from './words';
 
 /** Light or dark: `[window] theme`, or the system's preference (followed as it changes) for "system". */
 export function applyTheme(doc: Document, theme: AppInfo['theme']): void {
@@ -148,6 +148,7 @@ export class App {
 
     this.drawServers();
     this.drawSignInBanners(m.needsSignIn());
+    this.drawUnencryptedBanners(m.servers.filter((s) => s.unencrypted));
     this.drawServerFilter();
 
     const items = m.items();
@@ -196,6 +197,15 @@ export class App {
     out.setAttribute('aria-label', `Sign out of ${s.label}`);
     out.addEventListener('click', () => this.signOut(s, out));
     chip.append(dot, label, state, unread, out);
+    if (s.unencrypted) {
+      chip.classList.add('unencrypted');
+      const open = this.doc.createElement('span');
+      open.className = 'unencrypted';
+      open.setAttribute('data-testid', 'server-unencrypted');
+      open.textContent = 'Not encrypted';
+      open.title = unencryptedText(s);
+      label.after(open);
+    }
     chip.setAttribute('role', 'status');
     chip.setAttribute('aria-label', `${s.label}: ${linkText(s)}, ${s.unread} unread`);
     return chip;
@@ -230,9 +240,24 @@ export class App {
       again.type = 'button';
       again.textContent = 'Sign in again';
       again.addEventListener('click', () => {
-        void this.signIn.open({ profile: s.profile, server: s.server, label: s.label });
+        void this.signIn.open({ profile: s.profile, server: s.server, label: s.label, caFile: s.ca_file });
       });
       banner.append(text, again);
+      box.append(banner);
+    }
+  }
+
+  /** One lasting warning per server reached over plain http:// across the network. */
+  private drawUnencryptedBanners(servers: ServerView[]): void {
+    const box = this.get('unencrypted-banners');
+    box.replaceChildren();
+    for (const s of servers) {
+      const banner = this.doc.createElement('div');
+      banner.className = 'banner warn';
+      banner.setAttribute('role', 'status');
+      banner.setAttribute('data-testid', 'unencrypted-warning');
+      banner.dataset.serverId = s.server;
+      banner.textContent = unencryptedText(s);
       box.append(banner);
     }
   }

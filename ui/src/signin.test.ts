@@ -117,4 +117,36 @@ describe('the sign-in form', () => {
     expect(text).toContain('No events arrived');
     expect(backend.calls.some(([c]) => c === 'signIn')).toBe(false);
   });
+
+  it('sends the certificate authority file with the form, and only as a full path', async () => {
+    await choose('station-reports');
+    $<HTMLInputElement>('sign-in-server').value = 'https://alerts.department.example';
+    $<HTMLInputElement>('sign-in-username').value = 'officer';
+    $<HTMLInputElement>('sign-in-password').value = 'pw';
+    $<HTMLInputElement>('sign-in-ca-file').value = 'department.crt';
+    $('sign-in-submit').click();
+    await flush();
+    expect($('sign-in-error').textContent).toBe('Give the certificate authority file as a full path, starting with /.');
+    expect(backend.calls.some(([c]) => c === 'signIn')).toBe(false);
+
+    $<HTMLInputElement>('sign-in-ca-file').value = '  /usr/local/share/ca-certificates/department.crt ';
+    $<HTMLInputElement>('sign-in-password').value = 'pw';
+    $('sign-in-submit').click();
+    await flush();
+    const signIn = backend.calls.find(([c]) => c === 'signIn');
+    expect(signIn?.[1][0]).toMatchObject({
+      server: 'https://alerts.department.example',
+      ca_file: '/usr/local/share/ca-certificates/department.crt',
+    });
+  });
+
+  it('leaves the certificate authority file out when the field is empty', async () => {
+    await choose('station-reports');
+    $<HTMLInputElement>('sign-in-server').value = 'http://127.0.0.1:9';
+    $('test-connection').click();
+    await flush();
+    const call = backend.calls.find(([c]) => c === 'testConnection');
+    expect(call?.[1][0]).toMatchObject({ ca_file: null });
+  });
 });
+

@@ -10,6 +10,8 @@ export interface Prefill {
   profile?: string;
   server?: string;
   label?: string;
+  /** The server's certificate authority file, kept when signing in again. */
+  caFile?: string | null;
 }
 
 export class SignIn {
@@ -60,6 +62,7 @@ export class SignIn {
     this.fillProfiles(prefill.profile);
     if (prefill.server !== undefined) this.q<HTMLInputElement>('sign-in-server').value = prefill.server;
     if (prefill.label !== undefined) this.q<HTMLInputElement>('sign-in-label').value = prefill.label;
+    if (prefill.caFile !== undefined) this.q<HTMLInputElement>('sign-in-ca-file').value = prefill.caFile ?? '';
     this.q<HTMLInputElement>('sign-in-password').value = '';
     if (!this.dialog.open) this.dialog.showModal();
     this.q<HTMLSelectElement>('sign-in-profile').focus();
@@ -146,6 +149,10 @@ export class SignIn {
       if (input.value.trim()) vars[name] = input.value.trim();
       else if (input.required) return this.fail(`Fill in ${name}.`);
     }
+    const caFile = this.q<HTMLInputElement>('sign-in-ca-file').value.trim();
+    if (caFile && !caFile.startsWith('/')) {
+      return this.fail('Give the certificate authority file as a full path, starting with /.');
+    }
     const skip = p.sign_in_optional && this.q<HTMLInputElement>('sign-in-skip').checked;
     const username = skip ? '' : this.q<HTMLInputElement>('sign-in-username').value.trim();
     if (account && p.login && !skip && !username) {
@@ -162,6 +169,7 @@ export class SignIn {
       vars,
       username,
       password: skip ? '' : this.q<HTMLInputElement>('sign-in-password').value,
+      ca_file: caFile || null,
     };
   }
 

@@ -2,7 +2,7 @@
 // `{kind, message}`). The core says what happened; this says it for someone looking at this window, and what to
 // do about it here (the terminal words the same facts its own way).
 
-import type { EngineErrorKind, ErrorView, Notice, Progress } from './generated/types';
+import type { EngineErrorKind, ErrorView, Notice, Progress, ServerView } from './generated/types';
 
 /** A notice as the window shows it. */
 export function noticeText(n: Notice): string {
@@ -43,6 +43,7 @@ const ADVICE: Partial<Record<EngineErrorKind, string>> = {
   keyring: 'The system keyring must be unlocked to keep the token.',
   history: 'The alert history is not available.',
   conflict: 'Sign out of it first.',
+  networkSettings: 'Check the certificate file, or the [network] settings in settings.toml.',
 };
 
 function isErrorView(e: unknown): e is ErrorView {
@@ -64,4 +65,9 @@ export function errorText(e: unknown): string {
 /** "Restoring servers: 1 of 3", while saved servers are being connected after start. */
 export function restoringText(p: Progress | null): string {
   return p ? `Connecting your servers: ${p.done} of ${p.total}…` : '';
+}
+
+/** Why a server reached over plain http:// across the network is a risk, and what to ask for. */
+export function unencryptedText(s: ServerView): string {
+  return `${s.label} is reached over http://, not encrypted: its alerts and your sign-in cross the network readable by anyone on the way. Ask your IT for its https:// address.`;
 }

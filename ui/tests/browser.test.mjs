@@ -185,7 +185,7 @@ test('first run asks to sign in; a refused login shows why and keeps the form', 
   const form = await p.evaluate(() => window.harness.calls.find(([c]) => c === 'sign_in')[1].form);
   assert.deepEqual(form, {
     profile: 'station-reports', server: 'http://127.0.0.1:9', label: null, vars: { station_id: '4' },
-    username: 'officer', password: 'pw',
+    username: 'officer', password: 'pw', ca_file: null,
   });
   // The password is not kept in the page after the attempt, nor anywhere in storage.
   assert.equal(await p.inputValue('[data-testid="sign-in-password"]'), '');

@@ -34,6 +34,7 @@ pub use commands::demo::DemoArgs;
 pub use commands::history::{HistoryArgs, MarkReadArgs};
 pub use commands::listen::ListenArgs;
 pub use commands::login::{LoginArgs, LogoutArgs};
+pub use commands::net::{network, NetArgs, ProxyCommand};
 pub use commands::profile::ProfileCommand;
 pub use commands::token::TokenArgs;
 pub use commands::{lock_data_dir, open_store, OpenedStore};
@@ -142,6 +143,9 @@ pub enum Command {
     Login(LoginArgs),
     /// Remove a backend's token from the OS keyring.
     Logout(LogoutArgs),
+    /// The [network] proxy's password in the OS keyring, and which way a URL goes (direct or which proxy).
+    #[command(subcommand)]
+    Proxy(ProxyCommand),
     /// List, check or show profiles (how Alertdesk talks to each kind of backend).
     #[command(subcommand)]
     Profile(ProfileCommand),
@@ -229,9 +233,10 @@ fn dispatch(global: &GlobalArgs, command: Command, secrets: Secrets) -> anyhow::
             Ok(commands::acknowledge::acknowledge(&args, &paths, secrets))
         }
         Command::Respond(args) => Ok(commands::acknowledge::respond(&args, &paths, secrets)),
-        Command::Login(args) => Ok(commands::login::login(&args)),
+        Command::Login(args) => Ok(commands::login::login(&args, &paths)),
         Command::Logout(args) => Ok(commands::login::logout(&args)),
-        Command::Profile(cmd) => Ok(commands::profile::run(&cmd, secrets)),
+        Command::Proxy(cmd) => Ok(commands::net::run(&cmd, &paths)),
+        Command::Profile(cmd) => Ok(commands::profile::run(&cmd, &paths, secrets)),
         Command::Demo(args) => Ok(commands::demo::run(&args)),
         Command::Paths(args) => {
             if args.json {

@@ -19,6 +19,12 @@ type Feed = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// Every wait in these tests is bounded by this.
 const WAIT: Duration = Duration::from_secs(5);
 
+/// An HTTP client (with the ring crypto provider reqwest's rustls needs installed once).
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::new()
+}
+
 fn quiet() -> DemoConfig {
     DemoConfig {
         rate_per_min: 0.0,
@@ -27,7 +33,7 @@ fn quiet() -> DemoConfig {
 }
 
 async fn login(server: &DemoServer, username: &str) -> String {
-    let response = reqwest::Client::new()
+    let response = client()
         .post(format!("{}/api/login", server.url()))
         .json(&json!({"username": username, "password": "demo"}))
         .send()
@@ -40,7 +46,7 @@ async fn login(server: &DemoServer, username: &str) -> String {
 
 /// POSTs JSON with the token; returns the status and the JSON body.
 async fn post(server: &DemoServer, token: &str, path: &str, body: Value) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = client()
         .post(format!("{}{path}", server.url()))
         .bearer_auth(token)
         .json(&body)
@@ -51,7 +57,7 @@ async fn post(server: &DemoServer, token: &str, path: &str, body: Value) -> (u16
 }
 
 async fn get(server: &DemoServer, token: &str, path: &str) -> (u16, Value) {
-    let response = reqwest::Client::new()
+    let response = client()
         .get(format!("{}{path}", server.url()))
         .bearer_auth(token)
         .send()
@@ -116,7 +122,7 @@ async fn nothing_within(feed: &mut Feed, within: Duration) {
 #[tokio::test]
 async fn login_gives_an_expiring_token_and_the_user() {
     let server = start(quiet()).await.unwrap();
-    let client = reqwest::Client::new();
+    let client = client();
     let url = format!("{}/api/login", server.url());
     let response = client
         .post(&url)
@@ -774,7 +780,7 @@ async fn status_responses_refuse_bad_requests() {
         assert_eq!(status, 401, "{token:?}");
         assert!(body["error"].is_string());
     }
-    let response = reqwest::Client::new()
+    let response = client()
         .post(format!("{}/api/reports/{mine}/status", server.url()))
         .json(&json!({"status": "en_route"}))
         .send()
@@ -817,7 +823,7 @@ async fn status_responses_refuse_bad_requests() {
             assert!(error.contains(allowed), "{body}: {error}");
         }
     }
-    let response = reqwest::Client::new()
+    let response = client()
         .post(format!("{}/api/reports/{mine}/status", server.url()))
         .bearer_auth(&officer)
         .header("content-type", "application/json")

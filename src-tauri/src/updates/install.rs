@@ -289,7 +289,14 @@ pub(super) fn describe(err: &tauri_plugin_updater::Error) -> String {
         E::Reqwest(e) if e.is_decode() => {
             format!("the update server's answer is not a valid update manifest ({e})")
         }
-        E::Reqwest(e) => format!("cannot reach the update server: {}", error_chain(e)),
+        E::Reqwest(e) => match alertdesk_core::link::net::tls::find_rustls(e) {
+            // What it means and what to change, as for every other connection.
+            Some(tls) => format!(
+                "cannot reach the update server: {}",
+                alertdesk_core::link::net::tls::describe(tls)
+            ),
+            None => format!("cannot reach the update server: {}", error_chain(e)),
+        },
         E::Network(e) => format!("the update download failed: {e}"),
         E::ReleaseNotFound => {
             "no update server answered with an update manifest (latest.json); check updates.endpoints".into()

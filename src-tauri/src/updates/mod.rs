@@ -67,6 +67,7 @@ use std::sync::{Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
 use alertdesk_core::config::settings::UpdateSettings;
+use alertdesk_core::link::net::Net;
 use serde::Serialize;
 use tauri::ipc::Channel;
 use tauri::plugin::TauriPlugin;
@@ -233,6 +234,9 @@ fn running_as_root() -> bool {
 pub(crate) struct Updates {
     settings: UpdateSettings,
     installer: Installer,
+    /// The TLS configuration and proxies every connection of the app uses; `None`: the updater's own
+    /// (the network settings could not be used, or tests).
+    net: Option<Net>,
     gate_poll: Duration,
     status: Mutex<UpdateStatus>,
     /// The update the last check found, installed by the next `update_install`.
@@ -248,6 +252,7 @@ impl Updates {
         Self {
             settings,
             installer,
+            net: None,
             gate_poll: GATE_POLL,
             status: Mutex::new(UpdateStatus::NotChecked),
             pending: Mutex::new(None),
@@ -255,6 +260,13 @@ impl Updates {
             busy: tokio::sync::Mutex::new(()),
             cancel: watch::Sender::new(false),
         }
+    }
+
+    /// Checks and downloads go through `net` (its TLS configuration and proxies).
+    #[must_use]
+    pub(crate) fn with_net(mut self, net: Option<Net>) -> Self {
+        self.net = net;
+        self
     }
 
     #[cfg(test)]
@@ -319,10 +331,10 @@ pub(crate) fn plugin<R: Runtime>() -> TauriPlugin<R, tauri_plugin_updater::Confi
 }
 
 /// Manages the update state and starts the checks (at start, then every `check_every_hours`).
-pub(crate) fn setup<R: Runtime>(app: &AppHandle<R>, settings: UpdateSettings) {
+pub(crate) fn setup<R: Runtime>(app: &AppHandle<R>, settings: UpdateSettings, net: Option<Net>) {
     let enabled = settings.enabled;
     let every = settings.check_every();
-    app.manage(Updates::new(settings, Installer::for_this_build()));
+    app.manage(Updates::new(settings, Installer::for_this_build()).with_net(net));
     if !enabled {
         tracing::info!("updates are turned off in settings");
         return;
@@ -366,7 +378,7 @@ pub(crate) async fn check<R: Runtime>(app: &AppHandle<R>) -> UpdateStatus {
 
 async fn check_locked<R: Runtime>(app: &AppHandle<R>, updates: &Updates) -> UpdateStatus {
     updates.set_status(UpdateStatus::Checking);
-    let status = match find_update(app, &updates.settings).await {
+    let status = match find_update(app, updates).await {
         Ok(Some(update)) => {
             let status = UpdateStatus::Available {
                 current_version: update.current_version.clone(),
@@ -408,9 +420,10 @@ async fn check_locked<R: Runtime>(app: &AppHandle<R>, updates: &Updates) -> Upda
 
 async fn find_update<R: Runtime>(
     app: &AppHandle<R>,
-    settings: &UpdateSettings,
+    state: &Updates,
 ) -> Result<Option<Update>, UpdateError> {
     use UpdateErrorKind::{Check, Disabled};
+    let settings = &state.settings;
     if !settings.enabled {
         return Err(UpdateError::new(
             Disabled,
@@ -418,6 +431,12 @@ async fn find_update<R: Runtime>(
         ));
     }
     let mut builder = app.updater_builder().timeout(CHECK_TIMEOUT);
+    if let Some(net) = state.net.clone() {
+        // The manifest and the package come the way every other connection does: the same trusted CAs
+        // (the OS store, [network] ca_files), client certificate and proxy. The signature check is the
+        // plugin's, whatever the transport.
+        builder = builder.configure_client(move |client| net.configure(client));
+    }
     let endpoints = settings
         .endpoint_urls()
         .map_err(|e| UpdateError::new(Check, e))?;
@@ -478,6 +497,8 @@ pub(crate) fn update_cancel(updates: State<'_, Updates>) -> bool {
 }
 
 mod install;
+#[cfg(test)]
+mod net_tests;
 #[cfg(test)]
 mod tests;
 

@@ -248,7 +248,17 @@ latency_ms: number | null,
 /**
  * Unread alerts from it.
  */
-unread: number, };
+unread: number, 
+/**
+ * Its link is `http://` or `ws://` to another machine: alerts and credentials cross the network
+ * unencrypted.
+ */
+unencrypted: boolean, 
+/**
+ * The certificate authority file trusted for this server besides the system's, if it has one (the
+ * sign-in form offers it again).
+ */
+ca_file: string | null, };
 
 export type GapView = { 
 /**
@@ -280,7 +290,7 @@ until: Timestamp | null, } | { "mode": "silenced" };
 
 export type NoticeLevel = "info" | "warning" | "error";
 
-export type EngineErrorKind = "input" | "credentials" | "noToken" | "network" | "keyring" | "history" | "conflict" | "notFound" | "io" | "shuttingDown";
+export type EngineErrorKind = "input" | "credentials" | "noToken" | "network" | "keyring" | "history" | "conflict" | "notFound" | "io" | "networkSettings" | "shuttingDown";
 
 export type ErrorView = { 
 /**
@@ -657,7 +667,12 @@ username: string,
 /**
  * Password; used once for the login request and never stored.
  */
-password: string, };
+password: string, 
+/**
+ * A certificate authority file (PEM, a full path) trusted for this server besides the system's: for a
+ * server whose certificate comes from the department's own CA. Saved with the server.
+ */
+ca_file: string | null, };
 
 export type NotificationsRequest = { "mode": "pause", 
 /**

@@ -45,6 +45,8 @@ export function server(change: Partial<ServerView> = {}): ServerView {
     down_since: null,
     latency_ms: 3,
     unread: 0,
+    unencrypted: false,
+    ca_file: null,
     ...change,
   };
 }

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use alertdesk_core::config::paths::Paths;
 use alertdesk_core::domain::Server;
+use alertdesk_core::engine::servers;
 use alertdesk_core::link::auth::{self, KeyringStore, TokenStore};
 use alertdesk_core::link::writeback::{outcome, write_back, WriteBackError};
 use alertdesk_core::profile::Profile;
@@ -15,6 +16,7 @@ use alertdesk_core::store::outbox::ACKNOWLEDGE;
 use alertdesk_core::store::{Query, Sent, Store, StoredAlert};
 use clap::Args;
 
+use super::net::{command_network, NetArgs};
 use super::token::{given_token, TokenArgs};
 use super::{open_history, parse_key_value, runtime, usage_error, variable_words};
 use crate::{Secrets, EXIT_AUTH, EXIT_QUEUED};
@@ -34,6 +36,9 @@ pub struct Reach {
     /// Set a profile variable (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub set: Vec<(String, String)>,
+    /// TLS: a certificate authority file to trust.
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// `alertdesk acknowledge`
@@ -126,11 +131,23 @@ fn run(id: &str, wanted: &str, reach: &Reach, paths: &Paths, secrets: Secrets) -
                 None
             })
     });
+    // The server's own CA file, when the desktop app saved it with the server (its link trusts it too).
+    let saved_ca = servers::peek(&paths.config_dir.join(servers::FILE_NAME))
+        .into_iter()
+        .find(|e| Server::parse(&e.url).is_ok_and(|s| s == server))
+        .and_then(|e| e.ca_file);
+    let net = match command_network(paths, &reach.net).and_then(|net| {
+        net.with_optional_ca_file(saved_ca.as_deref())
+            .map_err(usage_error)
+    }) {
+        Ok(net) => net,
+        Err(code) => return code,
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let http = auth::http_client();
+    let http = net.http();
     let result = rt.block_on(write_back(
         &http,
         &profile,

@@ -15,6 +15,7 @@ use alertdesk_core::link::Target;
 use alertdesk_core::profile::AuthMode;
 use clap::Args;
 
+use super::net::{command_network, NetArgs};
 use super::terminal::{Ending, Terminal};
 use super::token::{given_token, TokenArgs, TOKEN_WAYS};
 use super::{
@@ -41,6 +42,9 @@ pub struct ListenArgs {
     /// One JSON object per alert on stdout, and JSON status lines on stderr.
     #[arg(long)]
     pub json: bool,
+    /// TLS: a certificate authority file to trust.
+    #[command(flatten)]
+    pub net: NetArgs,
     /// Duty mode: native notifications with sound for the alerts that need them, repeated until acknowledged
     /// (see docs/alerting.md and the [alerting] settings).
     #[arg(long)]
@@ -74,6 +78,11 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths, secrets: Secrets) -> ExitCod
             }
         },
     };
+    // TLS and proxies: a CA file, client certificate or proxy setting that cannot be used is exit code 2.
+    let net = match command_network(paths, &args.net) {
+        Ok(net) => net,
+        Err(code) => return code,
+    };
     // What the profile needs from this server (a token, variables for connect steps) is checked before
     // anything starts, so a mistake is one clear line and exit code 2.
     let set: std::collections::BTreeMap<String, String> = args.set.iter().cloned().collect();
@@ -84,6 +93,7 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths, secrets: Secrets) -> ExitCod
         vars,
         token,
         cursor: None,
+        net,
     };
     if let Err(e) = link_spec(&target, Heartbeat::default()) {
         return usage_error(spec_words(&e, &target.profile.name, &target.server));
@@ -129,6 +139,7 @@ async fn listen(
         wake: Some(alertdesk_core::link::wake::watch()),
         shell: Some(Arc::new(terminal)),
         saved_servers: false,
+        net: Ok(target.net.clone()),
     };
     let engine = match Engine::start(options, store) {
         Ok(engine) => engine,

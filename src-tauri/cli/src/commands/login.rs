@@ -3,11 +3,13 @@
 use std::io::BufRead;
 use std::process::ExitCode;
 
+use alertdesk_core::config::paths::Paths;
 use alertdesk_core::domain::Token;
 use alertdesk_core::link::auth::{self, KeyringStore, LoginError, TokenStore};
 use alertdesk_core::link::Target;
 use clap::Args;
 
+use super::net::{command_network, NetArgs};
 use super::{parse_key_value, resolve, runtime, usage_error};
 use crate::EXIT_AUTH;
 
@@ -29,6 +31,9 @@ pub struct LoginArgs {
     /// Set a profile variable the login request uses (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = parse_key_value)]
     pub set: Vec<(String, String)>,
+    /// TLS: a certificate authority file to trust.
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
 /// `alertdesk logout`
@@ -42,13 +47,22 @@ pub struct LogoutArgs {
     pub server: Option<String>,
 }
 
-pub(crate) fn login(args: &LoginArgs) -> ExitCode {
+pub(crate) fn login(args: &LoginArgs, paths: &Paths) -> ExitCode {
     let (profile, server, vars) = match resolve(&args.profile, args.server.as_deref(), &args.set) {
         Ok(resolved) => resolved,
         Err(code) => return code,
     };
     if profile.auth.login.is_none() {
         return usage_error(LoginError::NoLogin(profile.name.clone()));
+    }
+    let net = match command_network(paths, &args.net) {
+        Ok(net) => net,
+        Err(code) => return code,
+    };
+    if alertdesk_core::link::net::unencrypted(server.url()) {
+        tracing::warn!(
+            "{server} is reached over unencrypted http://: the password crosses the network in the clear"
+        );
     }
     let password = match read_password(args.password_stdin, &args.username, &server.to_string()) {
         Ok(p) => p,
@@ -58,7 +72,7 @@ pub(crate) fn login(args: &LoginArgs) -> ExitCode {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let http = auth::http_client();
+    let http = net.http();
     let set: std::collections::BTreeMap<String, String> = args.set.iter().cloned().collect();
     let result = rt.block_on(auth::login(
         &http,

@@ -5,6 +5,7 @@ pub(crate) mod demo;
 pub(crate) mod history;
 pub(crate) mod listen;
 pub(crate) mod login;
+pub(crate) mod net;
 pub(crate) mod probe;
 pub(crate) mod profile;
 pub(crate) mod terminal;

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
+use alertdesk_core::config::paths::Paths;
 use alertdesk_core::domain::{Server, Token};
 use alertdesk_core::link::auth::{self, KeyringStore, TokenStore};
+use alertdesk_core::link::net::Net;
 use alertdesk_core::link::probe::{self, ProbeOptions, ProbeReport};
 use alertdesk_core::link::protocol::Heartbeat;
 use alertdesk_core::link::Target;
@@ -15,6 +17,7 @@ use alertdesk_core::profile::Profile;
 use clap::Args;
 
 use super::login::read_password;
+use super::net::{command_network, NetArgs};
 use super::token::{given_token, TokenArgs};
 use super::{parse_key_value, runtime, usage_error, variable_words};
 use crate::{Secrets, EXIT_AUTH};
@@ -51,9 +54,12 @@ pub struct ProbeArgs {
     /// Write an override profile that extends the one probed and fixes what the probe found.
     #[arg(long, value_name = "FILE", requires = "profile")]
     pub write: Option<std::path::PathBuf>,
+    /// TLS: a certificate authority file to trust.
+    #[command(flatten)]
+    pub net: NetArgs,
 }
 
-pub(crate) fn run(args: &ProbeArgs, secrets: Secrets) -> ExitCode {
+pub(crate) fn run(args: &ProbeArgs, paths: &Paths, secrets: Secrets) -> ExitCode {
     let server = match Server::parse(&args.server) {
         Ok(server) => server,
         Err(e) => return usage_error(e),
@@ -68,11 +74,15 @@ pub(crate) fn run(args: &ProbeArgs, secrets: Secrets) -> ExitCode {
             return usage_error(variable_words(&e));
         }
     }
+    let net = match command_network(paths, &args.net) {
+        Ok(net) => net,
+        Err(code) => return code,
+    };
     let rt = match runtime() {
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    let token = match find_token(args, secrets, profile.as_deref(), &server, &set, &rt) {
+    let token = match find_token(args, secrets, profile.as_deref(), &server, &set, &rt, &net) {
         Ok(token) => token,
         Err(code) => return code,
     };
@@ -83,6 +93,7 @@ pub(crate) fn run(args: &ProbeArgs, secrets: Secrets) -> ExitCode {
         token,
         watch: Duration::from_secs(args.seconds),
         heartbeat: Heartbeat::default(),
+        net,
     };
     if !args.json {
         eprintln!(
@@ -137,6 +148,7 @@ fn find_token(
     server: &Server,
     set: &BTreeMap<String, String>,
     rt: &tokio::runtime::Runtime,
+    net: &Net,
 ) -> Result<Option<Token>, ExitCode> {
     if let Some(token) = given_token(&args.token, secrets)? {
         return Ok(Some(token));
@@ -152,7 +164,7 @@ fn find_token(
             .map_err(|e| usage_error(variable_words(&e)))?;
         let signed_in = rt
             .block_on(auth::login(
-                &auth::http_client(),
+                &net.http(),
                 profile,
                 server,
                 username,

@@ -35,9 +35,13 @@ pub enum ProfileCommand {
     },
 }
 
-pub(crate) fn run(command: &ProfileCommand, secrets: crate::Secrets) -> ExitCode {
+pub(crate) fn run(
+    command: &ProfileCommand,
+    paths: &alertdesk_core::config::paths::Paths,
+    secrets: crate::Secrets,
+) -> ExitCode {
     match command {
-        ProfileCommand::Probe(args) => super::probe::run(args, secrets),
+        ProfileCommand::Probe(args) => super::probe::run(args, paths, secrets),
         ProfileCommand::List { json } => {
             for p in Profile::builtins() {
                 let protocol = match p.protocol {

@@ -3,7 +3,7 @@
 //! A missing file means defaults. A present file is parsed strictly: an unknown key or a wrong type is an error
 //! naming the file, line and column, because a silently ignored typo in an alerting setting is a missed alert.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use chrono::NaiveTime;
@@ -440,11 +440,33 @@ impl UpdateSettings {
 pub struct NetworkSettings {
     /// The largest REST answer read, in MiB (1 to 1024): a larger one stops the read with an error.
     pub max_body_mib: u32,
+    /// Certificate authorities (PEM files, full paths) trusted besides the OS trust store, for every server.
+    pub ca_files: Vec<PathBuf>,
+    /// A client certificate (PEM, full path) for servers that require mutual TLS; with `client_key`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_cert: Option<PathBuf>,
+    /// The client certificate's private key (PEM, full path), readable by the user only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_key: Option<PathBuf>,
+    /// An HTTP proxy for every connection, `http://host:port` or `http://user@host:port` (the password is in
+    /// the OS keyring: `alertdesk proxy login`); replaces the proxy environment variables.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<String>,
+    /// Hosts reached without `proxy` (curl's `NO_PROXY` rules: names and what is under them, addresses,
+    /// CIDR ranges).
+    pub no_proxy: Vec<String>,
 }
 
 impl Default for NetworkSettings {
     fn default() -> Self {
-        Self { max_body_mib: 8 }
+        Self {
+            max_body_mib: 8,
+            ca_files: Vec::new(),
+            client_cert: None,
+            client_key: None,
+            proxy: None,
+            no_proxy: Vec::new(),
+        }
     }
 }
 
@@ -461,13 +483,44 @@ impl NetworkSettings {
         crate::link::http::set_max_body(self.max_body_bytes());
     }
 
-    /// Checks every value; the error names the setting.
+    /// Checks every value; the error names the setting. (The files are read when the network is set up, with
+    /// errors naming them: see [`crate::link::net`].)
     pub fn validate(&self) -> Result<(), String> {
         if !(1..=1024).contains(&self.max_body_mib) {
             return Err(format!(
                 "network.max_body_mib is {}; it must be between 1 and 1024",
                 self.max_body_mib
             ));
+        }
+        let files = self.ca_files.iter().map(|f| ("ca_files", f));
+        let identity = [
+            ("client_cert", &self.client_cert),
+            ("client_key", &self.client_key),
+        ];
+        for (key, path) in files.chain(identity.iter().filter_map(|(k, p)| Some((*k, p.as_ref()?))))
+        {
+            if !path.is_absolute() {
+                return Err(format!(
+                    "network.{key}: {} must be a full path (starting with /)",
+                    path.display()
+                ));
+            }
+        }
+        if self.client_cert.is_some() != self.client_key.is_some() {
+            return Err(
+                "network.client_cert and network.client_key go together: set both or neither"
+                    .into(),
+            );
+        }
+        if let Some(proxy) = &self.proxy {
+            crate::link::net::ProxyServer::parse(proxy, "network.proxy", false)
+                .map_err(|e| e.to_string())?;
+        }
+        if !self.no_proxy.is_empty() && self.proxy.is_none() {
+            return Err(
+                "network.no_proxy is only for network.proxy (with the proxy of the environment, NO_PROXY applies)"
+                    .into(),
+            );
         }
         Ok(())
     }
@@ -617,6 +670,61 @@ mod tests {
         for bad in ["0", "1025"] {
             let err = Settings::parse(&format!("[network]\nmax_body_mib = {bad}\n")).unwrap_err();
             assert!(err.contains("network.max_body_mib"), "{err}");
+        }
+    }
+
+    #[test]
+    fn network_trust_and_proxy_settings() {
+        let defaults = Settings::default().network;
+        assert!(
+            defaults.ca_files.is_empty()
+                && defaults.proxy.is_none()
+                && defaults.client_cert.is_none()
+        );
+        let settings = Settings::parse(
+            "[network]\nca_files = [\"/etc/alertdesk/department-ca.pem\"]\nclient_cert = \"/home/o/me.pem\"\n\
+             client_key = \"/home/o/me.key\"\nproxy = \"http://ann@proxy.corp:3128\"\nno_proxy = [\"dispatch.corp\"]\n",
+        )
+        .unwrap();
+        assert_eq!(
+            settings.network.ca_files,
+            [std::path::PathBuf::from("/etc/alertdesk/department-ca.pem")]
+        );
+        assert_eq!(
+            settings.network.proxy.as_deref(),
+            Some("http://ann@proxy.corp:3128")
+        );
+        assert_eq!(
+            Settings::parse(&super::to_toml(&settings)).unwrap(),
+            settings
+        );
+        for (text, needle) in [
+            (
+                "ca_files = [\"ca.pem\"]",
+                "network.ca_files: ca.pem must be a full path",
+            ),
+            ("client_cert = \"/a.pem\"", "go together"),
+            ("client_key = \"/a.key\"", "go together"),
+            (
+                "client_cert = \"a.pem\"\nclient_key = \"/a.key\"",
+                "network.client_cert: a.pem",
+            ),
+            (
+                "proxy = \"http://ann:pw@proxy.corp:3128\"",
+                "does not belong in the settings file",
+            ),
+            (
+                "proxy = \"socks5://proxy.corp:1080\"",
+                "socks5:// proxies are not supported",
+            ),
+            (
+                "no_proxy = [\"dispatch.corp\"]",
+                "network.no_proxy is only for network.proxy",
+            ),
+        ] {
+            let err = Settings::parse(&format!("[network]\n{text}\n")).unwrap_err();
+            assert!(err.contains(needle), "{text}: {err}");
+            assert!(!err.contains(":pw@"), "{err}");
         }
     }
 

@@ -96,6 +96,11 @@ impl Server {
         self.0.as_str().trim_end_matches('/')
     }
 
+    /// The base URL.
+    pub fn url(&self) -> &Url {
+        &self.0
+    }
+
     /// The identity of this server in the history, the policy, the engine and the UI.
     pub fn id(&self) -> ServerId {
         ServerId(Arc::from(self.as_str()))

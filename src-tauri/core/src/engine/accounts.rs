@@ -12,6 +12,7 @@ use super::TokenSource;
 use crate::config::paths::Paths;
 use crate::domain::{Server, Token};
 use crate::link::auth::{self, KeyringError, TokenStore};
+use crate::link::net::{Net, NetError};
 use crate::link::probe::{self, ProbeOptions, ProbeReport};
 use crate::link::{base, Target};
 use crate::profile::{builtin_source, AuthMode, Profile};
@@ -20,17 +21,30 @@ use crate::profile::{builtin_source, AuthMode, Profile};
 #[derive(Clone)]
 pub(super) struct Accounts {
     tokens: Arc<dyn TokenStore>,
-    http: reqwest::Client,
+    /// TLS and proxies (see [`super::EngineOptions::net`]).
+    net: Result<Net, NetError>,
     config_dir: PathBuf,
 }
 
 impl Accounts {
-    pub(super) fn new(tokens: Arc<dyn TokenStore>, paths: &Paths) -> Self {
+    pub(super) fn new(
+        tokens: Arc<dyn TokenStore>,
+        paths: &Paths,
+        net: Result<Net, NetError>,
+    ) -> Self {
         Self {
             tokens,
-            http: auth::http_client(),
+            net,
             config_dir: paths.config_dir.clone(),
         }
+    }
+
+    /// The network for a form's server: with the form's certificate authority file, when it names one.
+    fn net_for(&self, ca_file: Option<&PathBuf>) -> Result<Net, EngineError> {
+        Ok(self
+            .net
+            .clone()?
+            .with_optional_ca_file(ca_file.map(PathBuf::as_path))?)
     }
 
     fn profiles_dir(&self) -> PathBuf {
@@ -126,6 +140,8 @@ impl Accounts {
         let offered = self.offered_profile(&form.profile)?;
         let profile = Profile::load(&offered)?;
         let server = Server::parse(form.server.trim())?;
+        let ca_file = form_ca_file(form.ca_file.as_deref())?;
+        let net = self.net_for(ca_file.as_ref())?;
         let mut vars = form_vars(form.vars);
         let resolved = profile.resolve_variables(&vars)?;
         let token = match &profile.auth.login {
@@ -141,7 +157,7 @@ impl Accounts {
                 }
                 let password = Token::new(form.password);
                 let signed_in = auth::login(
-                    &self.http,
+                    &net.http(),
                     &profile,
                     &server,
                     form.username.trim(),
@@ -180,6 +196,7 @@ impl Accounts {
             label,
             vars,
             demo,
+            ca_file,
         };
         Ok((entry, token))
     }
@@ -194,12 +211,13 @@ impl Accounts {
         let name = self.offered_profile(&form.profile)?;
         let profile = Arc::new(Profile::load(&name)?);
         let server = Server::parse(form.server.trim())?;
+        let net = self.net_for(form_ca_file(form.ca_file.as_deref())?.as_ref())?;
         let set = form_vars(form.vars);
         let resolved = profile.resolve_variables(&set)?;
         let token = if profile.auth.login.is_some() && !form.username.trim().is_empty() {
             let password = Token::new(form.password);
             let signed_in = auth::login(
-                &self.http,
+                &net.http(),
                 &profile,
                 &server,
                 form.username.trim(),
@@ -219,6 +237,7 @@ impl Accounts {
             token,
             watch,
             heartbeat: crate::link::protocol::Heartbeat::default(),
+            net,
         };
         Ok(probe::run(&options).await.report)
     }
@@ -280,7 +299,25 @@ pub(super) fn scripted_entry(
         label: default_label(&loaded, &server),
         vars,
         demo: false,
+        ca_file: None,
     })
+}
+
+/// The form's certificate authority file: none when left empty; else a full path (the form has no folder to
+/// resolve a relative one against), read when the network is made for it.
+fn form_ca_file(text: Option<&str>) -> Result<Option<PathBuf>, EngineError> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    let path = PathBuf::from(text);
+    if !path.is_absolute() {
+        return Err(NetError::CaFile {
+            path,
+            reason: "give its full path (starting with /)".into(),
+        }
+        .into());
+    }
+    Ok(Some(path))
 }
 
 /// The variables the form gives: trimmed, empty ones left out (their defaults apply).

@@ -23,6 +23,7 @@ use crate::alerting::speech::Speaker;
 use crate::config::settings::Settings;
 use crate::domain::{ServerId, Timestamp};
 use crate::link::auth::TokenStore;
+use crate::link::net::{Net, NetError};
 use crate::link::protocol::Heartbeat;
 use crate::link::{Outcome, Update};
 use crate::store::history::HistoryThread;
@@ -77,7 +78,8 @@ pub(super) struct Actor {
     /// `servers.toml`, when servers are saved.
     pub(super) servers_file: Option<PathBuf>,
     pub(super) tokens: Arc<dyn TokenStore>,
-    pub(super) http: reqwest::Client,
+    /// TLS and proxies (see [`EngineOptions::net`]).
+    pub(super) net: Result<Net, NetError>,
     pub(super) heartbeat: Heartbeat,
     pub(super) wake: Option<watch::Receiver<u64>>,
     /// The saved servers (not the scripted ones).
@@ -187,7 +189,7 @@ impl Actor {
             servers_file,
             settings: options.settings,
             tokens: options.tokens,
-            http: crate::link::auth::http_client(),
+            net: options.net,
             heartbeat: options.heartbeat,
             wake: options.wake,
             entries: Vec::new(),

@@ -7,6 +7,7 @@ use ts_rs::TS;
 
 use crate::domain::{ServerError, ServerId};
 use crate::link::auth::{KeyringError, LoginError};
+use crate::link::net::NetError;
 use crate::link::spec::SpecError;
 use crate::profile::{ProfileError, VariableError};
 use crate::store::StoreError;
@@ -100,6 +101,10 @@ pub enum EngineError {
         /// What the OS said.
         source: std::io::Error,
     },
+    /// The network configuration (a certificate authority file, the client certificate, a proxy) cannot be
+    /// used.
+    #[error(transparent)]
+    Net(#[from] NetError),
     /// The engine is stopping (or stopped).
     #[error("Alertdesk is shutting down")]
     ShuttingDown,
@@ -127,6 +132,8 @@ pub enum EngineErrorKind {
     NotFound,
     /// A file could not be written.
     Io,
+    /// A certificate authority file, the client certificate or the proxy setting cannot be used.
+    NetworkSettings,
     /// The engine is stopping.
     ShuttingDown,
 }
@@ -154,6 +161,7 @@ impl EngineError {
             Self::AlreadySignedIn { .. } => K::Conflict,
             Self::UnknownServer(_) | Self::UnknownAlert { .. } => K::NotFound,
             Self::Io { .. } => K::Io,
+            Self::Net(_) => K::NetworkSettings,
             Self::ShuttingDown => K::ShuttingDown,
         }
     }

@@ -107,6 +107,17 @@ impl Actor {
             .map(crate::profile::Backfill::key)
             .collect();
         let cursor = stored.and_then(|text| Cursors::from_stored(&text, &lists));
+        let net = self
+            .net
+            .clone()?
+            .with_optional_ca_file(entry.ca_file.as_deref())?;
+        let unencrypted = crate::link::net::unencrypted(server.url());
+        if unencrypted {
+            tracing::warn!(
+                server = %server,
+                "{server} is reached over unencrypted http://: alerts and credentials cross the network in the clear"
+            );
+        }
         let needs_token = profile.auth.mode != AuthMode::None && !profile.auth.optional;
         let missing_token = needs_token && token.is_none();
         let discover_base = Target::discovers_base(&profile, &entry.vars);
@@ -126,6 +137,7 @@ impl Actor {
             token,
             cursor,
             discover_base,
+            net,
         };
         let now = Timestamp::now();
         let mut view = ServerView {
@@ -143,6 +155,8 @@ impl Actor {
             down_since: None,
             latency_ms: None,
             unread: 0,
+            unencrypted,
+            ca_file: entry.ca_file.as_ref().map(|p| p.display().to_string()),
         };
         let stop = if missing_token {
             view.link = LinkState::AuthFailed {

@@ -47,6 +47,7 @@ use crate::config::paths::Paths;
 use crate::config::settings::Settings;
 use crate::domain::{ServerId, Token};
 use crate::link::auth::TokenStore;
+use crate::link::net::{Net, NetError};
 use crate::link::probe::ProbeReport;
 use crate::link::protocol::Heartbeat;
 use crate::store::{Delivered, Store};
@@ -110,6 +111,9 @@ pub struct EngineOptions {
     pub shell: Option<Arc<dyn Sink>>,
     /// Keep the signed-in servers in `servers.toml` (the desktop app). Off, only this run's servers exist.
     pub saved_servers: bool,
+    /// TLS and proxies for every server ([`Net::build`] from `[network]`). When they could not be built, every
+    /// server fails to connect with that error (in the window), rather than connecting some other way.
+    pub net: Result<Net, NetError>,
 }
 
 /// Where a connecting server's token comes from.
@@ -183,7 +187,11 @@ impl Engine {
         options.settings.network.apply();
         let (requests, inbox) = mpsc::unbounded_channel();
         let awaiting = Arc::new(AtomicUsize::new(0));
-        let accounts = accounts::Accounts::new(Arc::clone(&options.tokens), &options.paths);
+        let accounts = accounts::Accounts::new(
+            Arc::clone(&options.tokens),
+            &options.paths,
+            options.net.clone(),
+        );
         let actor = actor::Actor::new(options, store, Arc::clone(&awaiting))?;
         tokio::spawn(actor.run(inbox));
         Ok(Self {

@@ -148,7 +148,7 @@ impl Actor {
                 Some(link) => {
                     let target = link.target.clone();
                     self.outbox.sending.insert(outgoing.seq);
-                    let http = self.http.clone();
+                    let http = target.net.http();
                     self.tasks.spawn(async move {
                         let Outgoing {
                             seq,

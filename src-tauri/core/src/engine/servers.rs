@@ -7,6 +7,7 @@
 //! url = "http://10.0.4.2:8080"
 //! label = "Station 4"
 //! vars = { station_id = "4" }
+//! ca_file = "/usr/local/share/ca-certificates/department.crt"   # optional: the server's own CA
 //! ```
 
 use std::collections::BTreeMap;
@@ -34,6 +35,10 @@ pub struct ServerEntry {
     /// The built-in demo backend: started again on this URL's port at every start, and signed in anew.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
+    /// A certificate authority file (PEM) trusted for this server besides the system's and `[network]
+    /// ca_files`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -121,6 +126,7 @@ mod tests {
             label: "Station 4".into(),
             vars: BTreeMap::from([("station_id".into(), "4".into())]),
             demo: false,
+            ca_file: None,
         }
     }
 
@@ -129,7 +135,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(FILE_NAME);
         assert_eq!(load(&path), (Vec::new(), None));
-        let servers = vec![entry("http://127.0.0.1:1"), entry("http://127.0.0.1:2")];
+        let mut own_ca = entry("https://127.0.0.1:2");
+        own_ca.ca_file = Some(PathBuf::from("/etc/alertdesk/department-ca.pem"));
+        let servers = vec![entry("http://127.0.0.1:1"), own_ca];
         save(&path, &servers).unwrap();
         assert_eq!(load(&path), (servers, None));
         #[cfg(unix)]

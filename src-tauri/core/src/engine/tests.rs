@@ -187,6 +187,14 @@ struct Fixture {
 }
 
 async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
+    start_with(dir, tokens, Ok(crate::link::net::Net::for_tests())).await
+}
+
+async fn start_with(
+    dir: tempfile::TempDir,
+    tokens: Arc<MemoryStore>,
+    net: Result<crate::link::net::Net, crate::link::net::NetError>,
+) -> Fixture {
     let paths = Paths::under(dir.path());
     paths.create_all().unwrap();
     // Where imported profiles are kept: the sign-in form offers no other file.
@@ -210,6 +218,7 @@ async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
             wake: None,
             shell: Some(shell.clone()),
             saved_servers: true,
+            net,
         },
         store,
     )
@@ -371,6 +380,7 @@ async fn the_same_alert_again_reaches_no_one_even_after_a_restart() {
         vars: BTreeMap::new(),
         username: String::new(),
         password: String::new(),
+        ca_file: None,
     };
     fx.desk.sign_in(form, false).await.unwrap();
     fx.ui.wait_for("a live link", live).await;
@@ -459,6 +469,7 @@ async fn saved_servers_come_back_and_sign_out_forgets_them() {
         vars: BTreeMap::new(),
         username: String::new(),
         password: String::new(),
+        ca_file: None,
     };
     let view = fx.desk.sign_in(form, false).await.unwrap();
     assert_eq!(view.label, "Station 4");
@@ -543,6 +554,7 @@ async fn bad_input_is_refused_with_a_reason() {
         vars: BTreeMap::new(),
         username: String::new(),
         password: String::new(),
+        ca_file: None,
     };
     let err = fx
         .desk
@@ -651,5 +663,149 @@ async fn pausing_notifications_is_shown_to_the_ui() {
                 if b.notifications == NotificationsView::Silenced)
         })
         .await;
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_servers_own_ca_file_is_checked_at_sign_in_and_kept_with_it() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    let pki = crate::link::net::test_pki::Pki::new();
+    let form = |ca: &str| SignInForm {
+        profile: fx.profile.clone(),
+        server: feed.url.clone(),
+        label: None,
+        vars: BTreeMap::new(),
+        username: String::new(),
+        password: String::new(),
+        ca_file: Some(ca.into()),
+    };
+    let relative = fx.desk.sign_in(form("ca.pem"), false).await.unwrap_err();
+    assert_eq!(relative.kind(), EngineErrorKind::NetworkSettings);
+    assert!(relative.to_string().contains("full path"), "{relative}");
+    let missing = fx.dir.join("missing.pem");
+    let err = fx
+        .desk
+        .sign_in(form(&missing.to_string_lossy()), false)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains(&*missing.to_string_lossy()) && err.contains("cannot read it"),
+        "{err}"
+    );
+    let servers_file = fx.dir.join("config/servers.toml");
+    assert!(!servers_file.exists(), "a refused form saves nothing");
+
+    let ca = pki.ca();
+    let view = fx
+        .desk
+        .sign_in(form(&ca.to_string_lossy()), false)
+        .await
+        .unwrap();
+    assert!(!view.unencrypted, "127.0.0.1 is this machine");
+    let saved = std::fs::read_to_string(&servers_file).unwrap();
+    assert!(
+        saved.contains(&format!("ca_file = \"{}\"", ca.display())),
+        "{saved}"
+    );
+    fx.ui.wait_for("a live link", live).await;
+    fx.desk.shutdown().await;
+
+    // The file is read again at every start: gone, the server is reported, and stays saved.
+    std::fs::remove_file(&ca).unwrap();
+    let Fixture {
+        _dir: dir, tokens, ..
+    } = fx;
+    let fx = start_in(dir, tokens).await;
+    let refused = |r: &Recorder| {
+        r.events().iter().any(|e| {
+            matches!(e, DeskEvent::Notice { notice: Notice::ConnectFailed { error, .. }, .. }
+                if error.kind == EngineErrorKind::NetworkSettings && error.message.contains("ca.pem"))
+        })
+    };
+    fx.ui.wait_for("the CA file's failure", refused).await;
+    assert_eq!(std::fs::read_to_string(&servers_file).unwrap(), saved);
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_server_reached_over_plain_http_from_afar_is_marked_unencrypted() {
+    let fx = start().await;
+    let form = |server: &str| SignInForm {
+        profile: fx.profile.clone(),
+        server: server.into(),
+        label: None,
+        vars: BTreeMap::new(),
+        username: String::new(),
+        password: String::new(),
+        ca_file: None,
+    };
+    // TEST-NET-1: another machine, never reached.
+    let far = fx
+        .desk
+        .sign_in(form("http://192.0.2.10:8080"), false)
+        .await
+        .unwrap();
+    assert!(far.unencrypted);
+    let here = fx
+        .desk
+        .sign_in(form("http://127.0.0.1:9"), false)
+        .await
+        .unwrap();
+    assert!(!here.unencrypted);
+    fx.ui
+        .wait_for("the flag in the view", |r| {
+            let servers = r.list().2;
+            servers.len() == 2 && servers.iter().filter(|s| s.unencrypted).count() == 1
+        })
+        .await;
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn network_settings_that_cannot_be_used_keep_every_server_offline_saying_why() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    let form = SignInForm {
+        profile: fx.profile.clone(),
+        server: feed.url.clone(),
+        label: Some("Station 4".into()),
+        vars: BTreeMap::new(),
+        username: String::new(),
+        password: String::new(),
+        ca_file: None,
+    };
+    fx.desk.sign_in(form.clone(), false).await.unwrap();
+    fx.desk.shutdown().await;
+
+    // The next start with a CA file that cannot be read: nothing connects some other way.
+    let broken = crate::link::net::NetError::CaFile {
+        path: "/etc/alertdesk/department-ca.pem".into(),
+        reason: "cannot read it (No such file or directory)".into(),
+    };
+    let Fixture {
+        _dir: dir, tokens, ..
+    } = fx;
+    let fx = start_with(dir, tokens, Err(broken)).await;
+    let said = |r: &Recorder| {
+        r.events().iter().any(|e| {
+            matches!(e, DeskEvent::Notice { notice: Notice::ConnectFailed { error, .. }, .. }
+                if error.kind == EngineErrorKind::NetworkSettings && error.message.contains("department-ca.pem"))
+        })
+    };
+    fx.ui
+        .wait_for("the saved server refused, saying why", said)
+        .await;
+    assert!(fx.ui.list().2.is_empty(), "no link started");
+    let err = fx.desk.sign_in(form, false).await.unwrap_err();
+    assert_eq!(err.kind(), EngineErrorKind::NetworkSettings);
+    assert!(err.to_string().contains("department-ca.pem"), "{err}");
+    assert!(
+        std::fs::read_to_string(fx.dir.join("config/servers.toml"))
+            .unwrap()
+            .contains("Station 4"),
+        "the server stays saved for when the file is fixed"
+    );
     fx.desk.shutdown().await;
 }

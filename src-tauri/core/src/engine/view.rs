@@ -103,6 +103,12 @@ pub struct ServerView {
     /// Unread alerts from it.
     #[ts(type = "number")]
     pub unread: u64,
+    /// Its link is `http://` or `ws://` to another machine: alerts and credentials cross the network
+    /// unencrypted.
+    pub unencrypted: bool,
+    /// The certificate authority file trusted for this server besides the system's, if it has one (the
+    /// sign-in form offers it again).
+    pub ca_file: Option<String>,
 }
 
 /// A time a link was down and the backend could not tell what was missed.
@@ -416,6 +422,10 @@ pub struct SignInForm {
     /// Password; used once for the login request and never stored.
     #[serde(default)]
     pub password: String,
+    /// A certificate authority file (PEM, a full path) trusted for this server besides the system's: for a
+    /// server whose certificate comes from the department's own CA. Saved with the server.
+    #[serde(default)]
+    pub ca_file: Option<String>,
 }
 
 impl std::fmt::Debug for SignInForm {
@@ -427,6 +437,7 @@ impl std::fmt::Debug for SignInForm {
             .field("vars", &self.vars)
             .field("username", &self.username)
             .field("password", &"***")
+            .field("ca_file", &self.ca_file)
             .finish()
     }
 }

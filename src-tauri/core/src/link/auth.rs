@@ -249,12 +249,6 @@ async fn login_once(
     }
 }
 
-/// The HTTP client every REST call uses: see [`super::http`] (TLS verified, bounded in time, redirects only
-/// within the origin).
-pub fn http_client() -> reqwest::Client {
-    http::client()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

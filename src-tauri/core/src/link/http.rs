@@ -1,7 +1,8 @@
 //! The HTTP client every REST call uses (sign-in, lists, records, write-backs, the probe), and reading its
 //! answers within bounds.
 //!
-//! - TLS is verified against the webpki roots; a request is bounded in time (10 s, 5 s to connect).
+//! - TLS and proxies are the [`net`](super::net) configuration's (one for every connection); a request is
+//!   bounded in time (10 s, 5 s to connect).
 //! - Redirects are followed only within the origin of the request (scheme, host and port), at most
 //!   [`MAX_REDIRECTS`] times. A redirect to another origin is an error naming that origin: the auth header and a
 //!   login body never leave the server they were meant for (reqwest itself would drop only `Authorization` and
@@ -36,15 +37,14 @@ pub fn max_body() -> usize {
     MAX_BODY.load(Ordering::Relaxed)
 }
 
-/// The HTTP client every REST call uses.
-pub fn client() -> reqwest::Client {
+/// The HTTP client every REST call uses, before [`Net`](super::net::Net) sets its TLS and proxies (use
+/// [`Net::http`](super::net::Net::http)).
+pub(crate) fn builder() -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .user_agent(concat!("alertdesk/", env!("CARGO_PKG_VERSION")))
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(5))
         .redirect(reqwest::redirect::Policy::custom(same_origin_only))
-        .build()
-        .expect("the TLS backend initializes")
 }
 
 /// A redirect to another origin, refused.
@@ -74,8 +74,14 @@ fn same_origin_only(attempt: reqwest::redirect::Attempt<'_>) -> reqwest::redirec
 }
 
 /// A reqwest error in words, without the URL (which may carry a query token); a refused redirect says where it
-/// pointed (the origin only).
+/// pointed (the origin only); a TLS failure says what it means; a proxy's refusal says so.
 pub fn describe(e: &reqwest::Error) -> String {
+    if let Some(tls) = super::net::tls::find_rustls(e) {
+        return super::net::tls::describe(tls);
+    }
+    if let Some(proxy) = proxy_refusal(e) {
+        return proxy;
+    }
     if e.is_redirect() {
         let mut source = std::error::Error::source(e);
         while let Some(cause) = source {
@@ -93,6 +99,32 @@ pub fn describe(e: &reqwest::Error) -> String {
         text = text.replace(url.as_str(), &crate::link::protocol::ws::redact(url));
     }
     text
+}
+
+/// The proxy's refusal behind a failed request, in words (hyper-util's tunnel says only "proxy authorization
+/// required" or "unsuccessful").
+fn proxy_refusal(e: &reqwest::Error) -> Option<String> {
+    let mut source = std::error::Error::source(e);
+    let mut depth = 0;
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if text.contains("proxy authorization required") {
+            return Some(
+                "the proxy refused the request: HTTP 407 Proxy Authentication Required (check the proxy user and \
+                 its password: `alertdesk proxy login`)"
+                    .into(),
+            );
+        }
+        if text.contains("tunnel error: unsuccessful") {
+            return Some(
+                "the proxy would not connect to the server (its answer to CONNECT was not 200)"
+                    .into(),
+            );
+        }
+        depth += 1;
+        source = if depth > 16 { None } else { cause.source() };
+    }
+    None
 }
 
 /// Why an answer could not be read.

@@ -11,6 +11,8 @@
 //! - [`seen`]: the records a list-fetching rule already saw, bounded for a shift-long link.
 //! - [`rest`]: the REST client every fetch uses (the profile's auth header, list answers in common shapes).
 //! - [`base`]: where the server keeps its REST API, found on first contact when the user did not say.
+//! - [`net`]: the one TLS configuration (OS trust store, extra CAs, client certificate) and proxy route every
+//!   connection takes.
 //! - [`http`]: the one HTTP client (redirects only within the origin) and reading answers within a size cap.
 //! - [`auth`]: the login request and the token stores (the OS keyring, the only place tokens are kept).
 //! - [`writeback`]: telling the server an alert was acknowledged, where the profile says how.
@@ -24,6 +26,7 @@ pub mod catchup;
 pub mod cursor;
 pub mod events;
 pub mod http;
+pub mod net;
 pub mod probe;
 pub mod protocol;
 pub mod rest;
@@ -62,6 +65,8 @@ pub struct Target {
     pub cursor: Option<Cursors>,
     /// Look for the REST base path on first contact (the profile has `api_base` and the user did not set it).
     pub discover_base: bool,
+    /// How to reach it: TLS and proxies.
+    pub net: net::Net,
 }
 
 impl Target {

@@ -100,6 +100,7 @@ pub fn link_spec(target: &Target, heartbeat: Heartbeat) -> Result<LinkSpec, Spec
         heartbeat,
         limits: Limits::default(),
         recovery: None,
+        net: target.net.clone(),
     })
 }
 
@@ -178,6 +179,7 @@ mod tests {
             vars,
             token: token.map(Token::new),
             discover_base: false,
+            net: crate::link::net::Net::for_tests(),
         }
     }
 

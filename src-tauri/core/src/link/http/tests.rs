@@ -32,8 +32,9 @@ fn rest(server: &str) -> Rest {
         token: Some(Token::new(SECRET)),
         cursor: None,
         discover_base: false,
+        net: crate::link::net::Net::for_tests(),
     };
-    Rest::new(client(), &target)
+    Rest::new(target.net.http(), &target)
 }
 
 /// A server that sends every request to `to` with `status`.
@@ -103,7 +104,7 @@ async fn a_login_redirected_to_another_origin_never_sends_the_password_there() {
     for status in [307, 308, 302] {
         let server = redirecting(status, format!("{}/api/login", elsewhere.url)).await;
         let err = auth::login(
-            &client(),
+            &crate::link::net::Net::for_tests().http(),
             &profile,
             &Server::parse(&server.url).unwrap(),
             "officer",
@@ -157,7 +158,7 @@ async fn a_write_back_redirected_elsewhere_fails_naming_it_and_ids_stay_in_their
         let url = server.url.clone();
         async move {
             writeback::write_back(
-                &client(),
+                &crate::link::net::Net::for_tests().http(),
                 &profile,
                 &Server::parse(&url).unwrap(),
                 Some(&Token::new(SECRET)),
@@ -188,7 +189,8 @@ async fn answers_are_read_within_the_cap() {
         _ => Answer::Chunked(64 * 1024 * 1024),
     })
     .await;
-    let get = |path: &str| client().get(format!("{}{path}", server.url)).send();
+    let http = crate::link::net::Net::for_tests().http();
+    let get = |path: &str| http.get(format!("{}{path}", server.url)).send();
     let limit = 100 * 1024;
     assert_eq!(
         read_json_within(get("/small").await.unwrap(), limit)

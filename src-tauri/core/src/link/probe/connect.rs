@@ -153,6 +153,7 @@ fn spec_for(
             token: token.cloned(),
             cursor: None,
             discover_base: false,
+            net: options.net.clone(),
         };
         return link_spec(&target, options.heartbeat).map_err(|e| e.to_string());
     }
@@ -180,6 +181,7 @@ fn spec_for(
         heartbeat: options.heartbeat,
         limits: Limits::default(),
         recovery: None,
+        net: options.net.clone(),
     })
 }
 

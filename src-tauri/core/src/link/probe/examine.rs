@@ -8,7 +8,6 @@ use serde_json::Value;
 
 use super::connect::Seen;
 use super::{BaseReport, EventReport, FieldSample, ListReport, ProbeOptions, ProbeReport};
-use crate::link::auth::http_client;
 use crate::link::base;
 use crate::link::rest::{find_array, is_newest_first, json_kind, list_items, record_key, Rest};
 use crate::link::Target;
@@ -46,8 +45,9 @@ pub async fn with_profile(
         token: options.token.clone(),
         cursor: None,
         discover_base: discover,
+        net: options.net.clone(),
     };
-    let rest = Rest::new(http_client(), &target);
+    let rest = Rest::new(options.net.http(), &target);
     let mut examined = Examined::default();
     if let Some(default) = vars.get(base::VARIABLE).cloned() {
         let found = if discover {

@@ -42,6 +42,8 @@ pub struct ProbeOptions {
     pub watch: Duration,
     /// Liveness and connect timeouts.
     pub heartbeat: Heartbeat,
+    /// TLS and proxies.
+    pub net: crate::link::net::Net,
 }
 
 /// What the probe found.

@@ -48,6 +48,8 @@ pub struct LinkSpec {
     pub limits: Limits,
     /// Socket.IO connection state recovery: the previous session to resume.
     pub recovery: Option<Recovery>,
+    /// The TLS configuration and the proxy route.
+    pub net: crate::link::net::Net,
 }
 
 /// What Socket.IO needs to resume a session: the private session id and the offset of the last event. The
@@ -88,6 +90,7 @@ impl fmt::Debug for LinkSpec {
             .field("heartbeat", &self.heartbeat)
             .field("limits", &self.limits)
             .field("recovery", &self.recovery)
+            .field("net", &self.net)
             .finish()
     }
 }

@@ -11,7 +11,7 @@ use tokio_tungstenite::tungstenite::http::{HeaderName, HeaderValue};
 use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use super::sio_frame::{FrameError, Limits};
 use super::{Heartbeat, LinkEnd, LinkSpec};
@@ -25,14 +25,6 @@ const HARD_CEILING: usize = 16 * 1024 * 1024;
 /// Close codes that mean "your credentials are no good" (4401/4403 mirror HTTP 401/403).
 const AUTH_CLOSE_CODES: &[u16] = &[4001, 4003, 4401, 4403];
 
-/// Installs the ring crypto provider for rustls once (TLS certificates are verified against the webpki roots).
-fn ensure_crypto_provider() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-    });
-}
-
 /// The URL without query values, for logs and messages (a query may carry a token).
 pub fn redact(url: &url::Url) -> String {
     let mut shown = url.clone();
@@ -43,9 +35,10 @@ pub fn redact(url: &url::Url) -> String {
     shown.to_string()
 }
 
-/// Opens the WebSocket with the spec's headers and frame limit. HTTP 401/403 on the upgrade is a rejection.
+/// Opens the WebSocket with the spec's headers and frame limit, over the spec's [`Net`](crate::link::net::Net):
+/// straight to the server or through its proxy, with its TLS configuration. HTTP 401/403 on the upgrade is a
+/// rejection.
 pub async fn connect(spec: &LinkSpec) -> Result<Socket, LinkEnd> {
-    ensure_crypto_provider();
     let mut request = spec
         .url
         .as_str()
@@ -69,38 +62,50 @@ pub async fn connect(spec: &LinkSpec) -> Result<Socket, LinkEnd> {
     let config = WebSocketConfig::default()
         .max_message_size(Some(ceiling))
         .max_frame_size(Some(ceiling));
-    let attempt = tokio_tungstenite::connect_async_with_config(request, Some(config), false);
+    let attempt = async {
+        let stream = spec.net.open(&spec.url).await.map_err(|e| {
+            if e.is_unreachable() {
+                LinkEnd::Unreachable(e.to_string())
+            } else {
+                LinkEnd::Closed(e.to_string())
+            }
+        })?;
+        let connector = Connector::Rustls(spec.net.tls());
+        tokio_tungstenite::client_async_tls_with_config(
+            request,
+            stream,
+            Some(config),
+            Some(connector),
+        )
+        .await
+        .map_err(|e| refused(&e))
+    };
     match timeout(spec.heartbeat.connect_timeout, attempt).await {
         Err(_) => Err(LinkEnd::Closed(format!(
             "no answer within {}s",
             spec.heartbeat.connect_timeout.as_secs()
         ))),
         Ok(Ok((socket, _response))) => Ok(socket),
-        Ok(Err(WsError::Http(response))) => {
-            let status = response.status();
-            if status.as_u16() == 401 || status.as_u16() == 403 {
-                Err(LinkEnd::Rejected(format!(
-                    "HTTP {status} on the WebSocket upgrade"
-                )))
-            } else {
-                Err(LinkEnd::Closed(format!(
-                    "HTTP {status} on the WebSocket upgrade"
-                )))
-            }
-        }
-        Ok(Err(WsError::Io(e))) if is_unreachable(&e) => {
-            Err(LinkEnd::Unreachable(format!("IO error: {e}")))
-        }
-        Ok(Err(e)) => Err(LinkEnd::Closed(e.to_string())),
+        Ok(Err(end)) => Err(end),
     }
 }
 
-fn is_unreachable(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::{ConnectionRefused, HostUnreachable, NetworkUnreachable, TimedOut};
-    matches!(
-        e.kind(),
-        ConnectionRefused | HostUnreachable | NetworkUnreachable | TimedOut
-    )
+/// How a failed upgrade ends the link: HTTP 401/403 is a rejection; a TLS failure says what it means.
+fn refused(error: &WsError) -> LinkEnd {
+    match error {
+        WsError::Http(response) => {
+            let status = response.status();
+            if status.as_u16() == 401 || status.as_u16() == 403 {
+                LinkEnd::Rejected(format!("HTTP {status} on the WebSocket upgrade"))
+            } else {
+                LinkEnd::Closed(format!("HTTP {status} on the WebSocket upgrade"))
+            }
+        }
+        other => match crate::link::net::tls::find_rustls(other) {
+            Some(tls) => LinkEnd::Closed(crate::link::net::tls::describe(tls)),
+            None => LinkEnd::Closed(other.to_string()),
+        },
+    }
 }
 
 /// Words that, in a server's refusal, mean the credentials are no good ("Unauthorized", "Authentication error",

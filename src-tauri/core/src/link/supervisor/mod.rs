@@ -113,7 +113,7 @@ impl Supervisor {
     pub fn new(target: Target, heartbeat: Heartbeat) -> Result<Self, SpecError> {
         let spec = link_spec(&target, heartbeat)?;
         let connector = Arc::new(NetConnector(target.profile.protocol));
-        let rest = Rest::new(crate::link::auth::http_client(), &target);
+        let rest = Rest::new(target.net.http(), &target);
         Ok(Self {
             events: Events::new(&target, rest.clone()),
             lists: Lists::new(&target, rest.clone()),

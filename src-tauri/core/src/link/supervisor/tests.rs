@@ -127,6 +127,7 @@ fn supervisor(links: Vec<Vec<Step>>) -> (Supervisor, Arc<Scripted>) {
         token: Some(Token::new("t")),
         cursor: None,
         discover_base: false,
+        net: crate::link::net::Net::for_tests(),
     };
     let scripted = Arc::new(Scripted {
         links: Mutex::new(links.into()),
@@ -411,6 +412,7 @@ fn with_lists(server: &str, links: Vec<Vec<Step>>, discover_base: bool) -> Super
         token: Some(Token::new("t")),
         cursor: None,
         discover_base,
+        net: crate::link::net::Net::for_tests(),
     };
     let scripted = Arc::new(Scripted {
         links: Mutex::new(links.into()),
@@ -561,6 +563,7 @@ async fn a_record_that_cannot_be_fetched_is_said_and_the_alert_still_comes() {
         token: None,
         cursor: None,
         discover_base: false,
+        net: crate::link::net::Net::for_tests(),
     };
     let scripted = Arc::new(Scripted {
         links: Mutex::new(
@@ -620,6 +623,7 @@ async fn a_record_refused_with_401_is_that_records_problem_and_the_link_stays_up
         token: Some(Token::new("t")),
         cursor: None,
         discover_base: false,
+        net: crate::link::net::Net::for_tests(),
     };
     let scripted = Arc::new(Scripted {
         links: Mutex::new(
@@ -687,6 +691,7 @@ fn over_the_wire(server: &str) -> Supervisor {
         token: Some(Token::new("t")),
         cursor: None,
         discover_base: false,
+        net: crate::link::net::Net::for_tests(),
     };
     Supervisor::new(target, Heartbeat::default()).unwrap()
 }

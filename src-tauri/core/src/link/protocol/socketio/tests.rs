@@ -18,6 +18,7 @@ fn spec() -> LinkSpec {
         heartbeat: Heartbeat::default(),
         limits: Limits::default(),
         recovery: None,
+        net: crate::link::net::Net::for_tests(),
     }
 }
 
