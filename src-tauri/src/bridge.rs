@@ -114,6 +114,8 @@ impl Sink for ShellSink {
                     }
                 }
             }
+            // "Sign in again" from a notification: the window comes forward with the form.
+            DeskEvent::SignIn { .. } => show_main_window(&self.app),
             DeskEvent::Notice { .. } => {}
         }
         true

@@ -7,6 +7,7 @@
 //! url = "http://10.0.4.2:8080"
 //! label = "Station 4"
 //! vars = { station_id = "4" }
+//! username = "officer"
 //! ```
 
 use std::collections::BTreeMap;
@@ -31,6 +32,9 @@ pub struct ServerEntry {
     /// Profile variables as entered at sign-in.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vars: BTreeMap<String, String>,
+    /// The username last signed in with (to sign in again with the password only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     /// The built-in demo backend: started again on this URL's port at every start, and signed in anew.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
@@ -120,6 +124,7 @@ mod tests {
             url: url.into(),
             label: "Station 4".into(),
             vars: BTreeMap::from([("station_id".into(), "4".into())]),
+            username: Some("officer".into()),
             demo: false,
         }
     }

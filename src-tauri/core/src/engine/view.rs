@@ -103,6 +103,10 @@ pub struct ServerView {
     /// Unread alerts from it.
     #[ts(type = "number")]
     pub unread: u64,
+    /// Its sign-in's lifetime, when the token's end is known.
+    pub session: Option<super::SessionView>,
+    /// What signing in to it again needs besides the password.
+    pub sign_in: super::SignInAgain,
 }
 
 /// A time a link was down and the backend could not tell what was missed.
@@ -267,6 +271,24 @@ pub enum Notice {
         /// What does not fit.
         message: String,
     },
+    /// A server's sign-in cannot be renewed and ends at `expires_at` (or ended): sign in again.
+    SessionEnding {
+        /// The server.
+        server: ServerId,
+        /// What the user calls it.
+        label: String,
+        /// When the token expires.
+        expires_at: Timestamp,
+    },
+    /// A server's sign-in was renewed.
+    SessionRenewed {
+        /// The server.
+        server: ServerId,
+        /// What the user calls it.
+        label: String,
+        /// When the new token expires.
+        expires_at: Timestamp,
+    },
     /// A saved or scripted server could not be connected.
     ConnectFailed {
         /// The server as given.
@@ -323,6 +345,11 @@ pub enum DeskEvent {
         id: String,
         /// Repeated notifications went unanswered: bring the window to the front and ask for attention.
         escalate: bool,
+    },
+    /// Open the sign-in form for this server, filled in (a notification's "Sign in again").
+    SignIn {
+        /// The server.
+        server: ServerId,
     },
     /// Something the user should know.
     Notice {
@@ -502,6 +529,8 @@ pub fn typescript() -> String {
             Moment::decl(),
             Life::decl(),
             AlertRow::decl(),
+            super::SessionView::decl(),
+            super::SignInAgain::decl(),
             ServerView::decl(),
             GapView::decl(),
             NotificationsView::decl(),

@@ -1,15 +1,19 @@
-//! Sign-in: the login request that exchanges a username and password for a token, and where tokens live.
+//! Sign-in: the login request that exchanges a username and password for a token, the refresh request that
+//! renews it, and where tokens live.
 //!
 //! Tokens live in the OS keyring only ([`KeyringStore`]: Secret Service on Linux, entry service `alertdesk`,
-//! user `<profile>@<server>`), never in a file, a log or the history. [`MemoryStore`] serves unit tests.
+//! user `<profile>@<server>`, and the refresh token, where the login answered one, as
+//! `<profile>@<server> refresh`), never in a file, a log or the history. [`MemoryStore`] serves unit tests.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 
 use serde_json::Value;
 
+use super::session::Credentials;
 use super::{base, http};
-use crate::domain::{Server, Token};
+use crate::domain::{Server, Timestamp, Token};
+use crate::profile::login::AnswerPaths;
 use crate::profile::{render_value, template, Profile, Scope};
 
 /// The keyring service name.
@@ -36,6 +40,31 @@ pub trait TokenStore: Send + Sync {
 /// The keyring account of a profile on a server.
 pub fn account(profile: &str, server: &Server) -> String {
     format!("{profile}@{server}")
+}
+
+/// The keyring account of the refresh token kept next to `account`'s token.
+pub fn refresh_account(account: &str) -> String {
+    format!("{account} refresh")
+}
+
+/// Writes `credentials` to the token store: the token, and the refresh token next to it (a stale one goes).
+pub fn keep(
+    tokens: &dyn TokenStore,
+    account: &str,
+    credentials: &Credentials,
+) -> Result<(), KeyringError> {
+    tokens.set(account, &credentials.token)?;
+    let refresh_account = refresh_account(account);
+    match &credentials.refresh {
+        Some(refresh) => tokens.set(&refresh_account, refresh),
+        None => tokens.delete(&refresh_account).map(|_| ()),
+    }
+}
+
+/// Removes `account`'s token and the refresh token kept next to it; `false` when there was neither.
+pub fn forget(tokens: &dyn TokenStore, account: &str) -> Result<bool, KeyringError> {
+    let refresh = tokens.delete(&refresh_account(account))?;
+    Ok(tokens.delete(account)? || refresh)
 }
 
 /// The OS keyring (Secret Service on Linux).
@@ -132,10 +161,17 @@ pub enum LoginError {
 /// A successful sign-in.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
-    /// The token.
-    pub token: Token,
+    /// The token, its refresh token and its lifetime.
+    pub credentials: Credentials,
     /// The REST base where the login answered, when it was looked for and is not the profile's default.
     pub api_base: Option<String>,
+}
+
+impl SignedIn {
+    /// The access token.
+    pub fn token(&self) -> &Token {
+        &self.credentials.token
+    }
 }
 
 /// Runs the profile's login request and returns the token. With `discover_base` (the profile has `api_base`
@@ -162,13 +198,16 @@ pub async fn login(
             vars.insert(base::VARIABLE.into(), candidate.clone());
         }
         match login_once(http, profile, server, username, password, &vars).await {
-            Ok(token) => {
+            Ok(credentials) => {
                 let api_base = (default.as_ref() != Some(candidate) && default.is_some())
                     .then(|| candidate.clone());
                 if let Some(found) = &api_base {
                     tracing::info!(%server, "login answered at REST base {}", base::shown(found));
                 }
-                return Ok(SignedIn { token, api_base });
+                return Ok(SignedIn {
+                    credentials,
+                    api_base,
+                });
             }
             Err(Attempt::WrongPath(e)) => last = Some(e),
             Err(Attempt::Failed(e)) => return Err(e),
@@ -190,7 +229,7 @@ async fn login_once(
     username: &str,
     password: &Token,
     vars: &BTreeMap<String, String>,
-) -> Result<Token, Attempt> {
+) -> Result<Credentials, Attempt> {
     let failed = |e| Attempt::Failed(e);
     let login = profile
         .auth
@@ -240,13 +279,133 @@ async fn login_once(
     let answer: Value = http::read_json(response)
         .await
         .map_err(|e| request_error(e.to_string()))?;
-    match template::select_first(&answer, &login.token) {
-        Some(Value::String(token)) if !token.is_empty() => Ok(Token::new(token.clone())),
-        _ => Err(failed(LoginError::NoToken {
+    read_credentials(&answer, login.answer(), None).ok_or_else(|| {
+        failed(LoginError::NoToken {
             server: server.to_string(),
             path: login.token.clone(),
-        })),
+        })
+    })
+}
+
+/// The token, refresh token and lifetime an answer holds where `paths` say (`None` without a token). A refresh
+/// answer without a new refresh token keeps `kept`.
+fn read_credentials(
+    answer: &Value,
+    paths: AnswerPaths<'_>,
+    kept: Option<&Token>,
+) -> Option<Credentials> {
+    let text = |path: &str| match template::select_first(answer, path) {
+        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    };
+    let token = text(paths.token)?;
+    let refresh = paths
+        .refresh_token
+        .and_then(text)
+        .map(Token::new)
+        .or_else(|| kept.cloned());
+    let expires_in =
+        paths
+            .expires_in
+            .and_then(|path| match template::select_first(answer, path)? {
+                Value::Number(n) => n.as_u64(),
+                Value::String(s) => s.trim().parse().ok(),
+                _ => None,
+            });
+    Some(Credentials::new(
+        Token::new(token),
+        refresh,
+        expires_in,
+        Timestamp::now(),
+    ))
+}
+
+/// Why renewing a token failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RefreshError {
+    /// The profile declares no refresh request, or there is no refresh token.
+    #[error("no way to renew the sign-in to {0} (no refresh request or no refresh token)")]
+    Unavailable(String),
+    /// The server refused the refresh token: only signing in again helps.
+    #[error("{server} refused to renew the sign-in (HTTP {status})")]
+    Rejected {
+        /// The server.
+        server: String,
+        /// Its HTTP status.
+        status: u16,
+    },
+    /// The request failed (network, server error, an answer without a token): worth trying again.
+    #[error("renewing the sign-in to {server} failed: {message}")]
+    Failed {
+        /// The server.
+        server: String,
+        /// What went wrong.
+        message: String,
+    },
+}
+
+impl RefreshError {
+    /// Whether only signing in again helps (as opposed to trying again later).
+    pub fn is_final(&self) -> bool {
+        matches!(self, Self::Unavailable(_) | Self::Rejected { .. })
     }
+}
+
+/// Runs the profile's `[auth.login.refresh]` request with `current`'s refresh token and returns the new
+/// credentials (keeping the refresh token when the answer has no new one).
+pub async fn refresh(
+    http: &reqwest::Client,
+    profile: &Profile,
+    server: &Server,
+    current: &Credentials,
+    vars: &BTreeMap<String, String>,
+) -> Result<Credentials, RefreshError> {
+    let unavailable = || RefreshError::Unavailable(server.to_string());
+    let login = profile.auth.login.as_ref().ok_or_else(unavailable)?;
+    let (spec, paths) = login
+        .refresh
+        .as_ref()
+        .zip(login.refresh_answer())
+        .ok_or_else(unavailable)?;
+    let refresh_token = current.refresh.as_ref().ok_or_else(unavailable)?;
+    let failed = |message: String| RefreshError::Failed {
+        server: server.to_string(),
+        message,
+    };
+    let mut vars = vars.clone();
+    vars.insert("refresh_token".into(), refresh_token.expose().to_string());
+    vars.insert("token".into(), current.token.expose().to_string());
+    let scope = Scope::of_vars(&vars);
+    let path = spec
+        .path
+        .render_path(&scope)
+        .map_err(|e| failed(e.to_string()))?;
+    let body = render_value(&spec.body, &scope).map_err(|e| failed(e.to_string()))?;
+    let url = server.http_url(&path).map_err(|e| failed(e.to_string()))?;
+    let method =
+        reqwest::Method::from_bytes(spec.method.as_bytes()).map_err(|e| failed(e.to_string()))?;
+    let response = http
+        .request(method, url)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| failed(http::describe(&e)))?;
+    let status = response.status();
+    // 400 is how OAuth servers say the grant is invalid (RFC 6749 5.2); 401 and 403 how others do.
+    if matches!(status.as_u16(), 400 | 401 | 403) {
+        return Err(RefreshError::Rejected {
+            server: server.to_string(),
+            status: status.as_u16(),
+        });
+    }
+    if !status.is_success() {
+        return Err(failed(format!("HTTP {status} at {path}")));
+    }
+    let answer: Value = http::read_json(response)
+        .await
+        .map_err(|e| failed(e.to_string()))?;
+    read_credentials(&answer, paths, Some(refresh_token))
+        .ok_or_else(|| failed(format!("the answer has no token at {:?}", paths.token)))
 }
 
 /// The HTTP client every REST call uses: see [`super::http`] (TLS verified, bounded in time, redirects only

@@ -12,7 +12,9 @@
 //! - [`rest`]: the REST client every fetch uses (the profile's auth header, list answers in common shapes).
 //! - [`base`]: where the server keeps its REST API, found on first contact when the user did not say.
 //! - [`http`]: the one HTTP client (redirects only within the origin) and reading answers within a size cap.
-//! - [`auth`]: the login request and the token stores (the OS keyring, the only place tokens are kept).
+//! - [`auth`]: the login and refresh requests and the token stores (the OS keyring, the only place tokens are
+//!   kept).
+//! - [`session`]: how long a sign-in lasts (a JWT's `exp`, `expires_in`) and when to renew it or warn.
 //! - [`writeback`]: telling the server an alert was acknowledged, where the profile says how.
 //! - [`wake`]: notices a wake from sleep or a network change, so links reconnect at once.
 //! - [`probe`]: what a server really speaks, held against a profile (`alertdesk profile probe`).
@@ -28,6 +30,7 @@ pub mod probe;
 pub mod protocol;
 pub mod rest;
 pub mod seen;
+pub mod session;
 pub mod spec;
 pub mod supervisor;
 pub mod wake;

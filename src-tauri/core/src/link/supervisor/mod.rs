@@ -27,8 +27,9 @@ use super::protocol::{Heartbeat, LinkEnd, LinkEvent, LinkSpec, Recovery, Transpo
 use super::rest::Rest;
 use super::spec::{link_spec, SpecError};
 use super::{Abandoned, LinkState, Outcome, Reporter, Target, Update};
-use crate::domain::{Source, Timestamp};
+use crate::domain::{Source, Timestamp, Token};
 use crate::profile::Protocol;
+use renew::{renewed, swap_event, Swap, Swapped};
 
 /// A link counts as stable, and the backoff starts over, after it stayed up this long, or as soon as it carried
 /// live events: a link that works end to end (authenticated, caught up, delivering) earns a quick retry, while a
@@ -82,6 +83,10 @@ pub struct Supervisor {
     rest: Rest,
     /// The REST base is known (set by the user, found, or looked for in vain).
     base_settled: bool,
+    /// Renewed tokens from the engine (see `renew.rs`).
+    tokens: Option<watch::Receiver<Token>>,
+    /// A renewed token arrived while the link was not live: the next attempt starts at once.
+    retry_now: bool,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -115,7 +120,25 @@ impl Supervisor {
             unreachable: false,
             down_since: None,
             polling: false,
+            tokens: None,
+            retry_now: false,
         })
+    }
+
+    /// Takes the tokens `tokens` brings from now on (a renewed sign-in) into the running link without losing an
+    /// event (see `renew.rs`).
+    #[must_use]
+    pub fn with_tokens(mut self, tokens: watch::Receiver<Token>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// Starts as a link that has been down since `since` (a link started again after a new sign-in): the first
+    /// catch-up then says what it cannot tell about that time.
+    #[must_use]
+    pub fn with_down_since(mut self, since: Option<Timestamp>) -> Self {
+        self.down_since = since;
+        self
     }
 
     /// Uses another way to open links (tests).
@@ -161,9 +184,21 @@ impl Supervisor {
                 result = self.one_link(&out) => result,
                 () = &mut shutdown => return stopped(&out).await,
             };
-            let woke = end == LinkEnd::Woken;
+            let woken_up = end == LinkEnd::Woken;
             let reason = match end {
                 LinkEnd::Abandoned => return Outcome::Stopped,
+                // Refused, but a renewed token is already here: it gets its chance.
+                LinkEnd::Rejected(reason) if self.token_waiting() => {
+                    let token = self
+                        .tokens
+                        .as_mut()
+                        .map(|rx| rx.borrow_and_update().clone());
+                    if let Some(token) = token {
+                        self.take_token(token);
+                    }
+                    self.retry_now = true;
+                    format!("{reason}; trying the renewed sign-in")
+                }
                 LinkEnd::Rejected(reason) => return auth_failed(&out, reason).await,
                 LinkEnd::Closed(reason) => {
                     self.unreachable = false;
@@ -185,6 +220,7 @@ impl Supervisor {
                 }
             }
             self.down_since.get_or_insert_with(Timestamp::now);
+            let woke = woken_up || std::mem::take(&mut self.retry_now);
             let delay = if woke {
                 Duration::ZERO
             } else {
@@ -266,17 +302,22 @@ impl Supervisor {
                 () = tokio::time::sleep_until(until) => {}
                 () = back_online(self.unreachable.then(|| self.spec.url.clone()), deadline) => return Ok(()),
                 () = woken(self.wake.as_mut()) => return Ok(()),
+                token = renewed(self.tokens.as_mut()) => {
+                    self.take_token(token);
+                    return Ok(());
+                }
             }
         }
     }
 
     /// One connection: opens the link, handles its events until it ends. Returns how it ended and whether it
-    /// got live.
+    /// got live. A renewed token swaps in a new link while live (see `renew.rs`).
     async fn one_link(&mut self, out: &Reporter) -> (LinkEnd, bool) {
         let (tx, mut rx) = mpsc::channel(256);
         self.link_traffic = false;
         let mut link = self.connector.open(self.spec.clone(), tx);
         let mut live = false;
+        let mut swap: Option<Swap> = None;
         let end = loop {
             tokio::select! {
                 event = rx.recv() => {
@@ -300,9 +341,64 @@ impl Supervisor {
                     link.abort();
                     break LinkEnd::Woken;
                 }
+                token = renewed(self.tokens.as_mut()) => {
+                    self.take_token(token);
+                    if live {
+                        if let Some(old) = swap.replace(self.open_swap()) {
+                            old.link.abort();
+                        }
+                    } else {
+                        link.abort();
+                        self.retry_now = true;
+                        break LinkEnd::Closed("the sign-in was renewed: connecting with the new token".into());
+                    }
+                }
+                swapped = swap_event(swap.as_mut()) => match swapped {
+                    Swapped::Connected(connected) => {
+                        let Some(next) = swap.take() else { continue };
+                        link.abort();
+                        // What the old link had already received is delivered; then the new one takes over.
+                        while let Ok(event) = rx.try_recv() {
+                            if let Err(end) = self.handle(event, out, &mut live).await {
+                                return (end, live);
+                            }
+                        }
+                        (link, rx) = (next.link, next.events);
+                        self.link_traffic = false;
+                        if let Err(end) = self.handle(connected, out, &mut live).await {
+                            link.abort();
+                            break end;
+                        }
+                    }
+                    Swapped::Event(event) => {
+                        if let Err(end) = self.handle(event, out, &mut live).await {
+                            link.abort();
+                            break end;
+                        }
+                    }
+                    Swapped::Ended(LinkEnd::Rejected(reason)) => {
+                        swap = None;
+                        link.abort();
+                        break LinkEnd::Rejected(reason);
+                    }
+                    Swapped::Ended(other) => {
+                        swap = None;
+                        tracing::info!(server = %self.target.server, "the link with the renewed sign-in did not connect ({other:?}); the current one stays");
+                    }
+                },
             }
         };
+        if let Some(pending) = swap {
+            pending.link.abort();
+        }
         (end, live)
+    }
+
+    /// A renewed token is waiting to be taken.
+    fn token_waiting(&self) -> bool {
+        self.tokens
+            .as_ref()
+            .is_some_and(|rx| rx.has_changed().unwrap_or(false))
     }
 
     async fn handle(
@@ -543,5 +639,6 @@ async fn woken(wake: Option<&mut watch::Receiver<u64>>) {
     }
 }
 
+mod renew;
 #[cfg(test)]
 mod tests;
