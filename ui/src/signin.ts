@@ -10,6 +10,9 @@ export interface Prefill {
   profile?: string;
   server?: string;
   label?: string;
+  /** Signing in again: the username is known, only the password is asked for. */
+  username?: string;
+  vars?: Partial<Record<string, string>>;
 }
 
 export class SignIn {
@@ -60,9 +63,17 @@ export class SignIn {
     this.fillProfiles(prefill.profile);
     if (prefill.server !== undefined) this.q<HTMLInputElement>('sign-in-server').value = prefill.server;
     if (prefill.label !== undefined) this.q<HTMLInputElement>('sign-in-label').value = prefill.label;
+    if (prefill.username !== undefined) this.q<HTMLInputElement>('sign-in-username').value = prefill.username;
+    const vars = prefill.vars ?? {};
+    for (const input of this.dialog.querySelectorAll<HTMLInputElement>('input[data-variable]')) {
+      const value = vars[input.dataset.variable ?? ''];
+      if (value !== undefined) input.value = value;
+    }
     this.q<HTMLInputElement>('sign-in-password').value = '';
     if (!this.dialog.open) this.dialog.showModal();
-    this.q<HTMLSelectElement>('sign-in-profile').focus();
+    // Signing in again: everything but the password is there.
+    const again = prefill.username !== undefined && !this.q('sign-in-credentials').hidden;
+    (again ? this.q<HTMLInputElement>('sign-in-password') : this.q<HTMLSelectElement>('sign-in-profile')).focus();
   }
 
   close(): void {

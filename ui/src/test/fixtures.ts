@@ -45,6 +45,8 @@ export function server(change: Partial<ServerView> = {}): ServerView {
     down_since: null,
     latency_ms: 3,
     unread: 0,
+    session: null,
+    sign_in: { profile: 'station-reports', username: 'officer', vars: { station_id: '4' } },
     ...change,
   };
 }

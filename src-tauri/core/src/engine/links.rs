@@ -105,8 +105,7 @@ impl Actor {
             other => credentials_of(other),
         };
         let token = credentials.as_ref().map(|c| c.token.clone());
-        let profile_name = profile.name.clone();
-        let (s, p) = (id.clone(), profile_name.clone());
+        let (s, p) = (id.clone(), profile.name.clone());
         let stored = self.history.call(move |st| st.cursor(&s, &p)).await?;
         let lists: Vec<String> = profile
             .backfill
@@ -134,37 +133,15 @@ impl Actor {
             cursor,
             discover_base,
         };
-        let now = Timestamp::now();
         let session = credentials.map(|c| Session::new(c, &target.profile, self.timing));
         // A link started again (a new sign-in) after it was down: its first catch-up covers that time.
         let down_since = self.links.get(&id).and_then(|l| l.view.down_since);
-        let mut view = ServerView {
-            server: id.clone(),
-            label: if entry.label.is_empty() {
-                default_label(&target.profile, &server)
-            } else {
-                entry.label.clone()
-            },
-            profile: profile_name,
-            demo: entry.demo,
-            scripted,
-            link: LinkState::Connecting,
-            since: now,
-            down_since: None,
-            latency_ms: None,
-            unread: 0,
-            session: session.as_ref().and_then(Session::view),
-            sign_in: SignInAgain {
-                profile: entry.profile.clone(),
-                username: entry.username.clone(),
-                vars: entry.vars.clone(),
-            },
-        };
+        let mut view = new_view(&entry, &target, scripted, session.as_ref());
         let (stop, tokens) = if missing_token {
             view.link = LinkState::AuthFailed {
                 reason: NO_TOKEN.into(),
             };
-            view.down_since = Some(now);
+            view.down_since = Some(view.since);
             (None, None)
         } else {
             let (stop, tokens) = self.start_link(&id, &target, down_since)?;
@@ -302,5 +279,36 @@ impl Actor {
             TaskEnd::Response(attempt) => self.on_response(*attempt).await,
             TaskEnd::Renewed(server, renewed) => self.on_renewed(server, *renewed).await,
         }
+    }
+}
+
+/// A link's view as it starts: connecting.
+fn new_view(
+    entry: &ServerEntry,
+    target: &Target,
+    scripted: bool,
+    session: Option<&Session>,
+) -> ServerView {
+    ServerView {
+        server: target.server.id(),
+        label: if entry.label.is_empty() {
+            default_label(&target.profile, &target.server)
+        } else {
+            entry.label.clone()
+        },
+        profile: target.profile.name.clone(),
+        demo: entry.demo,
+        scripted,
+        link: LinkState::Connecting,
+        since: Timestamp::now(),
+        down_since: None,
+        latency_ms: None,
+        unread: 0,
+        session: session.and_then(Session::view),
+        sign_in: SignInAgain {
+            profile: entry.profile.clone(),
+            username: entry.username.clone(),
+            vars: entry.vars.clone(),
+        },
     }
 }

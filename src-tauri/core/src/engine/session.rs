@@ -52,6 +52,8 @@ pub struct SignInAgain {
 }
 
 /// One link's sign-in.
+// Independent facts about the sign-in (renewable, under way, said, refused), not a state machine.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug)]
 pub(super) struct Session {
     pub(super) credentials: Credentials,
@@ -401,5 +403,87 @@ pub(super) fn credentials_of(token: TokenSource) -> Option<Credentials> {
         TokenSource::Given(token) => Some(Credentials::of_token(token, None, Timestamp::now())),
         TokenSource::SignedIn(credentials) => Some(credentials),
         TokenSource::Stored | TokenSource::Without => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Token;
+
+    fn profile(refresh: bool) -> Profile {
+        let mut text = String::from(
+            "name = \"p\"\nprotocol = \"socketio\"\n[auth]\nmode = \"socketio\"\n[auth.login]\npath = \"/login\"\ntoken = \"token\"\nrefresh_token = \"refresh\"\n",
+        );
+        if refresh {
+            text.push_str("[auth.login.refresh]\npath = \"/refresh\"\n");
+        }
+        text.push_str("[[rules]]\nevent = \"e\"\nkind = \"report\"\n");
+        Profile::parse(&text, "t").unwrap()
+    }
+
+    fn timing() -> Timing {
+        Timing {
+            renew_before: Duration::from_secs(300),
+            warn_before: Duration::from_secs(600),
+        }
+    }
+
+    fn lasting(secs: u64, refresh: Option<&str>) -> Credentials {
+        Credentials::new(
+            Token::new("opaque"),
+            refresh.map(Token::new),
+            Some(secs),
+            Timestamp::now(),
+        )
+    }
+
+    #[test]
+    fn a_renewable_session_renews_and_warns_only_if_it_expires_unrenewed() {
+        let c = lasting(3600, Some("r"));
+        let s = Session::new(c.clone(), &profile(true), timing());
+        assert!(s.renewable);
+        assert_eq!(s.renew_due, timing().renew_at(&c));
+        assert_eq!(s.warn_due, c.expires_at, "no warning before its end");
+        assert_eq!(s.due(), s.renew_due);
+        let view = s.view().unwrap();
+        assert!(view.renews && !view.ending);
+    }
+
+    #[test]
+    fn a_session_that_cannot_be_renewed_warns_ahead() {
+        // The profile renews, but this sign-in has no refresh token; and the other way round.
+        for (c, p) in [
+            (lasting(3600, None), profile(true)),
+            (lasting(3600, Some("r")), profile(false)),
+        ] {
+            let s = Session::new(c.clone(), &p, timing());
+            assert!(!s.renewable);
+            assert_eq!(s.renew_due, None);
+            assert_eq!(s.warn_due, timing().warn_at(&c));
+            assert!(!s.view().unwrap().renews);
+        }
+        // A token whose end is unknown: nothing to do, nothing to show.
+        let unknown = Credentials::of_token(Token::new("opaque"), None, Timestamp::now());
+        let s = Session::new(unknown, &profile(false), timing());
+        assert_eq!((s.due(), s.view()), (None, None));
+    }
+
+    #[test]
+    fn nothing_is_due_twice() {
+        let mut s = Session::new(lasting(10, None), &profile(false), timing());
+        assert!(
+            s.due().unwrap() <= Timestamp::now(),
+            "shorter than the warning: due at once"
+        );
+        s.warned = true;
+        assert_eq!(s.due(), None);
+        let mut s = Session::new(lasting(10, Some("r")), &profile(true), timing());
+        s.renewing = true;
+        assert_eq!(
+            s.due(),
+            s.warn_due,
+            "a renewal under way is not started again"
+        );
     }
 }

@@ -417,6 +417,194 @@ pub fn http_client() -> reqwest::Client {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::link::test_http::{Answer, TestHttp};
+
+    const REFRESHING: &str = r#"
+name = "refreshing"
+protocol = "socketio"
+[auth]
+mode = "socketio"
+[auth.login]
+path = "/api/login"
+token = "token"
+refresh_token = "refreshToken"
+expires_in = "expiresIn"
+[auth.login.refresh]
+path = "/api/refresh"
+body = { refreshToken = "{{$refresh_token}}" }
+[[rules]]
+event = "e"
+kind = "report"
+"#;
+
+    fn server(http: &TestHttp) -> Server {
+        Server::parse(&http.url).unwrap()
+    }
+
+    #[tokio::test]
+    async fn login_keeps_the_refresh_token_and_lifetime() {
+        let http = TestHttp::start(|_| {
+            Answer::Json(
+                200,
+                serde_json::json!({"token": "A1", "refreshToken": "R1", "expiresIn": 90}),
+            )
+        })
+        .await;
+        let profile = Profile::parse(REFRESHING, "t").unwrap();
+        let before = Timestamp::now();
+        let signed_in = login(
+            &http_client(),
+            &profile,
+            &server(&http),
+            "officer",
+            &Token::new("pw"),
+            &BTreeMap::new(),
+            false,
+        )
+        .await
+        .unwrap();
+        let c = signed_in.credentials;
+        assert_eq!(
+            (c.token.expose(), c.refresh.unwrap().expose()),
+            ("A1", "R1")
+        );
+        let lasts = c.expires_at.unwrap().since(before).num_seconds();
+        assert!((89..=91).contains(&lasts), "{lasts}");
+    }
+
+    #[tokio::test]
+    async fn refresh_sends_the_refresh_token_and_reads_what_comes_back() {
+        let http = TestHttp::start(|r| match r.path() {
+            "/api/refresh" if String::from_utf8_lossy(&r.body).contains("R1") => Answer::Json(
+                200,
+                serde_json::json!({"token": "A2", "refreshToken": "R2", "expiresIn": "60"}),
+            ),
+            // Rotated: R2 gives a token, and no new refresh token (the one used is kept).
+            "/api/refresh" if String::from_utf8_lossy(&r.body).contains("R2") => {
+                Answer::Json(200, serde_json::json!({"token": "A3"}))
+            }
+            "/api/refresh" if String::from_utf8_lossy(&r.body).contains("broken") => {
+                Answer::Json(503, serde_json::json!({"error": "busy"}))
+            }
+            "/api/refresh" if String::from_utf8_lossy(&r.body).contains("empty") => {
+                Answer::Json(200, serde_json::json!({"ok": true}))
+            }
+            _ => Answer::Json(401, serde_json::json!({"error": "invalid refresh token"})),
+        })
+        .await;
+        let profile = Profile::parse(REFRESHING, "t").unwrap();
+        let (client, server) = (http_client(), server(&http));
+        let vars = BTreeMap::new();
+        let current = Credentials::new(
+            Token::new("A1"),
+            Some(Token::new("R1")),
+            Some(10),
+            Timestamp::now(),
+        );
+        let next = refresh(&client, &profile, &server, &current, &vars)
+            .await
+            .unwrap();
+        assert_eq!(
+            (next.token.expose(), next.refresh.as_ref().unwrap().expose()),
+            ("A2", "R2")
+        );
+        assert!(next.expires_at.unwrap() > current.expires_at.unwrap());
+        let third = refresh(&client, &profile, &server, &next, &vars)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                third.token.expose(),
+                third.refresh.as_ref().unwrap().expose()
+            ),
+            ("A3", "R2")
+        );
+        let sent = http.requests();
+        assert_eq!(sent[0].method, "POST");
+        let body: Value = serde_json::from_slice(&sent[0].body).unwrap();
+        assert_eq!(body, serde_json::json!({"refreshToken": "R1"}));
+
+        let with = |refresh: &str| {
+            Credentials::new(
+                Token::new("A"),
+                Some(Token::new(refresh)),
+                None,
+                Timestamp::now(),
+            )
+        };
+        let refused = refresh(&client, &profile, &server, &with("revoked"), &vars)
+            .await
+            .unwrap_err();
+        assert!(refused.is_final(), "{refused}");
+        assert!(
+            refused.to_string().contains("refused to renew"),
+            "{refused}"
+        );
+        for flaky in ["broken", "empty"] {
+            let e = refresh(&client, &profile, &server, &with(flaky), &vars)
+                .await
+                .unwrap_err();
+            assert!(!e.is_final(), "{flaky}: tried again later: {e}");
+            assert!(
+                !e.to_string().contains(flaky),
+                "a secret in the message: {e}"
+            );
+        }
+        // No refresh token, or a profile without a refresh request: nothing to try.
+        let none = Credentials::new(Token::new("A"), None, None, Timestamp::now());
+        assert!(refresh(&client, &profile, &server, &none, &vars)
+            .await
+            .unwrap_err()
+            .is_final());
+        let plain = Profile::load("crowd-monitoring").unwrap();
+        assert!(refresh(&client, &plain, &server, &current, &vars)
+            .await
+            .unwrap_err()
+            .is_final());
+    }
+
+    #[test]
+    fn keep_and_forget_hold_the_refresh_token_next_to_the_token() {
+        let store = MemoryStore::default();
+        let account = "p@http://127.0.0.1:9";
+        let with = Credentials::new(
+            Token::new("A"),
+            Some(Token::new("R")),
+            None,
+            Timestamp::now(),
+        );
+        keep(&store, account, &with).unwrap();
+        assert_eq!(
+            store
+                .get(&refresh_account(account))
+                .unwrap()
+                .unwrap()
+                .expose(),
+            "R"
+        );
+        // Signed in again without a refresh token: the old one goes.
+        let without = Credentials {
+            refresh: None,
+            ..with
+        };
+        keep(&store, account, &without).unwrap();
+        assert!(store.get(&refresh_account(account)).unwrap().is_none());
+        keep(
+            &store,
+            account,
+            &Credentials {
+                refresh: Some(Token::new("R")),
+                ..without
+            },
+        )
+        .unwrap();
+        assert!(forget(&store, account).unwrap());
+        assert!(
+            store.get(account).unwrap().is_none()
+                && store.get(&refresh_account(account)).unwrap().is_none()
+        );
+        assert!(!forget(&store, account).unwrap());
+    }
 
     #[test]
     fn memory_store_round_trip() {

@@ -164,7 +164,7 @@ mod tests {
         // A fractional NumericDate, no iat, and a payload written with base64 padding.
         let token = jwt(&serde_json::json!({"exp": 1_750_000_100.75}));
         let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
-        while parts[1].len() % 4 != 0 {
+        while !parts[1].len().is_multiple_of(4) {
             parts[1].push('=');
         }
         let token = parts.join(".");

@@ -36,15 +36,15 @@ impl Supervisor {
     pub(super) fn take_token(&mut self, token: Token) {
         self.target.token = Some(token);
         self.rest.set_auth(&self.target);
-        match link_spec(&self.target, self.spec.heartbeat.clone()) {
+        match link_spec(&self.target, self.spec.heartbeat) {
             Ok(mut spec) => {
-                spec.limits = self.spec.limits.clone();
+                spec.limits = self.spec.limits;
                 spec.recovery = self.spec.recovery.take();
                 self.spec = spec;
             }
             // The spec was built from this target before; only the token changed.
             Err(e) => {
-                tracing::warn!(server = %self.target.server, "cannot use the renewed token: {e}")
+                tracing::warn!(server = %self.target.server, "cannot use the renewed token: {e}");
             }
         }
         tracing::info!(server = %self.target.server, "the link uses the renewed sign-in");
