@@ -29,7 +29,7 @@ use super::spec::{link_spec, SpecError};
 use super::{Abandoned, LinkState, Outcome, Reporter, Target, Update};
 use crate::domain::{Source, Timestamp, Token};
 use crate::profile::Protocol;
-use renew::{renewed, swap_event, Swap, Swapped};
+use renew::{renewed, retiring_event, swap_event, Links};
 
 /// A link counts as stable, and the backoff starts over, after it stayed up this long, or as soon as it carried
 /// live events: a link that works end to end (authenticated, caught up, delivering) earns a quick retry, while a
@@ -313,84 +313,55 @@ impl Supervisor {
     /// One connection: opens the link, handles its events until it ends. Returns how it ended and whether it
     /// got live. A renewed token swaps in a new link while live (see `renew.rs`).
     async fn one_link(&mut self, out: &Reporter) -> (LinkEnd, bool) {
-        let (tx, mut rx) = mpsc::channel(256);
+        let (tx, rx) = mpsc::channel(256);
         self.link_traffic = false;
-        let mut link = self.connector.open(self.spec.clone(), tx);
+        let mut links = Links::new(self.connector.open(self.spec.clone(), tx), rx);
         let mut live = false;
-        let mut swap: Option<Swap> = None;
         let end = loop {
             tokio::select! {
-                event = rx.recv() => {
+                event = links.events.recv() => {
                     let Some(event) = event else { continue };
                     if let Err(end) = self.handle(event, out, &mut live).await {
-                        link.abort();
                         break end;
                     }
                 }
-                joined = &mut link => {
+                joined = &mut links.link => {
                     let end = joined.unwrap_or_else(|e| LinkEnd::Closed(format!("link task failed: {e}")));
                     // Deliver what the link queued before it ended.
-                    while let Ok(event) = rx.try_recv() {
+                    while let Ok(event) = links.events.try_recv() {
                         if let Err(end) = self.handle(event, out, &mut live).await {
+                            links.stop();
                             return (end, live);
                         }
                     }
                     break end;
                 }
-                () = woken(self.wake.as_mut()) => {
-                    link.abort();
-                    break LinkEnd::Woken;
-                }
+                () = woken(self.wake.as_mut()) => break LinkEnd::Woken,
                 token = renewed(self.tokens.as_mut()) => {
                     self.take_token(token);
                     if live {
-                        if let Some(old) = swap.replace(self.open_swap()) {
-                            old.link.abort();
-                        }
+                        links.start_swap(self.open_swap());
                     } else {
-                        link.abort();
                         self.retry_now = true;
                         break LinkEnd::Closed("the sign-in was renewed: connecting with the new token".into());
                     }
                 }
-                swapped = swap_event(swap.as_mut()) => match swapped {
-                    Swapped::Connected(connected) => {
-                        let Some(next) = swap.take() else { continue };
-                        link.abort();
-                        // What the old link had already received is delivered; then the new one takes over.
-                        while let Ok(event) = rx.try_recv() {
-                            if let Err(end) = self.handle(event, out, &mut live).await {
-                                return (end, live);
-                            }
-                        }
-                        (link, rx) = (next.link, next.events);
-                        self.link_traffic = false;
-                        if let Err(end) = self.handle(connected, out, &mut live).await {
-                            link.abort();
-                            break end;
-                        }
+                swapped = swap_event(links.swap.as_mut()) => {
+                    if let Err(end) = self.on_swapped(swapped, &mut links, out, &mut live).await {
+                        break end;
                     }
-                    Swapped::Event(event) => {
+                }
+                event = retiring_event(links.retiring.as_mut()) => match event {
+                    Some(event) => {
                         if let Err(end) = self.handle(event, out, &mut live).await {
-                            link.abort();
                             break end;
                         }
                     }
-                    Swapped::Ended(LinkEnd::Rejected(reason)) => {
-                        swap = None;
-                        link.abort();
-                        break LinkEnd::Rejected(reason);
-                    }
-                    Swapped::Ended(other) => {
-                        swap = None;
-                        tracing::info!(server = %self.target.server, "the link with the renewed sign-in did not connect ({other:?}); the current one stays");
-                    }
+                    None => links.retired(),
                 },
             }
         };
-        if let Some(pending) = swap {
-            pending.link.abort();
-        }
+        links.stop();
         (end, live)
     }
 

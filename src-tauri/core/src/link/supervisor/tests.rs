@@ -760,9 +760,11 @@ async fn a_renewed_token_swaps_in_a_new_link_before_the_old_one_goes() {
             Step::Message(call("C-2")),
             Step::Wait(Duration::from_secs(2)),
             Step::Message(call("C-old")),
+            Step::Wait(Duration::from_secs(3)),
+            Step::Message(call("C-retired")),
             Step::Wait(Duration::from_secs(3600)),
         ],
-        // The new link connects a second after it is opened.
+        // The new link connects three seconds after it is opened.
         vec![
             Step::Wait(Duration::from_secs(3)),
             Step::Connect,
@@ -785,8 +787,8 @@ async fn a_renewed_token_swaps_in_a_new_link_before_the_old_one_goes() {
     }
     assert_eq!(
         seen[3..],
-        ["alert call-C-2", "live", "alert call-C-3"],
-        "the old link delivers until the new one is live; never down in between"
+        ["alert call-C-2", "alert call-C-3", "alert call-C-old"],
+        "the old link delivers until the new one is connected and a little longer; never down in between"
     );
     tokio::time::sleep(Duration::from_secs(10)).await;
     assert!(rx.try_recv().is_err(), "the old link was not closed");
