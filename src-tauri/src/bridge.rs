@@ -140,6 +140,12 @@ mod tests {
             down_since: None,
             latency_ms: None,
             unread,
+            session: None,
+            sign_in: alertdesk_core::engine::SignInAgain {
+                profile: "p".into(),
+                username: None,
+                vars: std::collections::BTreeMap::new(),
+            },
         }
     }
 
