@@ -232,7 +232,8 @@ impl Actor {
                 }
             }
             Err(e) if e.is_final() => {
-                tracing::warn!(server = %server, "{e}; the user must sign in again");
+                // Said to the user by the warning below; logged here.
+                tracing::info!(server = %server, "{e}; the user must sign in again");
                 session.credentials.refresh = None;
                 session.renewable = false;
                 session.warn_due = Some(Timestamp::now());
@@ -286,7 +287,8 @@ impl Actor {
         let label = link.view.label.clone();
         let local = expires_at.as_datetime().with_timezone(&chrono::Local);
         let ended = expires_at <= Timestamp::now();
-        tracing::warn!(server = %server, "the sign-in to {label} {} at {}: sign in again",
+        // The notice below is what the user sees (the window's banner, `listen`'s line): logged, not said twice.
+        tracing::info!(server = %server, "the sign-in to {label} {} at {}: sign in again",
             if ended { "ended" } else { "ends" }, local.format("%H:%M"));
         if let Some(policy) = self.policy.as_mut() {
             policy.on_session_ending(server, &label, local.time(), ended);
