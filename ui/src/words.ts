@@ -35,7 +35,7 @@ export function noticeText(n: Notice): string {
     case 'problem':
       return `${n.label}: ${n.message}. Check the server's profile (Add server → Test connection, or alertdesk profile probe).`;
     case 'sessionEnding':
-      return `${sessionText(n.label, n.expires_at)} Sign in again to keep alerts arriving.`;
+      return ''; // the "Sign in again" banner says it, and stays until signed in again
     case 'sessionRenewed':
       return ''; // renewed without the user: nothing to say in the window
   }
