@@ -104,6 +104,14 @@ impl Actor {
             TokenSource::Stored => stored_credentials(&self.tokens, &profile, &server).await,
             other => credentials_of(other),
         };
+        // Signed in again while the link still runs (before the old token ended): it takes the new token
+        // without going down.
+        if let Some(view) = credentials
+            .as_ref()
+            .and_then(|c| self.take_sign_in(&entry, c, scripted))
+        {
+            return Ok(view);
+        }
         let token = credentials.as_ref().map(|c| c.token.clone());
         let (s, p) = (id.clone(), profile.name.clone());
         let stored = self.history.call(move |st| st.cursor(&s, &p)).await?;
@@ -255,7 +263,7 @@ impl Actor {
         Ok((!scripted).then(|| auth::account(&profile, &link.target.server)))
     }
 
-    fn save_entries(&mut self) {
+    pub(super) fn save_entries(&mut self) {
         let Some(file) = &self.servers_file else {
             return;
         };

@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use ts_rs::TS;
 
 use super::actor::{Actor, TaskEnd};
+use super::servers::ServerEntry;
 use super::view::{Notice, NoticeLevel};
 use super::TokenSource;
 use crate::domain::{ServerId, Timestamp};
@@ -265,6 +266,53 @@ impl Actor {
                 );
             }
         }
+    }
+
+    /// A new sign-in to a server whose link still runs with the same profile and settings: the running link
+    /// takes the new token (see `link/supervisor/renew.rs`) instead of starting again. `None`: start it anew.
+    pub(super) fn take_sign_in(
+        &mut self,
+        entry: &ServerEntry,
+        credentials: &Credentials,
+        scripted: bool,
+    ) -> Option<super::view::ServerView> {
+        let id = crate::domain::Server::parse(&entry.url).ok()?.id();
+        let link = self.links.get_mut(&id)?;
+        let same = link.entry.profile == entry.profile && link.entry.vars == entry.vars;
+        if !same
+            || link
+                .tokens
+                .as_ref()?
+                .send(credentials.token.clone())
+                .is_err()
+        {
+            return None;
+        }
+        link.target.token = Some(credentials.token.clone());
+        link.session = Some(Session::new(
+            credentials.clone(),
+            &link.target.profile,
+            self.timing,
+        ));
+        link.view.session = link.session.as_ref().and_then(Session::view);
+        link.view.sign_in.username.clone_from(&entry.username);
+        if !entry.label.is_empty() {
+            link.view.label.clone_from(&entry.label);
+        }
+        link.entry = entry.clone();
+        let view = link.view.clone();
+        if let Some(policy) = self.policy.as_mut() {
+            policy.on_session_renewed(&id);
+        }
+        if !scripted && self.servers_file.is_some() {
+            self.entries
+                .retain(|e| !(e.url == entry.url && e.profile == entry.profile));
+            self.entries.push(entry.clone());
+            self.save_entries();
+        }
+        self.pending.servers = true;
+        tracing::info!(server = %id, "signed in again: the running link takes the new token");
+        Some(view)
     }
 
     /// Says once that `server`'s sign-in ends and must be renewed by signing in again.

@@ -125,14 +125,6 @@ impl Supervisor {
         })
     }
 
-    /// Takes the tokens `tokens` brings from now on (a renewed sign-in) into the running link without losing an
-    /// event (see `renew.rs`).
-    #[must_use]
-    pub fn with_tokens(mut self, tokens: watch::Receiver<Token>) -> Self {
-        self.tokens = Some(tokens);
-        self
-    }
-
     /// Starts as a link that has been down since `since` (a link started again after a new sign-in): the first
     /// catch-up then says what it cannot tell about that time.
     #[must_use]
@@ -363,13 +355,6 @@ impl Supervisor {
         };
         links.stop();
         (end, live)
-    }
-
-    /// A renewed token is waiting to be taken.
-    fn token_waiting(&self) -> bool {
-        self.tokens
-            .as_ref()
-            .is_some_and(|rx| rx.has_changed().unwrap_or(false))
     }
 
     async fn handle(

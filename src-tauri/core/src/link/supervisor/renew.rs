@@ -89,6 +89,21 @@ pub(super) enum Swapped {
 }
 
 impl Supervisor {
+    /// Takes the tokens `tokens` brings from now on (a renewed sign-in) into the running link without losing an
+    /// event (see `renew.rs`).
+    #[must_use]
+    pub fn with_tokens(mut self, tokens: watch::Receiver<Token>) -> Self {
+        self.tokens = Some(tokens);
+        self
+    }
+
+    /// A renewed token is waiting to be taken.
+    pub(super) fn token_waiting(&self) -> bool {
+        self.tokens
+            .as_ref()
+            .is_some_and(|rx| rx.has_changed().unwrap_or(false))
+    }
+
     /// Takes `token` for every later connection and REST call.
     pub(super) fn take_token(&mut self, token: Token) {
         self.target.token = Some(token);
