@@ -655,6 +655,8 @@ async fn pausing_notifications_is_shown_to_the_ui() {
 }
 
 /// A WebSocket server that keeps each connection open and records the `token` query of each one.
+// The handshake callback's error type is tungstenite's.
+#[allow(clippy::result_large_err)]
 async fn token_feed() -> (String, Arc<StdMutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
