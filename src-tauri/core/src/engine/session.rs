@@ -6,7 +6,7 @@
 //! (with the new refresh token) and into the running link, which swaps it in without losing an event (see
 //! `link/supervisor/renew.rs`); a link that already ended starts again with it. A refresh token the server
 //! refuses falls back to the warning. A link whose token the server refuses is renewed once before it counts as
-//! signed out. Times are kept as wall-clock times and looked at again at least every [`RECHECK`], so a machine
+//! signed out. Times are kept as wall-clock times and looked at again at least every 30 s, so a machine
 //! that slept past a renewal renews as soon as it wakes.
 
 use std::collections::BTreeMap;
