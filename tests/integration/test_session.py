@@ -261,3 +261,33 @@ def test_a_refused_refresh_token_falls_back_to_signing_in_again(secret_service, 
         assert not notices(listener, "session_renewed")
     finally:
         listener.stop()
+
+
+def test_a_token_that_expired_while_away_is_renewed_at_start(secret_service, servers, tmp_path):
+    """The morning after: the token in the keyring expired overnight, the refresh token did not."""
+    ttl = 3
+    server = servers("crowd-monitoring", REFRESH="1", TOKEN_TTL=str(ttl))
+    profile = tmp_path / "crowd-refresh.toml"
+    profile.write_text(REFRESHING)
+    env = environment(tmp_path)
+    login("alertdesk-cli", str(profile), server, env)
+    account = f"crowd-monitoring@{server.url}"
+    expired = secret_lookup(account)
+    time.sleep(max(0.0, expiry(expired) - time.time()) + 1)
+    listener = Listener(binary("alertdesk"), str(profile), server.url, "--set", f"event_id={EVENT}", env=env,
+                        keep_bus=True)
+    try:
+        listener.wait_status("live", timeout=20)
+        feed = Feed(server)
+        sent = feed.report("good morning")
+        assert collect(listener, {sent}, timeout=10) == [sent]
+        assert notices(listener, "session_renewed"), listener.stderr_lines
+        assert "auth_failed" not in [s["status"] for s in listener.statuses]
+        # Renewed before anyone had to be told, and never live before: nothing to warn about, no outage to report.
+        assert not notices(listener, "session_ending") and not notices(listener, "gap"), listener.stderr_lines
+        deadline = time.monotonic() + 5  # kept off the engine's task
+        while expiry(secret_lookup(account)) <= expiry(expired) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert expiry(secret_lookup(account)) > expiry(expired), "the renewed token is not in the keyring"
+    finally:
+        assert listener.stop() == 0

@@ -109,6 +109,8 @@ pub(super) struct Actor {
     pub(super) problems: Said,
     /// When sessions are renewed and announced (`[session]`).
     pub(super) timing: crate::link::session::Timing,
+    /// Writes renewed sign-ins to the token store, in order.
+    pub(super) keeper: super::session::Keeper,
 }
 
 /// Says each distinct problem of a server at most once every [`Said::EVERY`].
@@ -154,6 +156,7 @@ impl Actor {
         awaiting: Arc<AtomicUsize>,
     ) -> Result<Self, EngineError> {
         let timing = options.settings.session.timing();
+        let keeper = super::session::Keeper::start(Arc::clone(&options.tokens));
         let (history, thread) = History::start(store).map_err(|source| EngineError::Io {
             path: PathBuf::from("history thread"),
             source,
@@ -216,6 +219,7 @@ impl Actor {
             restoring,
             problems: Said::default(),
             timing,
+            keeper,
         })
     }
 

@@ -27,6 +27,8 @@ pub(super) struct Link {
     pub(super) session: Option<Session>,
     /// Hands a renewed token to the running supervisor.
     pub(super) tokens: Option<watch::Sender<Token>>,
+    /// It was live at least once (its `down_since` then marks an outage, not the start).
+    pub(super) was_live: bool,
     /// Stops the supervisor (sent when the link is dropped).
     stop: Option<oneshot::Sender<()>>,
 }
@@ -143,7 +145,11 @@ impl Actor {
         };
         let session = credentials.map(|c| Session::new(c, &target.profile, self.timing));
         // A link started again (a new sign-in) after it was down: its first catch-up covers that time.
-        let down_since = self.links.get(&id).and_then(|l| l.view.down_since);
+        let down_since = self
+            .links
+            .get(&id)
+            .filter(|l| l.was_live)
+            .and_then(|l| l.view.down_since);
         let mut view = new_view(&entry, &target, scripted, session.as_ref());
         let (stop, tokens) = if missing_token {
             view.link = LinkState::AuthFailed {
@@ -170,6 +176,7 @@ impl Actor {
                 entry: entry.clone(),
                 session,
                 tokens,
+                was_live: down_since.is_some(),
                 stop,
             },
         );

@@ -110,6 +110,7 @@ impl Actor {
                 let live = matches!(state, LinkState::Live);
                 if live {
                     link.view.down_since = None;
+                    link.was_live = true;
                 } else {
                     link.view.down_since.get_or_insert(at);
                 }

@@ -111,7 +111,8 @@ impl Session {
     /// The earliest time something is due.
     fn due(&self) -> Option<Timestamp> {
         let renew = self.renew_due.filter(|_| !self.renewing);
-        let warn = self.warn_due.filter(|_| !self.warned);
+        // A renewal under way gets its chance before the warning (it is looked at again when it ends).
+        let warn = self.warn_due.filter(|_| !self.warned && !self.renewing);
         renew.into_iter().chain(warn).min()
     }
 }
@@ -145,7 +146,8 @@ impl Actor {
                 session.renew_due = None;
                 renew.push(server.clone());
             }
-            if session.warn_due.is_some_and(|at| at <= now) && !session.warned {
+            if session.warn_due.is_some_and(|at| at <= now) && !session.warned && !session.renewing
+            {
                 warn.push(server.clone());
             }
         }
@@ -194,7 +196,7 @@ impl Actor {
         match renewed {
             Ok(credentials) => {
                 let account = auth::account(&link.target.profile.name, &link.target.server);
-                keep_in_background(&self.tokens, account, &credentials);
+                self.keeper.keep(account, &credentials);
                 let until = credentials.expires_at;
                 tracing::info!(server = %server, until = ?until, "sign-in renewed");
                 link.target.token = Some(credentials.token.clone());
@@ -211,11 +213,22 @@ impl Actor {
                     .is_some_and(|tx| tx.send(credentials.token.clone()).is_ok());
                 if !taken {
                     let (entry, scripted) = (link.entry.clone(), link.view.scripted);
-                    if let Err(e) = self
+                    match self
                         .add(entry, TokenSource::SignedIn(credentials), scripted)
                         .await
                     {
-                        tracing::error!(server = %server, "cannot start the link again after renewing: {e}");
+                        // Renewed because the server refused the token: if it refuses the new one too before
+                        // the link is live, that is final (no loop of renewals).
+                        Ok(_) => {
+                            if let Some(session) =
+                                self.links.get_mut(&server).and_then(|l| l.session.as_mut())
+                            {
+                                session.refused = refused;
+                            }
+                        }
+                        Err(e) => {
+                            tracing::error!(server = %server, "cannot start the link again after renewing: {e}");
+                        }
                     }
                 }
                 if let Some(policy) = self.policy.as_mut() {
@@ -238,11 +251,10 @@ impl Actor {
                 session.credentials.refresh = None;
                 session.renewable = false;
                 session.warn_due = Some(Timestamp::now());
-                let account = auth::refresh_account(&auth::account(
+                self.keeper.forget_refresh(auth::account(
                     &link.target.profile.name,
                     &link.target.server,
                 ));
-                forget_in_background(&self.tokens, account);
                 let stopped = link
                     .tokens
                     .as_ref()
@@ -422,29 +434,53 @@ pub(super) async fn stored_credentials(
     }
 }
 
-/// [`auth::keep`] off the actor's task (a slow keyring must not hold alerts back); failures are logged.
-fn keep_in_background(
-    tokens: &std::sync::Arc<dyn TokenStore>,
-    account: String,
-    credentials: &Credentials,
-) {
-    let (store, credentials) = (std::sync::Arc::clone(tokens), credentials.clone());
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = auth::keep(store.as_ref(), &account, &credentials) {
-            tracing::error!(
-                "the renewed sign-in could not be kept: {e}; the next start needs a sign-in"
-            );
-        }
-    });
+/// Writes to the token store off the actor's task (a slow keyring must not hold alerts back), one at a time and
+/// in order: with rotating refresh tokens, an older write landing last would keep a spent refresh token.
+pub(super) struct Keeper(tokio::sync::mpsc::UnboundedSender<Keep>);
+
+/// One write.
+enum Keep {
+    /// A renewed sign-in: its token and refresh token.
+    Credentials(String, Box<Credentials>),
+    /// A refresh token the server refused.
+    ForgetRefresh(String),
 }
 
-fn forget_in_background(tokens: &std::sync::Arc<dyn TokenStore>, account: String) {
-    let store = std::sync::Arc::clone(tokens);
-    tokio::task::spawn_blocking(move || {
-        if let Err(e) = store.delete(&account) {
-            tracing::warn!("cannot remove the refused refresh token: {e}");
-        }
-    });
+impl Keeper {
+    /// Starts the writer on the current runtime.
+    pub(super) fn start(tokens: std::sync::Arc<dyn TokenStore>) -> Self {
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Keep>();
+        tokio::spawn(async move {
+            while let Some(write) = rx.recv().await {
+                let store = std::sync::Arc::clone(&tokens);
+                let done = tokio::task::spawn_blocking(move || match write {
+                    Keep::Credentials(account, credentials) => auth::keep(store.as_ref(), &account, &credentials)
+                        .map_err(|e| format!("the renewed sign-in could not be kept: {e}; the next start needs a sign-in")),
+                    Keep::ForgetRefresh(account) => store
+                        .delete(&auth::refresh_account(&account))
+                        .map(|_| ())
+                        .map_err(|e| format!("cannot remove the refused refresh token: {e}")),
+                })
+                .await;
+                match done {
+                    Ok(Ok(())) => {}
+                    Ok(Err(message)) => tracing::error!("{message}"),
+                    Err(e) => tracing::error!("token store write failed: {e}"),
+                }
+            }
+        });
+        Self(tx)
+    }
+
+    fn keep(&self, account: String, credentials: &Credentials) {
+        let _ = self
+            .0
+            .send(Keep::Credentials(account, Box::new(credentials.clone())));
+    }
+
+    fn forget_refresh(&self, account: String) {
+        let _ = self.0.send(Keep::ForgetRefresh(account));
+    }
 }
 
 /// The token of `token` for a link, as [`Credentials`] (none when connecting without).
@@ -532,8 +568,10 @@ mod tests {
         s.renewing = true;
         assert_eq!(
             s.due(),
-            s.warn_due,
-            "a renewal under way is not started again"
+            None,
+            "a renewal under way is not started again, nor warned about before it ends"
         );
+        s.renewing = false;
+        assert_eq!(s.due(), s.renew_due.min(s.warn_due));
     }
 }
