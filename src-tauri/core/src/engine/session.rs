@@ -260,13 +260,16 @@ impl Actor {
                     .as_ref()
                     .is_none_or(tokio::sync::watch::Sender::is_closed);
                 if stopped && session.refused {
-                    // The link ended refused and cannot be renewed: it is signed out.
+                    // The link ended refused and cannot be renewed: it is signed out, which the sign-out alarm
+                    // and the banner say (a warning that it will end would come too late).
+                    session.warned = true;
                     let state = LinkState::AuthFailed {
                         reason: e.to_string(),
                     };
                     self.deliver(&server, &crate::store::Delivered::State(state));
+                } else {
+                    self.warn_session(&server);
                 }
-                self.warn_session(&server);
             }
             Err(e) => {
                 session.failures += 1;
