@@ -69,6 +69,14 @@ def notices(listener: Listener, kind: str) -> list[dict]:
     return out
 
 
+def wait_notice(listener: Listener, kind: str, timeout: float) -> list[dict]:
+    """The `kind` notices printed, once there is one (bounded in time)."""
+    deadline = time.monotonic() + timeout
+    while not notices(listener, kind) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return notices(listener, kind)
+
+
 class Feed:
     """Sends the seed's events to room event:EV1 through its REST routes, with a dispatcher's token of its own."""
 
@@ -150,7 +158,8 @@ def test_with_a_refresh_token_the_shift_goes_on_with_nothing_lost(secret_service
 
         renewed = notices(listener, "session_renewed")
         assert len(renewed) >= shift // ttl - 1, listener.stderr_lines
-        assert server.get("/__test/refreshes").json()["count"] == len(renewed)
+        # Every renewal the server answered was taken (one may be on its way as we look).
+        assert len(renewed) <= server.get("/__test/refreshes").json()["count"] <= len(renewed) + 1
         # Never signed out, never down: each renewal swapped the new token in before the old one expired.
         states = [s["status"] for s in listener.statuses]
         assert "auth_failed" not in states and "reconnecting" not in states, states
@@ -193,7 +202,7 @@ def test_without_a_refresh_token_one_warning_then_signing_in_again_catches_up(se
         assert "the session ends at" in warning["summary"], warning
         assert warning["hints"]["urgency"] == 2 and warning["expire_timeout"] == 0, warning
         assert warning["actions"][0::2] == ["sign_in"] and "Sign in again" in warning["actions"], warning
-        ending = notices(listener, "session_ending")
+        ending = wait_notice(listener, "session_ending", timeout=5)
         assert len(ending) == 1 and ending[0]["server"] == server.url, ending
 
         # The server drops the socket when the token expires and refuses it after: listening ends (exit 3).
@@ -246,10 +255,7 @@ def test_a_refused_refresh_token_falls_back_to_signing_in_again(secret_service, 
         listener.wait_status("live")
         server.post("/__test/revoke-refresh").raise_for_status()
         # The renewal (halfway) is refused: the warning comes at once, before the token expires.
-        deadline = time.monotonic() + ttl
-        while not notices(listener, "session_ending") and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert notices(listener, "session_ending"), listener.stderr_lines
+        assert wait_notice(listener, "session_ending", timeout=ttl), listener.stderr_lines
         assert time.time() < exp
         deadline = time.monotonic() + 5  # removed off the engine's task
         while secret_lookup(f"{account} refresh") is not None and time.monotonic() < deadline:
@@ -281,7 +287,7 @@ def test_a_token_that_expired_while_away_is_renewed_at_start(secret_service, ser
         feed = Feed(server)
         sent = feed.report("good morning")
         assert collect(listener, {sent}, timeout=10) == [sent]
-        assert notices(listener, "session_renewed"), listener.stderr_lines
+        assert wait_notice(listener, "session_renewed", timeout=5), listener.stderr_lines
         assert "auth_failed" not in [s["status"] for s in listener.statuses]
         # Renewed before anyone had to be told, and never live before: nothing to warn about, no outage to report.
         assert not notices(listener, "session_ending") and not notices(listener, "gap"), listener.stderr_lines
