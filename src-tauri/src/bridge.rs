@@ -114,6 +114,8 @@ impl Sink for ShellSink {
                     }
                 }
             }
+            // "Sign in again" from a notification: the window comes forward with the form.
+            DeskEvent::SignIn { .. } => show_main_window(&self.app),
             DeskEvent::Notice { .. } => {}
         }
         true
@@ -140,6 +142,12 @@ mod tests {
             unread,
             unencrypted: false,
             ca_file: None,
+            session: None,
+            sign_in: alertdesk_core::engine::SignInAgain {
+                profile: "p".into(),
+                username: None,
+                vars: std::collections::BTreeMap::new(),
+            },
         }
     }
 

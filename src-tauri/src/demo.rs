@@ -84,6 +84,7 @@ impl DemoBackend {
             )
             .await
             .map_err(|e| e.to_string())?
+            .credentials
             .token;
             let account = auth::account(&profile.name, &server);
             tokio::task::spawn_blocking(move || tokens.set(&account, &token))

@@ -17,6 +17,10 @@
 //   handlers read mlStatus and generatedAt too); values come from the body, else from the event's latest
 //   camera counts.
 // - Expired tokens: every second the server disconnects (`socket.disconnect(true)`) sockets whose JWT expired.
+// - REFRESH=1 (not in the seed, which only says "handle token expiration gracefully"): the login answers
+//   `{token, refreshToken, expiresIn}`, and POST /auth/refresh `{refreshToken}` answers a new token and a new
+//   refresh token (rotation: each refresh token works once; 401 otherwise). POST /__test/revoke-refresh makes
+//   every refresh token issued so far invalid. Without it there is no refresh route (404), as in the seed.
 // - CONNECTION_STATE_RECOVERY=1: recovery for 2 minutes, with the auth middleware still run on recovery.
 // - Test kick closes each engine.io connection (clients see "transport close", as on a network drop).
 // - DIALECT (see README.md and dialect.js): the `public*()` helpers write records and payloads as the dialect
@@ -26,6 +30,7 @@
 
 "use strict";
 
+const crypto = require("node:crypto");
 const http = require("node:http");
 const express = require("express");
 const jwt = require("jsonwebtoken");
@@ -35,6 +40,7 @@ const dialect = require("./dialect");
 const JWT_SECRET = process.env.JWT_SECRET || "test-secret";
 const TOKEN_TTL = Number(process.env.TOKEN_TTL || 3600);
 const RECOVERY = process.env.CONNECTION_STATE_RECOVERY === "1";
+const REFRESH = process.env.REFRESH === "1";
 const DIALECT = dialect.load({ idtype: "str", base: "/api/v1", list: "array", order: "oldest" }, { message: "text" });
 
 const log = (...args) => console.error(...args);
@@ -146,12 +152,35 @@ function requireEventId(req, res, next) {
 
 // --- auth ----------------------------------------------------------------------------------------------------
 
+// Refresh tokens that are still good (REFRESH=1): token -> user, each used once.
+const refreshTokens = new Map();
+let refreshCount = 0;
+
+function signedIn(user) {
+  if (!REFRESH) return { token: makeToken(user) };
+  const refreshToken = `rt-${crypto.randomBytes(24).toString("hex")}`;
+  refreshTokens.set(refreshToken, user);
+  return { token: makeToken(user), refreshToken, expiresIn: TOKEN_TTL };
+}
+
 api.post("/auth/login", (req, res) => {
   const { email, password } = req.body || {};
   const user = users.find((u) => `${u.username}@crowd.test` === email);
   if (!user || password !== user.password) return res.status(401).json({ error: "Invalid email or password" });
-  res.json({ token: makeToken(user) });
+  res.json(signedIn(user));
 });
+
+if (REFRESH) {
+  api.post("/auth/refresh", (req, res) => {
+    const { refreshToken } = req.body || {};
+    const user = refreshTokens.get(refreshToken);
+    if (!user) return res.status(401).json({ error: "Invalid refresh token" });
+    refreshTokens.delete(refreshToken);
+    refreshCount += 1;
+    log(`refresh #${refreshCount} for ${user.id}`);
+    res.json(signedIn(user));
+  });
+}
 
 // --- cctv and alerts -----------------------------------------------------------------------------------------
 
@@ -309,6 +338,16 @@ app.post("/__test/emit", (req, res) => {
 
 app.get("/__test/clients", (req, res) => {
   res.json({ count: io.of("/").sockets.size });
+});
+
+app.post("/__test/revoke-refresh", (req, res) => {
+  const revoked = refreshTokens.size;
+  refreshTokens.clear();
+  res.json({ revoked });
+});
+
+app.get("/__test/refreshes", (req, res) => {
+  res.json({ count: refreshCount });
 });
 
 app.post("/__test/kick", (req, res) => {

@@ -172,6 +172,61 @@ describe('the window', () => {
     expect(document.querySelectorAll('[data-testid="unencrypted-warning"]').length).toBe(0);
   });
 
+  it('says before a sign-in ends and signs in again in one step, from the banner or a notification', async () => {
+    const ends = new Date(Date.now() + 5 * 60_000).toISOString();
+    const s = server({
+      server: 'http://127.0.0.1:5003',
+      label: 'Crowd',
+      profile: 'crowd-monitoring',
+      session: { expires_at: ends, renews: false, ending: true },
+      sign_in: { profile: 'station-reports', username: 'officer@crowd.test', vars: { station_id: '7' } },
+    });
+    backend.profiles = () =>
+      Promise.resolve([
+        {
+          name: 'station-reports',
+          description: '',
+          builtin: true,
+          default_server: null,
+          variables: [{ name: 'station_id', description: 'Your station', default: null, required: true }],
+          login: true,
+          sign_in_optional: false,
+        },
+      ]);
+    backend.emit(snapshot({ servers: [s] }));
+    await flush();
+    const banner = $('sign-in-again');
+    expect(banner.dataset.ending).toBe('true');
+    expect(banner.textContent).toMatch(/Crowd: the sign-in ends at \d\d:\d\d and cannot be renewed/);
+    expect(($('sign-in') as HTMLDialogElement).open).toBe(false); // a live server: no first-run sign-in
+    $('sign-in-again-button').click();
+    await flush();
+    const form = (testid: string) => $(testid) as HTMLInputElement;
+    expect(($('sign-in') as HTMLDialogElement).open).toBe(true);
+    expect(form('sign-in-profile').value).toBe('station-reports');
+    expect(form('sign-in-server').value).toBe('http://127.0.0.1:5003');
+    expect(form('sign-in-label').value).toBe('Crowd');
+    expect(form('sign-in-username').value).toBe('officer@crowd.test');
+    expect(form('sign-in-var-station_id').value).toBe('7');
+    expect(form('sign-in-password').value).toBe('');
+    expect(document.activeElement).toBe(form('sign-in-password'));
+    ($('sign-in') as HTMLDialogElement).close();
+
+    // "Sign in again" on the notification: the same form.
+    backend.emit({ type: 'signIn', server: 'http://127.0.0.1:5003' });
+    await flush();
+    expect(($('sign-in') as HTMLDialogElement).open).toBe(true);
+    expect(form('sign-in-username').value).toBe('officer@crowd.test');
+    ($('sign-in') as HTMLDialogElement).close();
+
+    // Signed in again: the banner goes. A renewed sign-in says nothing.
+    backend.emit(batch({ servers: [server({ ...s, session: { expires_at: ends, renews: false, ending: false } })] }));
+    backend.emit({ type: 'notice', level: 'info', notice: { kind: 'sessionRenewed', server: s.server, label: 'Crowd', expires_at: ends } });
+    await flush();
+    expect(document.querySelector('[data-testid="sign-in-again"]')).toBeNull();
+    expect(document.querySelectorAll('[data-testid="notice"]').length).toBe(0);
+  });
+
   it('silencing everything needs a confirmation', async () => {
     $('pause').click();
     (document.querySelector('[data-pause="silence"]') as HTMLElement).click();

@@ -9,7 +9,7 @@ import { VirtualList } from './list';
 import { keyOf, Model } from './model';
 import { SignIn } from './signin';
 import { UpdatePrompt } from './updates';
-import { errorText, noticeText, restoringText, unencryptedText } from './words';
+import { errorText, noticeText, restoringText, sessionText, unencryptedText } from './words';
 
 /** Light or dark: `[window] theme`, or the system's preference (followed as it changes) for "system". */
 export function applyTheme(doc: Document, theme: AppInfo['theme']): void {
@@ -99,8 +99,13 @@ export class App {
 
   onEvent(event: DeskEvent): void {
     switch (event.type) {
-      case 'notice':
-        this.notice(event.level, noticeText(event.notice));
+      case 'notice': {
+        const text = noticeText(event.notice);
+        if (text) this.notice(event.level, text);
+        return;
+      }
+      case 'signIn':
+        this.signInAgain(event.server);
         return;
       case 'focus':
         this.open(keyOf(event));
@@ -235,13 +240,17 @@ export class App {
       banner.setAttribute('data-testid', 'sign-in-again');
       banner.dataset.serverId = s.server;
       const text = this.doc.createElement('span');
-      text.textContent = `${s.label}: ${linkReason(s.link) || 'the server refused the credentials'}. Alerts from it are not arriving.`;
+      if (s.link.status === 'auth_failed') {
+        text.textContent = `${s.label}: ${linkReason(s.link) || 'the server refused the credentials'}. Alerts from it are not arriving.`;
+      } else {
+        banner.dataset.ending = 'true';
+        text.textContent = `${sessionText(s.label, s.session?.expires_at ?? '')} Sign in again to keep alerts arriving.`;
+      }
       const again = this.doc.createElement('button');
       again.type = 'button';
       again.textContent = 'Sign in again';
-      again.addEventListener('click', () => {
-        void this.signIn.open({ profile: s.profile, server: s.server, label: s.label, caFile: s.ca_file });
-      });
+      again.setAttribute('data-testid', 'sign-in-again-button');
+      again.addEventListener('click', () => this.signInAgain(s.server));
       banner.append(text, again);
       box.append(banner);
     }
@@ -260,6 +269,24 @@ export class App {
       banner.textContent = unencryptedText(s);
       box.append(banner);
     }
+  }
+
+  /** The sign-in form filled in for `server` (profile, address, name, variables, username): only the password
+   *  is left to type. */
+  signInAgain(server: string): void {
+    const s = this.model.servers.find((x) => x.server === server);
+    if (!s) {
+      void this.signIn.open({ server });
+      return;
+    }
+    void this.signIn.open({
+      profile: s.sign_in.profile,
+      server: s.server,
+      label: s.label,
+      username: s.sign_in.username ?? undefined,
+      vars: s.sign_in.vars,
+      caFile: s.ca_file,
+    });
   }
 
   private drawServerFilter(): void {

@@ -176,9 +176,10 @@ export class Model {
     return this.cache;
   }
 
-  /** Servers whose credentials were refused (or that have no token): they need "sign in again". */
+  /** Servers whose credentials were refused (or that have no token), or whose sign-in ends and cannot be
+   *  renewed: they need "sign in again". */
   needsSignIn(): ServerView[] {
-    return this.servers.filter((s) => s.link.status === 'auth_failed');
+    return this.servers.filter((s) => s.link.status === 'auth_failed' || s.session?.ending === true);
   }
 }
 

@@ -12,6 +12,9 @@ export interface Prefill {
   label?: string;
   /** The server's certificate authority file, kept when signing in again. */
   caFile?: string | null;
+  /** Signing in again: the username is known, only the password is asked for. */
+  username?: string;
+  vars?: Partial<Record<string, string>>;
 }
 
 export class SignIn {
@@ -63,9 +66,17 @@ export class SignIn {
     if (prefill.server !== undefined) this.q<HTMLInputElement>('sign-in-server').value = prefill.server;
     if (prefill.label !== undefined) this.q<HTMLInputElement>('sign-in-label').value = prefill.label;
     if (prefill.caFile !== undefined) this.q<HTMLInputElement>('sign-in-ca-file').value = prefill.caFile ?? '';
+    if (prefill.username !== undefined) this.q<HTMLInputElement>('sign-in-username').value = prefill.username;
+    const vars = prefill.vars ?? {};
+    for (const input of this.dialog.querySelectorAll<HTMLInputElement>('input[data-variable]')) {
+      const value = vars[input.dataset.variable ?? ''];
+      if (value !== undefined) input.value = value;
+    }
     this.q<HTMLInputElement>('sign-in-password').value = '';
     if (!this.dialog.open) this.dialog.showModal();
-    this.q<HTMLSelectElement>('sign-in-profile').focus();
+    // Signing in again: everything but the password is there.
+    const again = prefill.username !== undefined && !this.q('sign-in-credentials').hidden;
+    (again ? this.q<HTMLInputElement>('sign-in-password') : this.q<HTMLSelectElement>('sign-in-profile')).focus();
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorText, noticeText, restoringText } from './words';
+import { errorText, noticeText, restoringText, sessionText } from './words';
 
 describe('the window words the core facts', () => {
   it('adds advice by the error kind, and passes other rejections through', () => {
@@ -27,5 +27,15 @@ describe('the window words the core facts', () => {
   it('shows how far restoring the saved servers got', () => {
     expect(restoringText({ done: 1, total: 3 })).toBe('Connecting your servers: 1 of 3…');
     expect(restoringText(null)).toBe('');
+  });
+
+  it('says when a sign-in ends, or ended', () => {
+    const at = '2026-11-24T14:30:00Z';
+    const before = Date.parse(at) - 60_000;
+    expect(sessionText('Crowd', at, before)).toMatch(/^Crowd: the sign-in ends at \d\d:\d\d and cannot be renewed\.$/);
+    expect(sessionText('Crowd', at, before + 120_000)).toContain('the sign-in ended at');
+    // The banner says it (and stays); a notice would say it twice.
+    expect(noticeText({ kind: 'sessionEnding', server: 'http://x', label: 'Crowd', expires_at: at })).toBe('');
+    expect(noticeText({ kind: 'sessionRenewed', server: 'http://x', label: 'Crowd', expires_at: at })).toBe('');
   });
 });

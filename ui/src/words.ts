@@ -2,6 +2,7 @@
 // `{kind, message}`). The core says what happened; this says it for someone looking at this window, and what to
 // do about it here (the terminal words the same facts its own way).
 
+import { clock } from './format';
 import type { EngineErrorKind, ErrorView, Notice, Progress, ServerView } from './generated/types';
 
 /** A notice as the window shows it. */
@@ -33,7 +34,17 @@ export function noticeText(n: Notice): string {
       return `${n.label} was offline and cannot say what was missed: ${n.reason}. Alerts from then may be missing.`;
     case 'problem':
       return `${n.label}: ${n.message}. Check the server's profile (Add server → Test connection, or alertdesk profile probe).`;
+    case 'sessionEnding':
+      return ''; // the "Sign in again" banner says it, and stays until signed in again
+    case 'sessionRenewed':
+      return ''; // renewed without the user: nothing to say in the window
   }
+}
+
+/** "Station 4: the sign-in ends at 14:30 and cannot be renewed." (or "ended at", once it has). */
+export function sessionText(label: string, expiresAt: string, now: number = Date.now()): string {
+  const verb = new Date(expiresAt).getTime() <= now ? 'ended' : 'ends';
+  return `${label}: the sign-in ${verb} at ${clock(expiresAt)} and cannot be renewed.`;
 }
 
 const ADVICE: Partial<Record<EngineErrorKind, string>> = {

@@ -19,8 +19,8 @@
 //!   state machine ([`link::supervisor`]) with its backoff, live events made into alerts ([`link::events`]),
 //!   catching up after outages ([`link::catchup`], typed [`link::cursor`]s), REST ([`link::rest`] over the one
 //!   client of [`link::http`]: redirects within the origin, answers within a cap), the one TLS configuration and
-//!   proxy route every connection takes ([`link::net`]), sign-in and
-//!   token stores ([`link::auth`]), acknowledgement write-back ([`link::writeback`]) and wake detection
+//!   proxy route every connection takes ([`link::net`]), sign-in, renewal and token stores ([`link::auth`]), when
+//!   a sign-in ends ([`link::session`]), acknowledgement write-back ([`link::writeback`]) and wake detection
 //!   ([`link::wake`]).
 //! - [`store`]: the alert history (SQLite): one transaction per batch ([`store::Store::apply`]) decides what is
 //!   news, exactly once; [`store::history`] runs it on a thread of its own for async callers.

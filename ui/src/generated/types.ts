@@ -207,6 +207,34 @@ update_count: number,
  */
 responses: Array<Response>, };
 
+export type SessionView = { 
+/**
+ * When the token expires.
+ */
+expires_at: Timestamp, 
+/**
+ * It is renewed before then, without the user.
+ */
+renews: boolean, 
+/**
+ * It cannot be renewed and ends soon (or ended): the window asks to sign in again.
+ */
+ending: boolean, };
+
+export type SignInAgain = { 
+/**
+ * The profile as the form names it (a built-in name, or an imported profile's path).
+ */
+profile: string, 
+/**
+ * The username last signed in with, where known.
+ */
+username: string | null, 
+/**
+ * The profile variables as entered.
+ */
+vars: { [key in string]?: string }, };
+
 export type ServerView = { 
 /**
  * Which server (its URL, the `server` of its alerts).
@@ -258,7 +286,15 @@ unencrypted: boolean,
  * The certificate authority file trusted for this server besides the system's, if it has one (the
  * sign-in form offers it again).
  */
-ca_file: string | null, };
+ca_file: string | null, 
+/**
+ * Its sign-in's lifetime, when the token's end is known.
+ */
+session: SessionView | null, 
+/**
+ * What signing in to it again needs besides the password.
+ */
+sign_in: SignInAgain, };
 
 export type GapView = { 
 /**
@@ -434,7 +470,31 @@ label: string,
 /**
  * What does not fit.
  */
-message: string, } | { "kind": "connectFailed", 
+message: string, } | { "kind": "sessionEnding", 
+/**
+ * The server.
+ */
+server: ServerId, 
+/**
+ * What the user calls it.
+ */
+label: string, 
+/**
+ * When the token expires.
+ */
+expires_at: Timestamp, } | { "kind": "sessionRenewed", 
+/**
+ * The server.
+ */
+server: ServerId, 
+/**
+ * What the user calls it.
+ */
+label: string, 
+/**
+ * When the new token expires.
+ */
+expires_at: Timestamp, } | { "kind": "connectFailed", 
 /**
  * The server as given.
  */
@@ -497,7 +557,11 @@ id: string,
 /**
  * Repeated notifications went unanswered: bring the window to the front and ask for attention.
  */
-escalate: boolean, } | { "type": "notice", 
+escalate: boolean, } | { "type": "signIn", 
+/**
+ * The server.
+ */
+server: ServerId, } | { "type": "notice", 
 /**
  * How serious.
  */

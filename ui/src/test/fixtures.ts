@@ -47,6 +47,8 @@ export function server(change: Partial<ServerView> = {}): ServerView {
     unread: 0,
     unencrypted: false,
     ca_file: null,
+    session: null,
+    sign_in: { profile: 'station-reports', username: 'officer', vars: { station_id: '4' } },
     ...change,
   };
 }

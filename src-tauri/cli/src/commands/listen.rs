@@ -60,6 +60,8 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths, secrets: Secrets) -> ExitCod
         Ok(given) => given,
         Err(code) => return code,
     };
+    // A token from the keyring is read again by the engine, with the refresh token kept next to it.
+    let from_keyring = given.is_none() && profile.auth.mode != AuthMode::None;
     let token = match given {
         Some(token) => Some(token),
         None if profile.auth.mode == AuthMode::None => None,
@@ -112,11 +114,12 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths, secrets: Secrets) -> ExitCod
         Ok(rt) => rt,
         Err(code) => return code,
     };
-    rt.block_on(listen(target, store, paths, args))
+    rt.block_on(listen(target, from_keyring, store, paths, args))
 }
 
 async fn listen(
     target: Target,
+    from_keyring: bool,
     store: alertdesk_core::store::Store,
     paths: &Paths,
     args: &ListenArgs,
@@ -148,10 +151,11 @@ async fn listen(
             return ExitCode::FAILURE;
         }
     };
-    let token = target
-        .token
-        .clone()
-        .map_or(TokenSource::Without, TokenSource::Given);
+    let token = match &target.token {
+        Some(_) if from_keyring => TokenSource::Stored,
+        Some(token) => TokenSource::Given(token.clone()),
+        None => TokenSource::Without,
+    };
     let connected = engine
         .connect(
             &args.profile,

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use alertdesk_core::config::paths::Paths;
 use alertdesk_core::domain::Token;
-use alertdesk_core::link::auth::{self, KeyringStore, LoginError, TokenStore};
+use alertdesk_core::link::auth::{self, KeyringStore, LoginError};
 use alertdesk_core::link::Target;
 use clap::Args;
 
@@ -83,7 +83,7 @@ pub(crate) fn login(args: &LoginArgs, paths: &Paths) -> ExitCode {
         &vars,
         Target::discovers_base(&profile, &set),
     ));
-    let token = match result {
+    let credentials = match result {
         Ok(signed_in) => {
             if let Some(found) = &signed_in.api_base {
                 println!(
@@ -92,7 +92,7 @@ pub(crate) fn login(args: &LoginArgs, paths: &Paths) -> ExitCode {
                     vars.get("api_base").map_or("none", |b| alertdesk_core::link::base::shown(b))
                 );
             }
-            signed_in.token
+            signed_in.credentials
         }
         Err(e @ LoginError::Rejected { .. }) => {
             eprintln!("alertdesk: {e}");
@@ -104,7 +104,7 @@ pub(crate) fn login(args: &LoginArgs, paths: &Paths) -> ExitCode {
         }
     };
     let account = auth::account(&profile.name, &server);
-    if let Err(e) = KeyringStore.set(&account, &token) {
+    if let Err(e) = auth::keep(&KeyringStore, &account, &credentials) {
         eprintln!("alertdesk: signed in, but cannot store the token: {e}");
         return ExitCode::FAILURE;
     }
@@ -113,6 +113,26 @@ pub(crate) fn login(args: &LoginArgs, paths: &Paths) -> ExitCode {
         "Signed in to {server} as {} ({}); the token is in the OS keyring.",
         args.username, profile.name
     );
+    if let Some(ends) = credentials.expires_at {
+        let ends = ends.as_datetime().with_timezone(&chrono::Local);
+        let renews = credentials.refresh.is_some()
+            && profile
+                .auth
+                .login
+                .as_ref()
+                .is_some_and(|l| l.refresh.is_some());
+        if renews {
+            println!(
+                "The sign-in is renewed before it expires ({}).",
+                ends.format("%H:%M")
+            );
+        } else {
+            println!(
+                "The sign-in ends at {}: sign in again before then.",
+                ends.format("%Y-%m-%d %H:%M")
+            );
+        }
+    }
     ExitCode::SUCCESS
 }
 
@@ -122,7 +142,7 @@ pub(crate) fn logout(args: &LogoutArgs) -> ExitCode {
         Err(code) => return code,
     };
     let account = auth::account(&profile.name, &server);
-    match KeyringStore.delete(&account) {
+    match auth::forget(&KeyringStore, &account) {
         Ok(true) => {
             println!(
                 "Signed out of {server} ({}); the token was removed from the OS keyring.",

@@ -176,7 +176,7 @@ fn find_token(
                 eprintln!("alertdesk: {e}");
                 ExitCode::from(EXIT_AUTH)
             })?;
-        return Ok(Some(signed_in.token));
+        return Ok(Some(signed_in.credentials.token));
     }
     // The token kept for this server, if any; a keyring that cannot be read only means trying without one.
     Ok(KeyringStore

@@ -68,14 +68,8 @@ impl Sink for Terminal {
     fn send(&self, event: &DeskEvent) -> bool {
         if let DeskEvent::Notice { notice, .. } = event {
             if self.json {
-                if let Notice::Problem {
-                    server, message, ..
-                } = notice
-                {
-                    eprintln!(
-                        "{}",
-                        json!({"notice": "problem", "server": server, "message": message})
-                    );
+                if let Some(line) = notice_json(notice) {
+                    eprintln!("{line}");
                     return true;
                 }
             }
@@ -106,6 +100,22 @@ impl Sink for Terminal {
     fn draws_views(&self) -> bool {
         false
     }
+}
+
+/// The notices `--json` prints as JSON lines on stderr (the others are sentences).
+fn notice_json(notice: &Notice) -> Option<serde_json::Value> {
+    Some(match notice {
+        Notice::Problem {
+            server, message, ..
+        } => json!({"notice": "problem", "server": server, "message": message}),
+        Notice::SessionEnding {
+            server, expires_at, ..
+        } => json!({"notice": "session_ending", "server": server, "expires_at": expires_at}),
+        Notice::SessionRenewed {
+            server, expires_at, ..
+        } => json!({"notice": "session_renewed", "server": server, "expires_at": expires_at}),
+        _ => return None,
+    })
 }
 
 /// A notice as the terminal says it.
@@ -145,6 +155,27 @@ fn notice_words(notice: &Notice) -> String {
         }
         // The gap is reported where it happened, in the status lines (report_gap).
         Notice::Gap { .. } => String::new(),
+        // Loud: listening stops when the server refuses the expired token (exit code 3).
+        Notice::SessionEnding {
+            server, expires_at, ..
+        } => {
+            let (verb, at) = if *expires_at <= Timestamp::now() {
+                ("ended", local_time(*expires_at))
+            } else {
+                ("ends", local_time(*expires_at))
+            };
+            format!(
+                "SIGN IN AGAIN: the sign-in to {server} {verb} at {at} and cannot be renewed; once the server \
+                 refuses it, listening stops (exit code 3). Sign in again with `alertdesk login` and listen again: \
+                 what was missed meanwhile is caught up"
+            )
+        }
+        Notice::SessionRenewed {
+            server, expires_at, ..
+        } => format!(
+            "the sign-in to {server} was renewed (until {})",
+            local_time(*expires_at)
+        ),
         Notice::Problem {
             server, message, ..
         } => format!("{server}: {message}"),

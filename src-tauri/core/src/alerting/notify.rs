@@ -15,6 +15,8 @@ pub const ACTION_ACKNOWLEDGE: &str = "acknowledge";
 pub const ACTION_OPEN: &str = "open";
 /// The action key prefix of a status response: `respond:en_route`.
 pub const ACTION_RESPOND: &str = "respond:";
+/// The action key of the "Sign in again" button (on notifications about a server's sign-in).
+pub const ACTION_SIGN_IN: &str = "sign_in";
 
 /// Which alert a notification is about: its server and the alert's id there.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -32,6 +34,17 @@ impl AlertKey {
             server: server.clone(),
             id: id.to_string(),
         }
+    }
+
+    /// The key of a notification about `server` itself (its sign-in), not about one of its alerts: the empty
+    /// id, which no alert has (ids are never empty), so a click on it reaches the server.
+    pub fn of_server(server: &ServerId) -> Self {
+        Self::new(server, "")
+    }
+
+    /// Whether this is the key of a notification about the server itself ([`AlertKey::of_server`]).
+    pub fn is_server(&self) -> bool {
+        self.id.is_empty()
     }
 }
 

@@ -28,6 +28,8 @@ pub struct Settings {
     pub updates: UpdateSettings,
     /// The REST calls to servers.
     pub network: NetworkSettings,
+    /// Sign-ins that expire: when a token is renewed, and when to warn that one ends.
+    pub session: super::session::SessionSettings,
 }
 
 /// `[log]`
@@ -572,7 +574,8 @@ impl Settings {
         }
         self.alerting.validate()?;
         self.updates.validate()?;
-        self.network.validate()
+        self.network.validate()?;
+        self.session.validate()
     }
 }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use super::error::EngineError;
 use super::servers::ServerEntry;
+use super::session::stored_credentials;
 use super::view::{ProfileInfo, SignInForm, VariableInfo};
 use super::TokenSource;
 use crate::config::paths::Paths;
@@ -14,6 +15,7 @@ use crate::domain::{Server, Token};
 use crate::link::auth::{self, KeyringError, TokenStore};
 use crate::link::net::{Net, NetError};
 use crate::link::probe::{self, ProbeOptions, ProbeReport};
+use crate::link::session::Credentials;
 use crate::link::{base, Target};
 use crate::profile::{builtin_source, AuthMode, Profile};
 
@@ -170,10 +172,10 @@ impl Accounts {
                     // Where this server's API answered: kept with the server, so the link starts there.
                     vars.insert(base::VARIABLE.into(), found);
                 }
-                let token = signed_in.token;
-                self.keep_token(auth::account(&profile.name, &server), token.clone())
+                let credentials = signed_in.credentials;
+                self.keep(auth::account(&profile.name, &server), credentials.clone())
                     .await?;
-                TokenSource::Given(token)
+                TokenSource::SignedIn(credentials)
             }
             None if profile.auth.mode == AuthMode::None || profile.auth.optional => {
                 TokenSource::Without
@@ -190,11 +192,13 @@ impl Accounts {
             .filter(|l| !l.is_empty())
             .unwrap_or_else(|| default_label(&profile, &server));
         tracing::info!(server = %server, profile = %profile.name, "signed in");
+        let username = Some(form.username.trim().to_string()).filter(|u| !u.is_empty());
         let entry = ServerEntry {
             profile: offered,
             url: server.to_string(),
             label,
             vars,
+            username,
             demo,
             ca_file,
         };
@@ -226,9 +230,11 @@ impl Accounts {
                 Target::discovers_base(&profile, &set),
             )
             .await?;
-            Some(signed_in.token)
+            Some(signed_in.credentials.token)
         } else {
-            stored_token(&self.tokens, &profile, &server).await
+            stored_credentials(&self.tokens, &profile, &server)
+                .await
+                .map(|c| c.token)
         };
         let options = ProbeOptions {
             server,
@@ -242,45 +248,22 @@ impl Accounts {
         Ok(probe::run(&options).await.report)
     }
 
-    async fn keep_token(&self, account: String, token: Token) -> Result<(), EngineError> {
+    /// Keeps a sign-in's token and refresh token in the token store.
+    async fn keep(&self, account: String, credentials: Credentials) -> Result<(), EngineError> {
         let tokens = Arc::clone(&self.tokens);
-        tokio::task::spawn_blocking(move || tokens.set(&account, &token))
+        tokio::task::spawn_blocking(move || auth::keep(tokens.as_ref(), &account, &credentials))
             .await
             .map_err(|e| KeyringError(e.to_string()))??;
         Ok(())
     }
 
+    /// Removes a server's token and the refresh token kept next to it.
     pub(super) async fn forget_token(&self, account: String) -> Result<(), EngineError> {
         let tokens = Arc::clone(&self.tokens);
-        tokio::task::spawn_blocking(move || tokens.delete(&account))
+        tokio::task::spawn_blocking(move || auth::forget(tokens.as_ref(), &account))
             .await
             .map_err(|e| KeyringError(e.to_string()))??;
         Ok(())
-    }
-}
-
-/// The token kept for `profile` on `server`, when the profile sends one (no keyring access otherwise).
-/// A token store that fails is logged and counts as no token.
-pub(super) async fn stored_token(
-    tokens: &Arc<dyn TokenStore>,
-    profile: &Profile,
-    server: &Server,
-) -> Option<Token> {
-    if profile.auth.mode == AuthMode::None {
-        return None;
-    }
-    let account = auth::account(&profile.name, server);
-    let tokens = Arc::clone(tokens);
-    match tokio::task::spawn_blocking(move || tokens.get(&account)).await {
-        Ok(Ok(token)) => token,
-        Ok(Err(e)) => {
-            tracing::warn!(server = %server, "cannot read the token: {e}");
-            None
-        }
-        Err(e) => {
-            tracing::warn!("token lookup failed: {e}");
-            None
-        }
     }
 }
 
@@ -298,6 +281,7 @@ pub(super) fn scripted_entry(
         url: server.to_string(),
         label: default_label(&loaded, &server),
         vars,
+        username: None,
         demo: false,
         ca_file: None,
     })

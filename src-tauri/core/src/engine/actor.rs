@@ -41,6 +41,11 @@ pub(super) enum TaskEnd {
     Link(ServerId, Outcome),
     /// An attempt to send a response ended.
     Response(Box<super::respond::Attempt>),
+    /// A renewal of a server's sign-in ended.
+    Renewed(
+        ServerId,
+        Box<Result<crate::link::session::Credentials, crate::link::auth::RefreshError>>,
+    ),
 }
 
 /// What changed since the views last heard.
@@ -104,6 +109,10 @@ pub(super) struct Actor {
     pub(super) restoring: Option<Progress>,
     /// Problems already said (each once in a while, not once per event).
     pub(super) problems: Said,
+    /// When sessions are renewed and announced (`[session]`).
+    pub(super) timing: crate::link::session::Timing,
+    /// Writes renewed sign-ins to the token store, in order.
+    pub(super) keeper: super::session::Keeper,
 }
 
 /// Says each distinct problem of a server at most once every [`Said::EVERY`].
@@ -148,6 +157,8 @@ impl Actor {
         store: Store,
         awaiting: Arc<AtomicUsize>,
     ) -> Result<Self, EngineError> {
+        let timing = options.settings.session.timing();
+        let keeper = super::session::Keeper::start(Arc::clone(&options.tokens));
         let (history, thread) = History::start(store).map_err(|source| EngineError::Io {
             path: PathBuf::from("history thread"),
             source,
@@ -209,6 +220,8 @@ impl Actor {
             awaiting,
             restoring,
             problems: Said::default(),
+            timing,
+            keeper,
         })
     }
 
@@ -223,6 +236,7 @@ impl Actor {
         self.schedule_outbox().await;
         loop {
             let deadline = self.policy.as_ref().and_then(Policy::next_deadline);
+            let session_due = self.session_deadline();
             let flush_at = self.pending.dirty().then(|| self.last_flush + BATCH_EVERY);
             tokio::select! {
                 request = inbox.recv() => match request {
@@ -250,6 +264,7 @@ impl Actor {
                     Err(e) => tracing::error!("an engine task failed: {e}"),
                 },
                 () = sleep_until(deadline) => self.tick(),
+                () = sleep_until(session_due) => self.on_session_due(),
                 () = sleep_until(flush_at) => self.flush().await,
                 () = sleep_until(self.outbox.due) => self.work_outbox().await,
                 _ = prune.tick() => self.prune(&retention).await,

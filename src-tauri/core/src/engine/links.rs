@@ -2,16 +2,17 @@
 
 use std::sync::Arc;
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 
-use super::accounts::{default_label, stored_token};
+use super::accounts::default_label;
 use super::actor::{Actor, TaskEnd};
 use super::error::EngineError;
 use super::servers::{self, ServerEntry};
+use super::session::{credentials_of, stored_credentials, Session, SignInAgain};
 use super::view::{Notice, NoticeLevel, Progress, ServerView};
 use super::TokenSource;
 use crate::alerting::policy::Now;
-use crate::domain::{Server, ServerId, Timestamp};
+use crate::domain::{Server, ServerId, Timestamp, Token};
 use crate::link::auth;
 use crate::link::{base, Cursors, LinkState, Reporter, Supervisor, Target};
 use crate::profile::{AuthMode, Profile};
@@ -20,6 +21,14 @@ use crate::profile::{AuthMode, Profile};
 pub(super) struct Link {
     pub(super) view: ServerView,
     pub(super) target: Target,
+    /// What it was started from (to start it again with a renewed sign-in).
+    pub(super) entry: ServerEntry,
+    /// Its sign-in, when it has a token.
+    pub(super) session: Option<Session>,
+    /// Hands a renewed token to the running supervisor.
+    pub(super) tokens: Option<watch::Sender<Token>>,
+    /// It was live at least once (its `down_since` then marks an outage, not the start).
+    pub(super) was_live: bool,
     /// Stops the supervisor (sent when the link is dropped).
     stop: Option<oneshot::Sender<()>>,
 }
@@ -93,13 +102,20 @@ impl Actor {
                 profile: other.view.profile.clone(),
             });
         }
-        let token = match token {
-            TokenSource::Given(token) => Some(token),
-            TokenSource::Stored => stored_token(&self.tokens, &profile, &server).await,
-            TokenSource::Without => None,
+        let credentials = match token {
+            TokenSource::Stored => stored_credentials(&self.tokens, &profile, &server).await,
+            other => credentials_of(other),
         };
-        let profile_name = profile.name.clone();
-        let (s, p) = (id.clone(), profile_name.clone());
+        // Signed in again while the link still runs (before the old token ended): it takes the new token
+        // without going down.
+        if let Some(view) = credentials
+            .as_ref()
+            .and_then(|c| self.take_sign_in(&entry, c, scripted))
+        {
+            return Ok(view);
+        }
+        let token = credentials.as_ref().map(|c| c.token.clone());
+        let (s, p) = (id.clone(), profile.name.clone());
         let stored = self.history.call(move |st| st.cursor(&s, &p)).await?;
         let lists: Vec<String> = profile
             .backfill
@@ -107,17 +123,7 @@ impl Actor {
             .map(crate::profile::Backfill::key)
             .collect();
         let cursor = stored.and_then(|text| Cursors::from_stored(&text, &lists));
-        let net = self
-            .net
-            .clone()?
-            .with_optional_ca_file(entry.ca_file.as_deref())?;
-        let unencrypted = crate::link::net::unencrypted(server.url());
-        if unencrypted {
-            tracing::warn!(
-                server = %server,
-                "{server} is reached over unencrypted http://: alerts and credentials cross the network in the clear"
-            );
-        }
+        let (net, unencrypted) = self.link_net(&entry, &server)?;
         let needs_token = profile.auth.mode != AuthMode::None && !profile.auth.optional;
         let missing_token = needs_token && token.is_none();
         let discover_base = Target::discovers_base(&profile, &entry.vars);
@@ -139,38 +145,45 @@ impl Actor {
             discover_base,
             net,
         };
-        let now = Timestamp::now();
-        let mut view = ServerView {
-            server: id.clone(),
-            label: if entry.label.is_empty() {
-                default_label(&target.profile, &server)
-            } else {
-                entry.label.clone()
-            },
-            profile: profile_name,
-            demo: entry.demo,
-            scripted,
-            link: LinkState::Connecting,
-            since: now,
-            down_since: None,
-            latency_ms: None,
-            unread: 0,
-            unencrypted,
-            ca_file: entry.ca_file.as_ref().map(|p| p.display().to_string()),
-        };
-        let stop = if missing_token {
+        let session = credentials.map(|c| Session::new(c, &target.profile, self.timing));
+        // A link started again (a new sign-in) after it was down: its first catch-up covers that time.
+        let down_since = self
+            .links
+            .get(&id)
+            .filter(|l| l.was_live)
+            .and_then(|l| l.view.down_since);
+        let mut view = new_view(&entry, &target, scripted, session.as_ref());
+        view.unencrypted = unencrypted;
+        view.ca_file = entry.ca_file.as_ref().map(|p| p.display().to_string());
+        let (stop, tokens) = if missing_token {
             view.link = LinkState::AuthFailed {
                 reason: NO_TOKEN.into(),
             };
-            view.down_since = Some(now);
-            None
+            view.down_since = Some(view.since);
+            (None, None)
         } else {
-            Some(self.start_link(&id, &target)?)
+            let (stop, tokens) = self.start_link(&id, &target, down_since)?;
+            (Some(stop), tokens)
         };
         let out = view.clone();
         self.offer_responses(&id, &target.profile);
+        if let Some(policy) = self.policy.as_mut() {
+            // A new sign-in: a "sign in again" on screen has been answered.
+            policy.on_session_renewed(&id);
+        }
         // Replacing a link stops the old one (its Drop).
-        self.links.insert(id, Link { view, target, stop });
+        self.links.insert(
+            id,
+            Link {
+                view,
+                target,
+                entry: entry.clone(),
+                session,
+                tokens,
+                was_live: down_since.is_some(),
+                stop,
+            },
+        );
         if !scripted && self.servers_file.is_some() {
             self.entries
                 .retain(|e| !(e.url == entry.url && e.profile == entry.profile));
@@ -181,16 +194,47 @@ impl Actor {
         Ok(out)
     }
 
-    /// Starts `target`'s supervisor as a task of the engine; the sender stops it.
+    /// The network `entry`'s link takes (its own CA file added), and whether it crosses it unencrypted (said in
+    /// the log).
+    fn link_net(
+        &self,
+        entry: &ServerEntry,
+        server: &Server,
+    ) -> Result<(crate::link::net::Net, bool), EngineError> {
+        let net = self
+            .net
+            .clone()?
+            .with_optional_ca_file(entry.ca_file.as_deref())?;
+        let unencrypted = crate::link::net::unencrypted(server.url());
+        if unencrypted {
+            tracing::warn!(
+                server = %server,
+                "{server} is reached over unencrypted http://: alerts and credentials cross the network in the clear"
+            );
+        }
+        Ok((net, unencrypted))
+    }
+
+    /// Starts `target`'s supervisor as a task of the engine; returns the sender that stops it and the one that
+    /// hands it renewed tokens.
     fn start_link(
         &mut self,
         id: &ServerId,
         target: &Target,
-    ) -> Result<oneshot::Sender<()>, EngineError> {
-        let mut supervisor = Supervisor::new(target.clone(), self.heartbeat)?;
+        down_since: Option<Timestamp>,
+    ) -> Result<(oneshot::Sender<()>, Option<watch::Sender<Token>>), EngineError> {
+        let mut supervisor =
+            Supervisor::new(target.clone(), self.heartbeat)?.with_down_since(down_since);
         if let Some(wake) = &self.wake {
             supervisor = supervisor.with_wake(wake.clone());
         }
+        let (tokens, supervisor) = match target.token.clone() {
+            Some(token) => {
+                let (tx, rx) = watch::channel(token);
+                (Some(tx), supervisor.with_tokens(rx))
+            }
+            None => (None, supervisor),
+        };
         let (stop, stopped) = oneshot::channel::<()>();
         let reporter = Reporter::new(id.clone(), self.updates_tx.clone());
         let link_id = id.clone();
@@ -202,7 +246,7 @@ impl Actor {
                 .await;
             TaskEnd::Link(link_id, outcome)
         });
-        Ok(stop)
+        Ok((stop, tokens))
     }
 
     /// Tells the policy which status responses the server's notifications offer.
@@ -251,7 +295,7 @@ impl Actor {
         Ok((!scripted).then(|| auth::account(&profile, &link.target.server)))
     }
 
-    fn save_entries(&mut self) {
+    pub(super) fn save_entries(&mut self) {
         let Some(file) = &self.servers_file else {
             return;
         };
@@ -273,6 +317,40 @@ impl Actor {
                 tracing::debug!(server = %server, ?outcome, "link ended");
             }
             TaskEnd::Response(attempt) => self.on_response(*attempt).await,
+            TaskEnd::Renewed(server, renewed) => self.on_renewed(server, *renewed).await,
         }
+    }
+}
+
+/// A link's view as it starts: connecting.
+fn new_view(
+    entry: &ServerEntry,
+    target: &Target,
+    scripted: bool,
+    session: Option<&Session>,
+) -> ServerView {
+    ServerView {
+        server: target.server.id(),
+        label: if entry.label.is_empty() {
+            default_label(&target.profile, &target.server)
+        } else {
+            entry.label.clone()
+        },
+        profile: target.profile.name.clone(),
+        demo: entry.demo,
+        scripted,
+        link: LinkState::Connecting,
+        since: Timestamp::now(),
+        down_since: None,
+        latency_ms: None,
+        unread: 0,
+        unencrypted: false,
+        ca_file: None,
+        session: session.and_then(Session::view),
+        sign_in: SignInAgain {
+            profile: entry.profile.clone(),
+            username: entry.username.clone(),
+            vars: entry.vars.clone(),
+        },
     }
 }

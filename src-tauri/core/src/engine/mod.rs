@@ -17,6 +17,7 @@
 //! - [`respond`]: acknowledging, and writing acknowledgements back to the server.
 //! - [`present`]: snapshots and batches for the views.
 //! - [`accounts`]: sign-in, tokens, and the profiles the sign-in form offers.
+//! - [`session`]: sign-ins that expire: renewed before they do, or announced ("Sign in again").
 //! - [`servers`]: `servers.toml`, the saved servers (never a token).
 //! - [`view`]: the typed contract with the UI.
 //! - [`error`]: typed errors, `{kind, message}` for the UI.
@@ -32,6 +33,7 @@ mod pipeline;
 mod present;
 mod respond;
 pub mod servers;
+pub mod session;
 pub mod view;
 
 use std::collections::BTreeMap;
@@ -53,6 +55,7 @@ use crate::link::protocol::Heartbeat;
 use crate::store::{Delivered, Store};
 pub use error::{EngineError, EngineErrorKind, ErrorView};
 pub use servers::ServerEntry;
+pub use session::{SessionView, SignInAgain};
 pub use view::*;
 
 /// The most alerts the list holds (newest first); older ones stay in the history.
@@ -119,9 +122,11 @@ pub struct EngineOptions {
 /// Where a connecting server's token comes from.
 #[derive(Debug, Clone)]
 pub enum TokenSource {
-    /// This token.
+    /// This token, from outside (`--token`): it ends when the token says, and is not renewed.
     Given(Token),
-    /// The token store, when the profile sends a token.
+    /// A sign-in just made (kept in the token store): renewed before it ends where the profile says how.
+    SignedIn(crate::link::session::Credentials),
+    /// The token store, when the profile sends a token (with the refresh token kept next to it).
     Stored,
     /// None: connect without one.
     Without,

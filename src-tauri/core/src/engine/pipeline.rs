@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::actor::Actor;
 use super::view::{AlertRow, DeskEvent, GapView, Notice, NoticeLevel};
 use crate::alerting::dbus::NotifierEvent;
-use crate::alerting::notify::{ACTION_ACKNOWLEDGE, ACTION_RESPOND};
+use crate::alerting::notify::{ACTION_ACKNOWLEDGE, ACTION_RESPOND, ACTION_SIGN_IN};
 use crate::alerting::policy::{Action, Now, Outcome as Notified};
 use crate::domain::{Priority, ServerId, Timestamp};
 use crate::link::{LinkState, Update};
@@ -91,7 +91,13 @@ impl Actor {
         }
     }
 
-    fn deliver(&mut self, server: &ServerId, item: &Delivered) {
+    pub(super) fn deliver(&mut self, server: &ServerId, item: &Delivered) {
+        // A refused token that can be renewed is not a sign-out yet (see session.rs).
+        let replaced = match item {
+            Delivered::State(state) => self.session_state(server, state).map(Delivered::State),
+            _ => None,
+        };
+        let item = replaced.as_ref().unwrap_or(item);
         let Some(link) = self.links.get_mut(server) else {
             return;
         };
@@ -104,6 +110,7 @@ impl Actor {
                 let live = matches!(state, LinkState::Live);
                 if live {
                     link.view.down_since = None;
+                    link.was_live = true;
                 } else {
                     link.view.down_since.get_or_insert(at);
                 }
@@ -236,6 +243,15 @@ impl Actor {
                 }
                 self.notify_failure = Some(message);
                 self.pending.servers = true;
+            }
+            // "Sign in again" (or a click on a notification about a server's sign-in): the form, filled in.
+            NotifierEvent::Action { alert, action }
+                if alert.is_server() || action == ACTION_SIGN_IN =>
+            {
+                tracing::info!(server = %alert.server, action, "sign in again, from a notification");
+                self.emit(&DeskEvent::SignIn {
+                    server: alert.server,
+                });
             }
             NotifierEvent::Action { alert, action } if action == ACTION_ACKNOWLEDGE => {
                 match self.acknowledge(&alert.server, &alert.id).await {

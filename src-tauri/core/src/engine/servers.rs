@@ -8,6 +8,7 @@
 //! label = "Station 4"
 //! vars = { station_id = "4" }
 //! ca_file = "/usr/local/share/ca-certificates/department.crt"   # optional: the server's own CA
+//! username = "officer"
 //! ```
 
 use std::collections::BTreeMap;
@@ -32,6 +33,9 @@ pub struct ServerEntry {
     /// Profile variables as entered at sign-in.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vars: BTreeMap<String, String>,
+    /// The username last signed in with (to sign in again with the password only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
     /// The built-in demo backend: started again on this URL's port at every start, and signed in anew.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub demo: bool,
@@ -125,6 +129,7 @@ mod tests {
             url: url.into(),
             label: "Station 4".into(),
             vars: BTreeMap::from([("station_id".into(), "4".into())]),
+            username: Some("officer".into()),
             demo: false,
             ca_file: None,
         }

@@ -809,3 +809,129 @@ async fn network_settings_that_cannot_be_used_keep_every_server_offline_saying_w
     );
     fx.desk.shutdown().await;
 }
+
+/// A WebSocket server that keeps each connection open and records the `token` query of each one.
+// The handshake callback's error type is tungstenite's.
+#[allow(clippy::result_large_err)]
+async fn token_feed() -> (String, Arc<StdMutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = Arc::new(StdMutex::new(Vec::new()));
+    let log = Arc::clone(&seen);
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let log = Arc::clone(&log);
+            tokio::spawn(async move {
+                let record =
+                    |request: &tokio_tungstenite::tungstenite::handshake::server::Request,
+                     response| {
+                        let token = request
+                            .uri()
+                            .query()
+                            .and_then(|q| q.split('&').find_map(|p| p.strip_prefix("token=")))
+                            .unwrap_or_default()
+                            .to_string();
+                        log.lock().unwrap().push(token);
+                        Ok(response)
+                    };
+                let Ok(mut ws) = tokio_tungstenite::accept_hdr_async(stream, record).await else {
+                    return;
+                };
+                while let Some(Ok(_)) = futures_util::StreamExt::next(&mut ws).await {}
+            });
+        }
+    });
+    (url, seen)
+}
+
+const SESSION_PROFILE: &str = r#"
+name = "session-feed"
+protocol = "websocket"
+path = "/ws"
+[auth]
+mode = "query"
+[auth.login]
+path = "/login"
+token = "token"
+[[rules]]
+event = "report"
+kind = "report"
+id = "r-{{id}}"
+title = "{{title}}"
+"#;
+
+#[tokio::test]
+async fn a_session_that_ends_is_said_once_and_signing_in_again_keeps_the_link_up() {
+    let (url, tokens_seen) = token_feed().await;
+    let fx = start().await;
+    let profile = fx.dir.join("session-feed.toml");
+    std::fs::write(&profile, SESSION_PROFILE).unwrap();
+    let profile = profile.to_string_lossy().into_owned();
+    let now = crate::domain::Timestamp::now();
+    // A token that ends in five seconds and cannot be renewed: said at once (warn_before is ten minutes).
+    let short = crate::link::session::Credentials::new(Token::new("A"), None, Some(5), now);
+    fx.desk
+        .connect(
+            &profile,
+            &url,
+            BTreeMap::new(),
+            TokenSource::SignedIn(short),
+        )
+        .await
+        .unwrap();
+    fx.ui.wait_for("a live link", live).await;
+    fx.ui
+        .wait_for("the session ending", |r| {
+            r.list()
+                .2
+                .iter()
+                .any(|s| s.session.as_ref().is_some_and(|v| v.ending && !v.renews))
+        })
+        .await;
+    let warnings: Vec<_> = fx
+        .notifier
+        .shown_with_ids()
+        .into_iter()
+        .filter(|(_, n)| n.summary.starts_with("Sign in again to "))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(fx.ui.events().iter().any(|e| matches!(
+        e,
+        DeskEvent::Notice {
+            notice: Notice::SessionEnding { .. },
+            ..
+        }
+    )));
+    let seen_before = fx.ui.events().len();
+
+    // Signed in again while the link runs: it takes the new token without going down.
+    let long = crate::link::session::Credentials::new(Token::new("B"), None, Some(3600), now);
+    let view = fx
+        .desk
+        .connect(&profile, &url, BTreeMap::new(), TokenSource::SignedIn(long))
+        .await
+        .unwrap();
+    assert!(matches!(view.link, LinkState::Live), "{:?}", view.link);
+    assert!(!view.session.unwrap().ending);
+    for _ in 0..250 {
+        if tokens_seen.lock().unwrap().contains(&"B".to_string()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(*tokens_seen.lock().unwrap(), ["A", "B"]);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    for event in &fx.ui.events()[seen_before..] {
+        if let DeskEvent::Snapshot(v) | DeskEvent::Batch(v) = event {
+            assert!(
+                v.servers.iter().all(|s| matches!(s.link, LinkState::Live)),
+                "down while taking the new token: {:?}",
+                v.servers
+            );
+        }
+    }
+    assert!(
+        fx.notifier.closed().contains(&warnings[0].0),
+        "the warning stays on screen"
+    );
+}

@@ -109,6 +109,10 @@ pub struct ServerView {
     /// The certificate authority file trusted for this server besides the system's, if it has one (the
     /// sign-in form offers it again).
     pub ca_file: Option<String>,
+    /// Its sign-in's lifetime, when the token's end is known.
+    pub session: Option<super::SessionView>,
+    /// What signing in to it again needs besides the password.
+    pub sign_in: super::SignInAgain,
 }
 
 /// A time a link was down and the backend could not tell what was missed.
@@ -273,6 +277,24 @@ pub enum Notice {
         /// What does not fit.
         message: String,
     },
+    /// A server's sign-in cannot be renewed and ends at `expires_at` (or ended): sign in again.
+    SessionEnding {
+        /// The server.
+        server: ServerId,
+        /// What the user calls it.
+        label: String,
+        /// When the token expires.
+        expires_at: Timestamp,
+    },
+    /// A server's sign-in was renewed.
+    SessionRenewed {
+        /// The server.
+        server: ServerId,
+        /// What the user calls it.
+        label: String,
+        /// When the new token expires.
+        expires_at: Timestamp,
+    },
     /// A saved or scripted server could not be connected.
     ConnectFailed {
         /// The server as given.
@@ -329,6 +351,11 @@ pub enum DeskEvent {
         id: String,
         /// Repeated notifications went unanswered: bring the window to the front and ask for attention.
         escalate: bool,
+    },
+    /// Open the sign-in form for this server, filled in (a notification's "Sign in again").
+    SignIn {
+        /// The server.
+        server: ServerId,
     },
     /// Something the user should know.
     Notice {
@@ -513,6 +540,8 @@ pub fn typescript() -> String {
             Moment::decl(),
             Life::decl(),
             AlertRow::decl(),
+            super::SessionView::decl(),
+            super::SignInAgain::decl(),
             ServerView::decl(),
             GapView::decl(),
             NotificationsView::decl(),

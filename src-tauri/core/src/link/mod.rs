@@ -14,7 +14,9 @@
 //! - [`net`]: the one TLS configuration (OS trust store, extra CAs, client certificate) and proxy route every
 //!   connection takes.
 //! - [`http`]: the one HTTP client (redirects only within the origin) and reading answers within a size cap.
-//! - [`auth`]: the login request and the token stores (the OS keyring, the only place tokens are kept).
+//! - [`auth`]: the login and refresh requests and the token stores (the OS keyring, the only place tokens are
+//!   kept).
+//! - [`session`]: how long a sign-in lasts (a JWT's `exp`, `expires_in`) and when to renew it or warn.
 //! - [`writeback`]: telling the server an alert was acknowledged, where the profile says how.
 //! - [`wake`]: notices a wake from sleep or a network change, so links reconnect at once.
 //! - [`probe`]: what a server really speaks, held against a profile (`alertdesk profile probe`).
@@ -31,6 +33,7 @@ pub mod probe;
 pub mod protocol;
 pub mod rest;
 pub mod seen;
+pub mod session;
 pub mod spec;
 pub mod supervisor;
 pub mod wake;

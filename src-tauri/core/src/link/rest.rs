@@ -1,6 +1,8 @@
 //! The REST side of a link: every GET a profile asks for (records, lists) with the profile's auth header, and
 //! reading list answers in the shapes servers use.
 
+use std::sync::{Arc, PoisonError, RwLock};
+
 use serde_json::Value;
 
 use super::http;
@@ -52,15 +54,16 @@ impl Fetched {
 pub struct Rest {
     http: reqwest::Client,
     server: Server,
-    /// The header REST calls carry (secret: never logged).
-    auth: Option<(String, String)>,
+    /// The header REST calls carry (secret: never logged), shared by every clone so a renewed token reaches
+    /// all of a link's fetches at once.
+    auth: Arc<RwLock<Option<(String, String)>>>,
 }
 
 impl std::fmt::Debug for Rest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Rest")
             .field("server", &self.server)
-            .field("auth", &self.auth.as_ref().map(|(name, _)| name))
+            .field("auth", &self.header().map(|(name, _)| name))
             .finish_non_exhaustive()
     }
 }
@@ -71,13 +74,26 @@ impl Rest {
         Self {
             http,
             server: target.server.clone(),
-            auth: auth_header(target),
+            auth: Arc::new(RwLock::new(auth_header(target))),
         }
     }
 
     /// The HTTP client (the same route, proxy and TLS trust as every REST call).
     pub fn client(&self) -> &reqwest::Client {
         &self.http
+    }
+
+    /// Sends `target`'s token from now on (a renewed sign-in), in this client and every clone of it.
+    pub fn set_auth(&self, target: &Target) {
+        let header = auth_header(target);
+        *self.auth.write().unwrap_or_else(PoisonError::into_inner) = header;
+    }
+
+    fn header(&self) -> Option<(String, String)> {
+        self.auth
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The URL of `path` on the server.
@@ -89,7 +105,7 @@ impl Rest {
     /// a redirect to another origin is a [`Fetched::Failed`] naming it.
     pub async fn get(&self, url: url::Url) -> Result<Value, Fetched> {
         let mut request = self.http.get(url.clone());
-        if let Some((name, value)) = &self.auth {
+        if let Some((name, value)) = self.header() {
             request = request.header(name, value);
         }
         let response = request.send().await.map_err(|e| {

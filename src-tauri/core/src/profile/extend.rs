@@ -15,7 +15,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 use super::{
-    builtin_source, Acknowledge, Auth, Backfill, Connect, MessageShape, ProfileError, Protocol,
+    builtin_source, Acknowledge, Backfill, Connect, MessageShape, ProfileError, Protocol,
     ResponseSpec, Rule, Variable,
 };
 
@@ -36,7 +36,9 @@ struct Overlay {
     namespace: Option<String>,
     default_server: Option<String>,
     variables: Option<std::collections::BTreeMap<String, Variable>>,
-    auth: Option<Auth>,
+    // Merged key by key, so an override may state part of `[auth.login]` (its `refresh`, say): checked once
+    // merged, where an unknown key is still named.
+    auth: Option<toml::Table>,
     connect: Option<Connect>,
     message: Option<MessageShape>,
     rules: Option<Vec<Rule>>,

@@ -6,6 +6,7 @@
 
 pub mod extend;
 pub mod fields;
+pub mod login;
 pub mod rules;
 pub mod template;
 mod validate;
@@ -17,12 +18,22 @@ use serde::Deserialize;
 use serde_json::Value;
 
 pub use fields::spellings;
+pub use login::{Login, Refresh};
 pub use rules::{Rule, RuleMatch};
 pub use template::{Scope, Template};
 
 /// Variables every profile has without declaring them.
 pub const BUILTIN_VARIABLES: &[&str] = &[
-    "event", "token", "username", "password", "server", "item", "profile", "cursor", "unique",
+    "event",
+    "token",
+    "refresh_token",
+    "username",
+    "password",
+    "server",
+    "item",
+    "profile",
+    "cursor",
+    "unique",
 ];
 
 /// A loaded profile.
@@ -248,19 +259,6 @@ impl Default for Auth {
     }
 }
 
-/// `[auth.login]`
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Login {
-    /// Path on the server, e.g. `/api/login`.
-    pub path: Template,
-    /// JSON body; string leaves are templates (`{{$username}}`, `{{$password}}`).
-    #[serde(default = "default_login_body")]
-    pub body: toml::Value,
-    /// Dot path of the token in the JSON response.
-    pub token: String,
-}
-
 /// `[connect]`
 #[derive(Debug, Clone, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -310,13 +308,6 @@ impl Default for MessageShape {
 
 fn default_namespace() -> String {
     "/".into()
-}
-
-fn default_login_body() -> toml::Value {
-    let mut table = toml::Table::new();
-    table.insert("username".into(), "{{$username}}".into());
-    table.insert("password".into(), "{{$password}}".into());
-    toml::Value::Table(table)
 }
 
 /// A profile that failed to load.

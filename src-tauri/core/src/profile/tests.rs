@@ -664,3 +664,99 @@ fn a_change_that_names_no_record_asks_for_a_catch_up() {
     let m = rules::find(&profile.rules, "ticket", &named).unwrap();
     assert!(m.rule.names_its_record(&named, &vars));
 }
+
+#[test]
+fn a_refresh_request_is_checked_when_the_profile_loads() {
+    let base = "name = \"x\"\nprotocol = \"socketio\"\n[variables.api_base]\ndefault = \"/api\"\n[auth]\nmode = \"socketio\"\n";
+    let login = "[auth.login]\npath = \"{{$api_base}}/login\"\ntoken = \"token\"\n";
+    let rule = "[[rules]]\nevent = \"e\"\nkind = \"report\"\n";
+    let good = format!(
+        "{base}{login}refresh_token = \"refreshToken || refresh_token\"\nexpires_in = \"expiresIn\"\n\
+         [auth.login.refresh]\npath = \"{{{{$api_base}}}}/refresh\"\nbody = {{ refreshToken = \"{{{{$refresh_token}}}}\" }}\n{rule}"
+    );
+    let profile = Profile::parse(&good, "my.toml").unwrap();
+    let login = profile.auth.login.as_ref().unwrap();
+    let refresh = login.refresh.as_ref().unwrap();
+    assert_eq!(refresh.method, "POST");
+    // What the refresh answer holds defaults to where the login answer holds it.
+    let answer = login.refresh_answer().unwrap();
+    assert_eq!(
+        (answer.token, answer.refresh_token, answer.expires_in),
+        (
+            "token",
+            Some("refreshToken || refresh_token"),
+            Some("expiresIn")
+        )
+    );
+    // The default body sends the refresh token as `refresh_token`.
+    let default_body = good.replace("body = { refreshToken = \"{{$refresh_token}}\" }\n", "");
+    let profile = Profile::parse(&default_body, "my.toml").unwrap();
+    let body = &profile.auth.login.unwrap().refresh.unwrap().body;
+    assert_eq!(
+        body.to_string(),
+        "{ refresh_token = \"{{$refresh_token}}\" }"
+    );
+
+    for (text, says) in [
+        (
+            good.replace("refresh_token = \"refreshToken || refresh_token\"\n", ""),
+            "auth.login.refresh needs auth.login.refresh_token",
+        ),
+        (
+            good.replace(
+                "path = \"{{$api_base}}/refresh\"",
+                "path = \"//elsewhere/refresh\"",
+            ),
+            "auth.login.refresh.path",
+        ),
+        (
+            good.replace(
+                "[auth.login.refresh]\n",
+                "[auth.login.refresh]\nmethod = \"GET\"\n",
+            ),
+            "auth.login.refresh.method",
+        ),
+        (
+            good.replace("{{$refresh_token}}", "{{$refresh}}"),
+            "unknown variable $refresh",
+        ),
+        (
+            good.replace("{{$refresh_token}}", "fixed"),
+            "must send the refresh token",
+        ),
+        (
+            good.replace("expires_in = \"expiresIn\"", "expires_in = \"a..b\""),
+            "auth.login.expires_in",
+        ),
+        (
+            good.replace(
+                "[auth.login.refresh]\n",
+                "[auth.login.refresh]\ntokn = \"t\"\n",
+            ),
+            "unknown field `tokn`",
+        ),
+    ] {
+        let err = Profile::parse(&text, "my.toml").unwrap_err().to_string();
+        assert!(err.contains(says), "{says}: {err}");
+    }
+}
+
+#[test]
+fn an_override_adds_a_refresh_request_to_a_builtin() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crowd-refresh.toml");
+    std::fs::write(
+        &path,
+        "extends = \"crowd-monitoring\"\n[auth.login]\nrefresh_token = \"refreshToken\"\n\
+         [auth.login.refresh]\npath = \"{{$api_base}}/auth/refresh\"\nbody = { refreshToken = \"{{$refresh_token}}\" }\n",
+    )
+    .unwrap();
+    let profile = Profile::load(&path.to_string_lossy()).unwrap();
+    let login = profile.auth.login.unwrap();
+    assert_eq!(
+        login.token, "token || access_token",
+        "the base's login stays"
+    );
+    assert_eq!(login.refresh_token.as_deref(), Some("refreshToken"));
+    assert!(login.refresh.is_some());
+}

@@ -80,10 +80,7 @@ impl Profile {
                 .map_err(|e| format!("connect.query.{key}: {e}"))?;
         }
         self.check_rest_paths()?;
-        if let Some(login) = &self.auth.login {
-            templates_in(&login.body).map_err(|e| format!("auth.login.body: {e}"))?;
-            template::check_paths(&login.token).map_err(|e| format!("auth.login.token: {e}"))?;
-        }
+        self.check_login()?;
         for (i, rule) in self.rules.iter().enumerate() {
             rule.validate()
                 .map_err(|e| format!("rules[{i}] (event {:?}): {e}", rule.event))?;
@@ -117,6 +114,59 @@ impl Profile {
         }
         if self.rules.is_empty() {
             return Err("a profile needs at least one [[rules]] entry".into());
+        }
+        Ok(())
+    }
+
+    /// `[auth.login]`: its body, the answer's paths, and `[auth.login.refresh]` with what it needs.
+    fn check_login(&self) -> Result<(), String> {
+        let Some(login) = &self.auth.login else {
+            return Ok(());
+        };
+        templates_in(&login.body).map_err(|e| format!("auth.login.body: {e}"))?;
+        let paths = [
+            ("token", Some(&login.token)),
+            ("refresh_token", login.refresh_token.as_ref()),
+            ("expires_in", login.expires_in.as_ref()),
+        ];
+        for (key, path) in paths {
+            if let Some(path) = path {
+                template::check_paths(path).map_err(|e| format!("auth.login.{key}: {e}"))?;
+            }
+        }
+        let Some(refresh) = &login.refresh else {
+            return Ok(());
+        };
+        if login.refresh_token.is_none() {
+            return Err("auth.login.refresh needs auth.login.refresh_token: the dot path of the refresh token \
+                 in the login answer"
+                .into());
+        }
+        self.check_call(
+            "auth.login.refresh",
+            &refresh.method,
+            &refresh.path,
+            Some(&refresh.body),
+        )?;
+        let paths = [
+            ("token", refresh.token.as_ref()),
+            ("refresh_token", refresh.refresh_token.as_ref()),
+            ("expires_in", refresh.expires_in.as_ref()),
+        ];
+        for (key, path) in paths {
+            if let Some(path) = path {
+                template::check_paths(path)
+                    .map_err(|e| format!("auth.login.refresh.{key}: {e}"))?;
+            }
+        }
+        let uses_refresh_token = templates_in(&refresh.body)?
+            .iter()
+            .any(|t| t.variables().any(|v| v == "refresh_token"));
+        if !uses_refresh_token {
+            return Err(
+                "auth.login.refresh.body must send the refresh token: put {{$refresh_token}} in it"
+                    .into(),
+            );
         }
         Ok(())
     }

@@ -1,12 +1,13 @@
 //! Link alarms: a server unreachable for `link_alarm_after_secs` while on duty raises one alarm, and one notice
-//! when it is back; rejected credentials raise it at once.
+//! when it is back; rejected credentials raise it at once, with a "Sign in again" button. A sign-in that cannot
+//! be renewed is announced before it ends, with the same button.
 
 use chrono::NaiveTime;
 use tokio::time::Instant;
 
-use super::notification::open_action;
+use super::notification::{open_action, sign_in_action};
 use super::{Now, Policy};
-use crate::alerting::notify::{Category, Expire, Notification, NotificationId, Urgency};
+use crate::alerting::notify::{AlertKey, Category, Expire, Notification, NotificationId, Urgency};
 use crate::domain::{Priority, ServerId};
 use crate::link::LinkState;
 
@@ -118,14 +119,69 @@ impl Policy {
             urgency: Urgency::Critical,
             sound: self.tone(Priority::High),
             expire: Expire::Never,
-            actions: vec![open_action()],
-            alert: None,
+            // Signed out: the one thing to do is to sign in again, and the button opens that.
+            actions: vec![if auth {
+                sign_in_action()
+            } else {
+                open_action()
+            }],
+            alert: auth.then(|| AlertKey::of_server(server)),
             category: Category::Link,
             repeat: 0,
         };
+        if auth {
+            // It says what the warning said, and more: one on screen.
+            if let Some(warning) = self.sessions.remove(server) {
+                self.notifier.close(warning);
+            }
+        }
         let id = self.show(&notification);
         if let Some(link) = self.links.get_mut(server) {
             link.alarm_shown = id;
+        }
+    }
+
+    /// A sign-in that cannot be renewed ends at `ends` (local time; `ended`: it already has): one critical
+    /// notification whose button opens the sign-in. Not while off duty or silenced (the window still says so).
+    pub fn on_session_ending(
+        &mut self,
+        server: &ServerId,
+        label: &str,
+        ends: NaiveTime,
+        ended: bool,
+    ) {
+        if !self.settings.on_duty || self.silence_everything || self.sessions.contains_key(server) {
+            return;
+        }
+        let at = ends.format("%H:%M");
+        let summary = if ended {
+            format!("Sign in again to {label}: the session ended at {at}")
+        } else {
+            format!("Sign in again to {label}: the session ends at {at}")
+        };
+        let notification = Notification {
+            summary,
+            body: format!(
+                "Alerts from {label} stop arriving when the sign-in ends. Sign in again: only the password is \
+                 needed, and what was missed is caught up."
+            ),
+            urgency: Urgency::Critical,
+            sound: self.tone(Priority::High),
+            expire: Expire::Never,
+            actions: vec![sign_in_action()],
+            alert: Some(AlertKey::of_server(server)),
+            category: Category::Link,
+            repeat: 0,
+        };
+        if let Some(id) = self.show(&notification) {
+            self.sessions.insert(server.clone(), id);
+        }
+    }
+
+    /// `server` was signed in again (or its sign-in renewed): a "Sign in again" notification on screen goes.
+    pub fn on_session_renewed(&mut self, server: &ServerId) {
+        if let Some(id) = self.sessions.remove(server) {
+            self.notifier.close(id);
         }
     }
 }

@@ -27,6 +27,8 @@
 //!   `flood_above` repeat, their repeats collapse into one (see `flood.rs`).
 //! - During quiet hours or a pause only overrides notify. "Silence everything" holds back everything; the
 //!   overrides it held back are notified when it is turned off, unless acknowledged or read meanwhile.
+//! - A sign-in that cannot be renewed raises one critical "Sign in again" notification before it ends (its
+//!   "Sign in again" button opens the sign-in form); signing in again closes it.
 //! - When on duty, a server unreachable for `link_alarm_after_secs` (connecting or reconnecting; polling
 //!   still delivers alerts and does not count) raises one alarm, and one notice when it is back. Rejected
 //!   credentials raise the alarm at once. Link alarms are overrides; one held back by "silence everything" or
@@ -151,6 +153,8 @@ pub struct Policy {
     /// The status responses each server's profile offers: the first two that fit an alert become its
     /// notification's actions.
     responses: BTreeMap<ServerId, Vec<Offered>>,
+    /// "Sign in again" notifications on screen, by server (closed once signed in again).
+    sessions: BTreeMap<ServerId, NotificationId>,
 }
 
 impl std::fmt::Debug for Policy {
@@ -179,6 +183,7 @@ impl Policy {
             links: BTreeMap::new(),
             flood: flood::Flood::default(),
             responses: BTreeMap::new(),
+            sessions: BTreeMap::new(),
         }
     }
 

@@ -117,3 +117,10 @@ pub(super) fn kind_label(kind: Kind) -> &'static str {
 pub(super) fn open_action() -> (String, String) {
     (ACTION_OPEN.to_string(), "Open".to_string())
 }
+
+pub(super) fn sign_in_action() -> (String, String) {
+    (
+        crate::alerting::notify::ACTION_SIGN_IN.to_string(),
+        "Sign in again".to_string(),
+    )
+}

@@ -539,6 +539,7 @@ async fn silence_everything_holds_back_all_and_shows_the_indicator() {
     let ids: Vec<_> = shown
         .iter()
         .filter_map(|n| n.alert.as_ref())
+        .filter(|k| !k.is_server())
         .map(|k| k.id.as_str())
         .collect();
     assert_eq!(ids, ["A-1", "C-1"]);
@@ -554,6 +555,12 @@ async fn silence_everything_holds_back_all_and_shows_the_indicator() {
         "{}",
         links[0].summary
     );
+    // Its one button signs in again, and a click on it reaches the server.
+    assert_eq!(
+        links[0].actions[0].0,
+        crate::alerting::notify::ACTION_SIGN_IN
+    );
+    assert!(links[0].alert.as_ref().is_some_and(AlertKey::is_server));
     advance(secs(30)).await;
     policy.tick(clock.now());
     assert_eq!(
@@ -710,6 +717,67 @@ async fn rejected_credentials_alarm_at_once() {
         recorder.shown()[1].summary,
         "Connection to Station 4 is back"
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_session_ending_is_said_once_and_signing_in_again_takes_it_away() {
+    let (mut policy, recorder, clock) = setup(AlertingSettings::default());
+    let ends = NaiveTime::from_hms_opt(14, 30, 0).unwrap();
+    policy.on_session_ending(&server(), LABEL, ends, false);
+    policy.on_session_ending(&server(), LABEL, ends, false);
+    let shown = recorder.shown_with_ids();
+    assert_eq!(shown.len(), 1, "said once");
+    let (warning, n) = &shown[0];
+    assert_eq!(
+        n.summary,
+        "Sign in again to Station 4: the session ends at 14:30"
+    );
+    assert_eq!(
+        (n.urgency, n.expire, n.category),
+        (Urgency::Critical, Expire::Never, Category::Link)
+    );
+    assert_eq!(
+        n.actions,
+        [(
+            crate::alerting::notify::ACTION_SIGN_IN.to_string(),
+            "Sign in again".to_string()
+        )]
+    );
+    assert_eq!(n.alert, Some(AlertKey::of_server(&server())));
+    assert!(n.sound.is_some());
+    // Signed in again: it goes.
+    policy.on_session_renewed(&server());
+    assert_eq!(recorder.closed(), [*warning]);
+
+    // Said again for the next token, and replaced by the sign-out alarm when the server refuses it.
+    policy.on_session_ending(&server(), LABEL, ends, true);
+    let (second, n) = recorder.shown_with_ids()[1].clone();
+    assert!(
+        n.summary.ends_with("the session ended at 14:30"),
+        "{}",
+        n.summary
+    );
+    policy.on_link_state(
+        &server(),
+        LABEL,
+        &LinkState::AuthFailed {
+            reason: "jwt expired".into(),
+        },
+        clock.now(),
+    );
+    assert_eq!(recorder.closed(), [*warning, second]);
+    assert_eq!(recorder.count(), 3);
+
+    // Off duty or silenced: not notified (the window still says it).
+    let (mut off, recorder, _) = setup(AlertingSettings {
+        on_duty: false,
+        ..AlertingSettings::default()
+    });
+    off.on_session_ending(&server(), LABEL, ends, false);
+    off.set_silence_everything(true);
+    off.set_settings(AlertingSettings::default()).unwrap();
+    off.on_session_ending(&server(), LABEL, ends, false);
+    assert_eq!(recorder.count(), 0);
 }
 
 #[tokio::test(start_paused = true)]

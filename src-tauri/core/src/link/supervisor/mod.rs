@@ -28,8 +28,9 @@ use super::protocol::{Heartbeat, LinkEnd, LinkEvent, LinkSpec, Recovery, Transpo
 use super::rest::Rest;
 use super::spec::{link_spec, SpecError};
 use super::{Abandoned, LinkState, Outcome, Reporter, Target, Update};
-use crate::domain::{Source, Timestamp};
+use crate::domain::{Source, Timestamp, Token};
 use crate::profile::Protocol;
+use renew::{renewed, retiring_event, swap_event, Links};
 
 /// A link counts as stable, and the backoff starts over, after it stayed up this long, or as soon as it carried
 /// live events: a link that works end to end (authenticated, caught up, delivering) earns a quick retry, while a
@@ -97,6 +98,10 @@ pub struct Supervisor {
     rest: Rest,
     /// The REST base is known (set by the user, found, or looked for in vain).
     base_settled: bool,
+    /// Renewed tokens from the engine (see `renew.rs`).
+    tokens: Option<watch::Receiver<Token>>,
+    /// A renewed token arrived while the link was not live: the next attempt starts at once.
+    retry_now: bool,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -131,7 +136,17 @@ impl Supervisor {
             probe_led: false,
             down_since: None,
             polling: false,
+            tokens: None,
+            retry_now: false,
         })
+    }
+
+    /// Starts as a link that has been down since `since` (a link started again after a new sign-in): the first
+    /// catch-up then says what it cannot tell about that time.
+    #[must_use]
+    pub fn with_down_since(mut self, since: Option<Timestamp>) -> Self {
+        self.down_since = since;
+        self
     }
 
     /// Uses another way to open links (tests).
@@ -177,9 +192,21 @@ impl Supervisor {
                 result = self.one_link(&out) => result,
                 () = &mut shutdown => return stopped(&out).await,
             };
-            let woke = end == LinkEnd::Woken;
+            let woken_up = end == LinkEnd::Woken;
             let reason = match end {
                 LinkEnd::Abandoned => return Outcome::Stopped,
+                // Refused, but a renewed token is already here: it gets its chance.
+                LinkEnd::Rejected(reason) if self.token_waiting() => {
+                    let token = self
+                        .tokens
+                        .as_mut()
+                        .map(|rx| rx.borrow_and_update().clone());
+                    if let Some(token) = token {
+                        self.take_token(token);
+                    }
+                    self.retry_now = true;
+                    format!("{reason}; trying the renewed sign-in")
+                }
                 LinkEnd::Rejected(reason) => return auth_failed(&out, reason).await,
                 LinkEnd::Closed(reason) | LinkEnd::Unreachable(reason) => reason,
                 LinkEnd::Woken => "woke up or network changed: reconnecting at once".to_string(),
@@ -187,7 +214,7 @@ impl Supervisor {
             // A probe that said "back" before an attempt that then failed is not trusted for the next wait, so a
             // server that answers plain requests but fails every link is not tried more than twice per delay.
             let probe_misled = self.probe_led && !was_live;
-            self.probe_waits = !woke && !probe_misled;
+            self.probe_waits = !woken_up && !probe_misled;
             self.probe_led = false;
             if was_live {
                 self.polling = false;
@@ -196,6 +223,7 @@ impl Supervisor {
                 }
             }
             self.down_since.get_or_insert_with(Timestamp::now);
+            let woke = woken_up || std::mem::take(&mut self.retry_now);
             let delay = if woke {
                 Duration::ZERO
             } else {
@@ -279,42 +307,66 @@ impl Supervisor {
                 () = tokio::time::sleep_until(until) => {}
                 () = back_online(probe, deadline) => return Ok(true),
                 () = woken(self.wake.as_mut()) => return Ok(false),
+                token = renewed(self.tokens.as_mut()) => {
+                    self.take_token(token);
+                    return Ok(false);
+                }
             }
         }
     }
 
     /// One connection: opens the link, handles its events until it ends. Returns how it ended and whether it
-    /// got live.
+    /// got live. A renewed token swaps in a new link while live (see `renew.rs`).
     async fn one_link(&mut self, out: &Reporter) -> (LinkEnd, bool) {
-        let (tx, mut rx) = mpsc::channel(256);
+        let (tx, rx) = mpsc::channel(256);
         self.link_traffic = false;
-        let mut link = self.connector.open(self.spec.clone(), tx);
+        let mut links = Links::new(self.connector.open(self.spec.clone(), tx), rx);
         let mut live = false;
         let end = loop {
             tokio::select! {
-                event = rx.recv() => {
+                event = links.events.recv() => {
                     let Some(event) = event else { continue };
                     if let Err(end) = self.handle(event, out, &mut live).await {
-                        link.abort();
                         break end;
                     }
                 }
-                joined = &mut link => {
+                joined = &mut links.link => {
                     let end = joined.unwrap_or_else(|e| LinkEnd::Closed(format!("link task failed: {e}")));
                     // Deliver what the link queued before it ended.
-                    while let Ok(event) = rx.try_recv() {
+                    while let Ok(event) = links.events.try_recv() {
                         if let Err(end) = self.handle(event, out, &mut live).await {
+                            links.stop();
                             return (end, live);
                         }
                     }
                     break end;
                 }
-                () = woken(self.wake.as_mut()) => {
-                    link.abort();
-                    break LinkEnd::Woken;
+                () = woken(self.wake.as_mut()) => break LinkEnd::Woken,
+                token = renewed(self.tokens.as_mut()) => {
+                    self.take_token(token);
+                    if live {
+                        links.start_swap(self.open_swap());
+                    } else {
+                        self.retry_now = true;
+                        break LinkEnd::Closed("the sign-in was renewed: connecting with the new token".into());
+                    }
                 }
+                swapped = swap_event(links.swap.as_mut()) => {
+                    if let Err(end) = self.on_swapped(swapped, &mut links, out, &mut live).await {
+                        break end;
+                    }
+                }
+                event = retiring_event(links.retiring.as_mut()) => match event {
+                    Some(event) => {
+                        if let Err(end) = self.handle(event, out, &mut live).await {
+                            break end;
+                        }
+                    }
+                    None => links.retired(),
+                },
             }
         };
+        links.stop();
         (end, live)
     }
 
@@ -556,5 +608,6 @@ async fn woken(wake: Option<&mut watch::Receiver<u64>>) {
     }
 }
 
+mod renew;
 #[cfg(test)]
 mod tests;
