@@ -206,7 +206,7 @@ mod tests {
                 &crate::domain::ServerId::from_stored("http://a"),
                 "r-1",
             )),
-            category: Category::Alert,
+            category: Category::Alert(crate::domain::Priority::Critical),
             repeat: 0,
         }
     }
