@@ -210,9 +210,20 @@ impl Cli {
     /// accepts to explain that they are the desktop app's.)
     pub fn documented_as(bin: &'static str) -> clap::Command {
         if bin == DESKTOP_BIN {
-            Self::command_as(bin)
+            Self::command_as(bin).long_about(
+                "With no command, alertdesk opens the desktop app: a window with the live alert list, a tray \
+                 icon with the unread count, and native notifications with sound; --profile and --server \
+                 connect a backend at start, for this run only. With a command, it runs that command the way \
+                 alertdesk-cli does.",
+            )
         } else {
-            Headless::command().name(bin).bin_name(bin)
+            Headless::command().name(bin).bin_name(bin).long_about(
+                "alertdesk-cli is Alertdesk without the desktop: it listens to a backend and prints its alerts \
+                 (listen, with --notify for native notifications with sound), signs in and out, reads and \
+                 answers the alert history, and checks profiles and settings. It links no desktop library, so \
+                 it runs on servers and over SSH. The package's alertdesk-listen.service runs the listener as \
+                 a systemd user service.",
+            )
         }
     }
 
