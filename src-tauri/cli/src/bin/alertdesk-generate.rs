@@ -9,7 +9,7 @@ use clap::Parser;
 
 /// Write the shell completions and manual pages of alertdesk and alertdesk-cli under a directory.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, long_about = None)]
 struct Args {
     /// The root to write under, e.g. a package's staging tree (created when missing; files there are replaced).
     #[arg(long, value_name = "DIR")]
