@@ -27,6 +27,9 @@ pub const DESKTOP_BIN: &str = "alertdesk";
 /// The headless binary (no desktop libraries).
 pub const HEADLESS_BIN: &str = "alertdesk-cli";
 
+/// What both binaries say they are, first in their help and manual pages.
+const ABOUT: &str = "Alerts from your department's backend, delivered once, fast and loud";
+
 /// Exit code for bad usage or invalid input (clap uses the same for argument errors).
 pub const EXIT_USAGE: u8 = 2;
 
@@ -92,7 +95,7 @@ impl Secrets {
 #[command(
     name = "alertdesk",
     version,
-    about = "Alerts from your department's backend, delivered once, fast and loud",
+    about = ABOUT,
     long_about = None,
     propagate_version = true
 )]
@@ -112,7 +115,7 @@ pub struct Cli {
 #[derive(Debug, Parser)]
 #[command(
     version,
-    about = "Alerts from your department's backend, delivered once, fast and loud",
+    about = ABOUT,
     long_about = None,
     propagate_version = true
 )]
