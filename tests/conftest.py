@@ -16,6 +16,8 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 BIN_DIR = pathlib.Path(os.environ.get("ALERTDESK_BIN_DIR", ROOT / "target" / "debug"))
 ARTIFACTS = ROOT / "tests" / "artifacts"
 BINARIES = ("alertdesk", "alertdesk-cli")
+# The application id: Tauri's identifier, and the name of the installed desktop entry, metainfo and icons.
+APP_ID = "app.alertdesk.Alertdesk"
 
 
 def binary(name: str) -> pathlib.Path:

@@ -114,10 +114,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
     // One TLS configuration and proxy route for every server and the updater. A bad CA file, client
     // certificate or proxy setting is said in the log here and in the window for each server (none connects
     // some other way); updates then use the updater's own defaults (docs/releasing.md).
-    let net = alertdesk_cli::network(&settings.network, &[]);
-    if let Err(e) = &net {
-        eprintln!("alertdesk: {e}");
-    }
+    let net =
+        alertdesk_cli::network(&settings.network, &[]).inspect_err(|e| eprintln!("alertdesk: {e}"));
 
     let data = paths.clone();
     let window_state_file = paths.data_dir.join("window-state.json");
@@ -130,6 +128,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
     let slot = Arc::clone(&startup);
     let update_settings = settings.updates.clone();
     let update_net = net.clone().ok();
+    let webview_dir = paths.webview_dir();
+    let legacy_webview = global
+        .data_dir
+        .is_none()
+        .then(Paths::legacy_webview_dir)
+        .flatten();
 
     let app = tauri::Builder::default()
         // Must be the first plugin: a second launch hands over to us and exits before anything else starts.
@@ -151,6 +155,14 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
         .manage(DemoBackend::default())
         .invoke_handler(commands::handler())
         .setup(move |app| {
+            let ready = slot
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .take();
+            if ready.is_some() {
+                // Only the process that owns the data directory moves files into it.
+                adopt_legacy_webview(&paths, legacy_webview.as_deref());
+            }
             let window =
                 WebviewWindowBuilder::new(app, MAIN_WINDOW, WebviewUrl::App("index.html".into()))
                     .title("Alertdesk")
@@ -158,15 +170,12 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
                     .min_inner_size(560.0, 400.0)
                     .visible(!start_hidden)
                     .theme(theme)
+                    .data_directory(webview_dir)
                     .build()?;
             lighten_webview(&window, gpu);
             tray::create(app.handle())?;
             // Updates first: the desk installs its install gate into the update state.
             updates::setup(app.handle(), update_settings, update_net);
-            let ready = slot
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .take();
             if let Some(Startup { store, lock }) = ready {
                 app.manage(lock);
                 start_engine(app.handle(), paths, settings, store, scripted, net)?;
@@ -238,6 +247,22 @@ fn hide_on_close(close_to_tray: bool, window: &tauri::Window, event: &WindowEven
             }
             tracing::info!("window hidden to the tray");
         }
+    }
+}
+
+/// Earlier versions kept the web view's files in Tauri's default directory, named after their application id;
+/// the first start of this version moves them under the data directory (default directories only). A failure
+/// leaves them where they were and starts with new ones.
+fn adopt_legacy_webview(paths: &Paths, legacy: Option<&std::path::Path>) {
+    let Some(legacy) = legacy else { return };
+    match paths.adopt_legacy_webview_dir(legacy) {
+        Ok(true) => tracing::info!(
+            from = %legacy.display(),
+            to = %paths.webview_dir().display(),
+            "moved the web view's files under the data directory"
+        ),
+        Ok(false) => {}
+        Err(e) => tracing::warn!("cannot move the web view's files ({e}); starting with new ones"),
     }
 }
 

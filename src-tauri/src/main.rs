@@ -22,3 +22,15 @@ fn main() -> ExitCode {
         None => desktop::run(&cli.global, &cli.desktop, secrets),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// The id the notifications name (`desktop-entry`) is the one the package installs its desktop entry,
+    /// metainfo and icons under: Tauri's `identifier`.
+    #[test]
+    fn the_tauri_identifier_is_the_app_id() {
+        let config: serde_json::Value =
+            serde_json::from_str(include_str!("../tauri.conf.json")).expect("tauri.conf.json");
+        assert_eq!(config["identifier"], alertdesk_core::APP_ID);
+    }
+}

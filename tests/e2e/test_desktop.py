@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from conftest import binary, workspace_version
+from conftest import APP_ID, binary, workspace_version
 from support.desktop_app import our_tray_item
-from support.desktop import click_tray_menu, mapped_windows, pids_with, tray_menu, wait_until
+from support.desktop import click_tray_menu, gdbus, mapped_windows, pids_with, tray_menu, wait_until
 
 pytestmark = pytest.mark.desktop
 
@@ -31,6 +31,12 @@ def test_window_tray_hide_and_single_instance(app, artifacts):
     assert driver.text(driver.find("h1")) == "Alertdesk"
     time.sleep(0.5)  # let the compositor paint before the screenshot
     driver.screenshot(artifacts / "foundation-main-window.png")
+    # The web view keeps its files with the data (--data-dir moves them too), not in a directory named after
+    # the application id; the single-instance name on the session bus follows the id.
+    assert (data_dir / "data" / "webview").is_dir()
+    names = gdbus("--dest", "org.freedesktop.DBus", "--object-path", "/org/freedesktop/DBus",
+                  "--method", "org.freedesktop.DBus.ListNames")
+    assert f"'{APP_ID}.SingleInstance'" in names, names
 
     # The tray icon registered with the StatusNotifierWatcher, with our menu.
     name, path = wait_until(lambda: our_tray_item(data_dir), 15, "the tray icon to register")

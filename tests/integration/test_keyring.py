@@ -55,3 +55,16 @@ def test_login_stores_the_token_in_the_keyring_only(secret_service, servers, tmp
     result = subprocess.run([exe, "listen", "--profile", "station-reports", "--server", server.url], env=env,
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and "alertdesk login" in result.stderr, result.stderr
+
+
+def test_a_keyring_that_cannot_be_read_is_a_failure_worth_retrying(servers, tmp_path):
+    """No Secret Service to ask (alertdesk-listen.service started before the session's keyring): exit 1, which
+    the user unit restarts, not 2 (no token stored: sign in first), which it leaves for a person."""
+    server = servers("station-reports")
+    env = dict(os.environ, ALERTDESK_DATA_DIR=str(tmp_path / "alertdesk"),
+               DBUS_SESSION_BUS_ADDRESS=f"unix:path={tmp_path / 'no-bus'}")
+    env.pop("ALERTDESK_TOKEN", None)
+    result = subprocess.run([str(binary("alertdesk-cli")), "listen", "--profile", "station-reports", "--server",
+                             server.url], env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert "cannot read the token" in result.stderr and "unlock the keyring" in result.stderr, result.stderr

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import binary
+from conftest import APP_ID, binary
 from support.listener import Listener
 from support.notifications import NotificationServer, kill_notification_daemons
 
@@ -44,6 +44,9 @@ def test_critical_alert_notifies_repeats_and_acknowledge_writes_back(notificatio
         assert first["actions"][0::2] == ["acknowledge", "open"] and "Acknowledge" in first["actions"], first
         assert first["expire_timeout"] == 0, "critical notifications stay until dismissed"
         assert first["app_icon"].endswith("alertdesk.png")
+        # The installed desktop entry (app.alertdesk.Alertdesk.desktop) and a category desktops can filter on.
+        assert first["hints"]["desktop-entry"] == APP_ID, first
+        assert first["hints"]["category"] == "x-alertdesk.alert.critical", first
         assert listener.next_alert()["id"] == f"report-{r['id']}"  # printed too
 
         # Unacknowledged: it comes back after the repeat interval.
@@ -75,6 +78,8 @@ def test_low_priority_alert_notifies_once_with_its_tone(notifications, servers, 
         report(server, "low", "Bin on fire")
         call = notifications.wait_for(lambda c: "Bin on fire" in c["summary"])
         assert call["hints"]["urgency"] == 0 and call["hints"]["sound-file"].endswith("/sounds/low.ogg"), call
+        assert call["hints"]["category"] == "x-alertdesk.alert.low", call
+        assert call["hints"]["desktop-entry"] == APP_ID, call
         time.sleep(6)
         assert len([c for c in notifications.calls if "Bin on fire" in c["summary"]]) == 1, "only critical repeats"
     finally:
@@ -100,6 +105,8 @@ def test_dunst_receives_the_notify_call(servers, tmp_path):
         text = capture.read_text()
         assert 'member=Notify' in text and '"Alertdesk"' in text and "Alarm at the bank" in text, text[-2000:]
         assert '"sound-file"' in text and "high.ogg" in text
+        assert '"desktop-entry"' in text and f'"{APP_ID}"' in text, text[-2000:]
+        assert '"x-alertdesk.alert.high"' in text, text[-2000:]
         assert dunst.poll() is None
     finally:
         assert listener.stop() == 0
@@ -107,6 +114,21 @@ def test_dunst_receives_the_notify_call(servers, tmp_path):
         monitor.terminate()
         dunst.wait(10)
         monitor.wait(10)
+
+
+def test_a_lost_connection_is_notified_in_its_own_category(notifications, servers, tmp_path):
+    server = servers("station-reports")
+    listener = duty("alertdesk-cli", server, tmp_path, "[alerting]\nlink_alarm_after_secs = 5\n")
+    try:
+        listener.wait_status("live")
+        server.wait_clients(1)
+        server.stop()
+        call = notifications.wait_for(lambda c: c["summary"].startswith("No connection to"), timeout=20)
+        assert call["hints"]["category"] == "x-alertdesk.connection", call
+        assert call["hints"]["desktop-entry"] == APP_ID, call
+        assert call["hints"]["urgency"] == 2, call
+    finally:
+        assert listener.stop() == 0
 
 
 def test_without_a_notification_service_alerts_still_arrive(servers, tmp_path):

@@ -14,12 +14,13 @@ import subprocess
 
 import pytest
 
-from conftest import ROOT, workspace_version
+from conftest import APP_ID, ROOT, workspace_version
 
 pytestmark = pytest.mark.package
 
 VERSION = workspace_version()
 TAURI = ROOT / "ui" / "node_modules" / ".bin" / "tauri"
+ICON_SIZES = (16, 22, 24, 32, 48, 64, 128, 256, 512)
 
 
 def run(*args, **kw) -> subprocess.CompletedProcess:
@@ -90,23 +91,51 @@ def test_package_contents(deb):
     assert fields["Version"] == VERSION
     assert fields["Architecture"] == "amd64"
     depends = fields["Depends"]
+    # The window (WebKitGTK, GTK), the tray, and the tones Alertdesk plays itself.
     for needed in ("libwebkit2gtk-4.1-0", "libgtk-3-0", "libayatana-appindicator3-1", "libasound2"):
         assert needed in depends, depends
-    assert "pkexec" in fields.get("Recommends", ""), info
+    recommends = fields.get("Recommends", "")
+    # Updates (pkexec), a notification server, a Secret Service keyring, the tones reaching PipeWire/PulseAudio.
+    for wanted in ("pkexec", "notification-daemon", "gnome-keyring", "pipewire-alsa | libasound2-plugins"):
+        assert wanted in recommends, recommends
+    assert fields.get("Suggests") == "speech-dispatcher | espeak-ng", info
 
     listing = run("dpkg-deb", "--contents", deb).stdout.splitlines()
     files = {"/" + line.split()[-1].lstrip("./").rstrip("/") for line in listing}
-    for path in ("/usr/bin/alertdesk", "/usr/bin/alertdesk-cli", "/usr/share/applications/Alertdesk.desktop",
-                 "/usr/share/icons/hicolor/32x32/apps/alertdesk.png",
-                 "/usr/share/icons/hicolor/128x128/apps/alertdesk.png"):
-        assert path in files, f"{path} not in {sorted(files)}"
+    expected = {"/usr/bin/alertdesk", "/usr/bin/alertdesk-cli", f"/usr/share/applications/{APP_ID}.desktop",
+                f"/usr/share/metainfo/{APP_ID}.metainfo.xml", "/usr/lib/systemd/user/alertdesk-listen.service",
+                f"/usr/share/icons/hicolor/scalable/apps/{APP_ID}.svg",
+                "/usr/share/bash-completion/completions/alertdesk",
+                "/usr/share/bash-completion/completions/alertdesk-cli",
+                "/usr/share/zsh/vendor-completions/_alertdesk", "/usr/share/zsh/vendor-completions/_alertdesk-cli",
+                "/usr/share/fish/vendor_completions.d/alertdesk.fish",
+                "/usr/share/fish/vendor_completions.d/alertdesk-cli.fish",
+                "/usr/share/man/man1/alertdesk.1.gz", "/usr/share/man/man1/alertdesk-cli.1.gz",
+                "/usr/share/man/man1/alertdesk-cli-listen.1.gz", "/usr/share/man/man1/alertdesk-cli-profile-list.1.gz"}
+    expected |= {f"/usr/share/icons/hicolor/{n}x{n}/apps/{APP_ID}.png" for n in ICON_SIZES}
+    missing = expected - files
+    assert not missing, f"{sorted(missing)} not in {sorted(files)}"
+    # One desktop entry and one icon name: Tauri's own (named after the product and the binary) are removed.
+    assert [f for f in files if f.startswith("/usr/share/applications/") and f.endswith(".desktop")] == \
+        [f"/usr/share/applications/{APP_ID}.desktop"]
+    assert not [f for f in files if "/icons/" in f and f.endswith("/alertdesk.png")], sorted(files)
+    assert not [f for f in files if f.startswith("/usr/share/man/") and f.endswith(".1")], "uncompressed pages"
 
     tree = deb.parent / "extracted"
     run("dpkg-deb", "-x", deb, tree)
-    entry = (tree / "usr/share/applications/Alertdesk.desktop").read_text()
+    entry = (tree / f"usr/share/applications/{APP_ID}.desktop").read_text()
     lines = dict(line.split("=", 1) for line in entry.splitlines() if "=" in line)
     assert lines["Exec"].split()[0] == "alertdesk", entry
-    assert lines["Icon"] == "alertdesk" and lines["Name"] == "Alertdesk" and lines["Type"] == "Application", entry
+    assert lines["Icon"] == APP_ID and lines["Name"] == "Alertdesk" and lines["Type"] == "Application", entry
+    # The metainfo, the entry and the icons as installed, checked together (offline).
+    result = subprocess.run(["appstreamcli", "validate-tree", "--no-net", "--strict", str(tree)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    unit = (tree / "usr/lib/systemd/user/alertdesk-listen.service").read_text()
+    assert (ROOT / "packaging/linux/alertdesk-listen.service").read_text() == unit
+    # Manual pages are gzip files man can read.
+    page = tree / "usr/share/man/man1/alertdesk-cli-listen.1.gz"
+    assert "--notify" in run("man", "-l", page, env={**os.environ, "MANWIDTH": "80"}).stdout
     assert (tree / "usr/bin/alertdesk").stat().st_mode & 0o111
     # The bundler stamps the package type into the binary: it is what makes an installed copy update with dpkg.
     assert b"__TAURI_BUNDLE_TYPE_VAR_DEB" in (tree / "usr/bin/alertdesk").read_bytes()
@@ -127,9 +156,13 @@ def test_dpkg_installs_working_binaries(deb):
             name = pathlib.Path(binary).name
             result = run(binary, "--version", env={"PATH": "/usr/bin:/bin", "HOME": str(deb.parent)}, timeout=30)
             assert result.stdout.strip() == f"{name} {VERSION}", result.stdout
+        # The manual and the user unit are where man and systemd look for them.
+        assert "alertdesk-cli-listen" in run("man", "-w", "alertdesk-cli-listen").stdout
+        assert pathlib.Path("/usr/lib/systemd/user/alertdesk-listen.service").is_file()
         status = run("dpkg-query", "-W", "-f", "${Status} ${Version}", "alertdesk").stdout
         assert status == f"install ok installed {VERSION}"
     finally:
         subprocess.run(["dpkg", "-r", "alertdesk"], capture_output=True, timeout=300)
     assert not pathlib.Path("/usr/bin/alertdesk").exists()
     assert not pathlib.Path("/usr/bin/alertdesk-cli").exists()
+    assert not pathlib.Path("/usr/lib/systemd/user/alertdesk-listen.service").exists()

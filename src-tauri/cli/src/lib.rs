@@ -9,6 +9,7 @@
 //! server did not take it yet (it is sent when Alertdesk next reaches the server).
 
 mod commands;
+pub mod generate;
 pub mod logging;
 
 use std::path::PathBuf;
@@ -19,6 +20,15 @@ use alertdesk_core::config::settings::Settings;
 use alertdesk_core::domain::Token;
 use alertdesk_core::link::auth::TOKEN_ENV;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+
+/// The desktop app's binary (with no command it opens the window).
+pub const DESKTOP_BIN: &str = "alertdesk";
+
+/// The headless binary (no desktop libraries).
+pub const HEADLESS_BIN: &str = "alertdesk-cli";
+
+/// What both binaries say they are, first in their help and manual pages.
+const ABOUT: &str = "Alerts from your department's backend, delivered once, fast and loud";
 
 /// Exit code for bad usage or invalid input (clap uses the same for argument errors).
 pub const EXIT_USAGE: u8 = 2;
@@ -86,7 +96,7 @@ impl Secrets {
 #[command(
     name = "alertdesk",
     version,
-    about,
+    about = ABOUT,
     long_about = None,
     propagate_version = true
 )]
@@ -100,6 +110,21 @@ pub struct Cli {
     /// What to do; without one, `alertdesk` opens the desktop app.
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// [`Cli`] without the desktop app's options: `alertdesk-cli` as documented.
+#[derive(Debug, Parser)]
+#[command(
+    version,
+    about = ABOUT,
+    long_about = None,
+    propagate_version = true
+)]
+struct Headless {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
 }
 
 /// Options shared by every command and the desktop app.
@@ -174,16 +199,45 @@ pub struct SettingsArgs {
 }
 
 impl Cli {
-    /// Parses the process arguments, naming the program `bin` in help and errors. Exits on `--help`,
-    /// `--version` and usage errors (code 2), as clap does.
-    pub fn parse_as(bin: &'static str) -> Self {
+    /// The command line of binary `bin` (`alertdesk` or `alertdesk-cli`), as its help, completions and manual
+    /// pages show it.
+    pub fn command_as(bin: &'static str) -> clap::Command {
         let mut command = Self::command().name(bin).bin_name(bin);
-        if bin != "alertdesk" {
+        if bin != DESKTOP_BIN {
             // Only the desktop binary has a window to connect at start.
             for arg in ["profile", "server", "set"] {
                 command = command.mut_arg(arg, |a| a.hide(true));
             }
         }
+        command
+    }
+
+    /// The command line of binary `bin` as its completions and manual pages describe it: what its help shows.
+    /// (Completion scripts would offer hidden arguments too, such as the desktop options `alertdesk-cli` only
+    /// accepts to explain that they are the desktop app's.)
+    pub fn documented_as(bin: &'static str) -> clap::Command {
+        if bin == DESKTOP_BIN {
+            Self::command_as(bin).long_about(
+                "With no command, alertdesk opens the desktop app: a window with the live alert list, a tray \
+                 icon with the unread count, and native notifications with sound; --profile and --server \
+                 connect a backend at start, for this run only. With a command, it runs that command the way \
+                 alertdesk-cli does.",
+            )
+        } else {
+            Headless::command().name(bin).bin_name(bin).long_about(
+                "alertdesk-cli is Alertdesk without the desktop: it listens to a backend and prints its alerts \
+                 (listen, with --notify for native notifications with sound), signs in and out, reads and \
+                 answers the alert history, and checks profiles and settings. It links no desktop library, so \
+                 it runs on servers and over SSH. The package's alertdesk-listen.service runs the listener as \
+                 a systemd user service.",
+            )
+        }
+    }
+
+    /// Parses the process arguments, naming the program `bin` in help and errors. Exits on `--help`,
+    /// `--version` and usage errors (code 2), as clap does.
+    pub fn parse_as(bin: &'static str) -> Self {
+        let mut command = Self::command_as(bin);
         let matches = command.get_matches_mut();
         let cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
         if cli.command.is_some() && cli.desktop.profile.is_some() {

@@ -48,5 +48,9 @@ pub use error::{Error, Result};
 /// The product name, as shown to users and used for directory names.
 pub const APP_NAME: &str = "alertdesk";
 
+/// The application id (reverse DNS): the Tauri `identifier`, and the name of the installed desktop entry
+/// (`APP_ID.desktop`), AppStream metainfo and icons. Notifications name it in their `desktop-entry` hint.
+pub const APP_ID: &str = "app.alertdesk.Alertdesk";
+
 /// This build's version (from the workspace `Cargo.toml`).
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

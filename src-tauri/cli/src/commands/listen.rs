@@ -72,11 +72,15 @@ pub(crate) fn run(args: &ListenArgs, paths: &Paths, secrets: Secrets) -> ExitCod
                 tracing::warn!("{e}; connecting without a token");
                 None
             }
+            // Not a usage error: a keyring that is locked or not running yet (a user service started before
+            // the session's keyring) can work a moment later, so this is a failure worth retrying (exit 1).
             Err(e) => {
-                return usage_error(format!(
-                    "no token for {server} ({}): {e}; pass the token in {TOKEN_WAYS}",
+                eprintln!(
+                    "alertdesk: cannot read the token for {server} ({}): {e}; unlock the keyring (or start a \
+                     Secret Service), or pass the token in {TOKEN_WAYS}",
                     profile.name
-                ));
+                );
+                return ExitCode::FAILURE;
             }
         },
     };

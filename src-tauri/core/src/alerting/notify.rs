@@ -7,7 +7,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use crate::domain::ServerId;
+use crate::domain::{Priority, ServerId};
 
 /// The action key of the "Acknowledge" button.
 pub const ACTION_ACKNOWLEDGE: &str = "acknowledge";
@@ -68,25 +68,37 @@ pub enum Expire {
     Never,
 }
 
+/// The vendor prefix of Alertdesk's notification categories (`x-vendor.class.specific`, as the notification
+/// specification asks of categories it does not define).
+pub const CATEGORY_PREFIX: &str = "x-alertdesk";
+
 /// What a notification is about.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Category {
-    /// One alert.
-    Alert,
-    /// Several alerts folded into one during a burst.
+    /// One alert, of this priority.
+    Alert(Priority),
+    /// Several alerts folded into one: a burst's or a flood's summary, and the one repeating notification of a
+    /// flood of unanswered critical alerts.
     Summary,
     /// A server's connection (lost, or back).
     Link,
 }
 
 impl Category {
-    /// The lowercase name (a notification hint).
-    pub fn as_str(self) -> &'static str {
+    /// The `category` hint: `x-alertdesk.alert.critical` (`.high`, `.normal`, `.low`), `x-alertdesk.summary`,
+    /// `x-alertdesk.connection`, so a desktop's notification settings (or a dunst rule) can treat each apart.
+    /// Listed in docs/alerting.md.
+    pub fn hint(self) -> String {
         match self {
-            Self::Alert => "alert",
-            Self::Summary => "summary",
-            Self::Link => "link",
+            Self::Alert(priority) => format!("{CATEGORY_PREFIX}.alert.{}", priority.as_str()),
+            Self::Summary => format!("{CATEGORY_PREFIX}.summary"),
+            Self::Link => format!("{CATEGORY_PREFIX}.connection"),
         }
+    }
+
+    /// Whether this is one alert's notification (of any priority).
+    pub fn is_alert(self) -> bool {
+        matches!(self, Self::Alert(_))
     }
 }
 
@@ -229,7 +241,7 @@ mod tests {
             expire: Expire::Default,
             actions: vec![],
             alert: Some(AlertKey::new(&ServerId::from_stored("http://a"), "C-1")),
-            category: Category::Alert,
+            category: Category::Alert(Priority::Normal),
             repeat: 0,
         };
         let first = recorder.show(&n).unwrap();
@@ -241,5 +253,32 @@ mod tests {
         assert_eq!(n.sound.as_ref().unwrap().file, "tones/normal.oga");
         assert_eq!(recorder.take().len(), 2);
         assert_eq!(recorder.count(), 0);
+    }
+
+    #[test]
+    fn categories_are_vendor_hints_by_priority() {
+        let hints: Vec<String> = [
+            Category::Alert(Priority::Low),
+            Category::Alert(Priority::Normal),
+            Category::Alert(Priority::High),
+            Category::Alert(Priority::Critical),
+            Category::Summary,
+            Category::Link,
+        ]
+        .into_iter()
+        .map(Category::hint)
+        .collect();
+        assert_eq!(
+            hints,
+            [
+                "x-alertdesk.alert.low",
+                "x-alertdesk.alert.normal",
+                "x-alertdesk.alert.high",
+                "x-alertdesk.alert.critical",
+                "x-alertdesk.summary",
+                "x-alertdesk.connection"
+            ]
+        );
+        assert!(Category::Alert(Priority::Low).is_alert() && !Category::Summary.is_alert());
     }
 }

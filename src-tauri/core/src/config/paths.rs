@@ -1,9 +1,14 @@
 //! Where Alertdesk keeps its files.
 //!
-//! By default the XDG base directories: settings in `$XDG_CONFIG_HOME/alertdesk`, history and window state in
-//! `$XDG_DATA_HOME/alertdesk`, logs in `$XDG_STATE_HOME/alertdesk/logs`. One override, `--data-dir DIR` or
-//! `ALERTDESK_DATA_DIR=DIR`, moves all of them under `DIR` (`DIR/config`, `DIR/data`, `DIR/logs`), which is how
-//! tests and portable installs keep everything in one place. Tokens are never stored in any of these.
+//! By default the XDG base directories: settings in `$XDG_CONFIG_HOME/alertdesk`, history, window state and the
+//! web view's own files in `$XDG_DATA_HOME/alertdesk`, logs in `$XDG_STATE_HOME/alertdesk/logs`. One override,
+//! `--data-dir DIR` or `ALERTDESK_DATA_DIR=DIR`, moves all of them under `DIR` (`DIR/config`, `DIR/data`,
+//! `DIR/logs`), which is how tests and portable installs keep everything in one place. Tokens are never stored in
+//! any of these.
+//!
+//! No directory depends on the application id ([`crate::APP_ID`]), so changing it moves nothing. The one that
+//! did, Tauri's default web view directory named after the old id, is moved into [`Paths::webview_dir`] once by
+//! [`Paths::adopt_legacy_webview_dir`].
 
 use std::path::{Path, PathBuf};
 
@@ -11,6 +16,10 @@ use crate::{Error, Result, APP_NAME};
 
 /// The environment variable that moves every directory under one root.
 pub const DATA_DIR_ENV: &str = "ALERTDESK_DATA_DIR";
+
+/// The application id of earlier versions (`app.alertdesk.desktop`), under which Tauri kept the web view's
+/// files by default: `$XDG_DATA_HOME/app.alertdesk.desktop`.
+pub const LEGACY_APP_ID: &str = "app.alertdesk.desktop";
 
 /// The resolved directories of one run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -59,6 +68,33 @@ impl Paths {
     /// The lock file that says which process owns the data directory (see [`super::lock`]).
     pub fn lock_file(&self) -> PathBuf {
         self.data_dir.join(super::lock::FILE_NAME)
+    }
+
+    /// The desktop app's web view files (WebKit's storage and caches): with the data, so that `--data-dir` moves
+    /// them too and they do not follow the application id.
+    pub fn webview_dir(&self) -> PathBuf {
+        self.data_dir.join("webview")
+    }
+
+    /// Where earlier versions kept the web view's files (Tauri's default, named after [`LEGACY_APP_ID`]), for
+    /// the default directories only: a `--data-dir` run never used it alone.
+    pub fn legacy_webview_dir() -> Option<PathBuf> {
+        dirs::data_local_dir().map(|d| d.join(LEGACY_APP_ID))
+    }
+
+    /// Moves the web view's files from `legacy` (see [`Self::legacy_webview_dir`]) to [`Self::webview_dir`], once:
+    /// nothing happens when `legacy` is missing or the new directory exists already (both are kept then). The
+    /// move is a rename, so it is whole or not at all; returns whether it moved anything.
+    pub fn adopt_legacy_webview_dir(&self, legacy: &Path) -> Result<bool> {
+        let target = self.webview_dir();
+        if !legacy.is_dir() || target.exists() {
+            return Ok(false);
+        }
+        create_private_dir(&self.data_dir)?;
+        std::fs::rename(legacy, &target).map_err(|e| Error::io(legacy, e))?;
+        #[cfg(unix)]
+        make_private(&target, PRIVATE_DIR_MODE)?;
+        Ok(true)
     }
 
     /// Creates the directories that do not exist yet, private to the user (0700), and makes private those that
@@ -156,6 +192,56 @@ mod tests {
         }
         // A second call on existing directories is fine.
         paths.create_all().unwrap();
+    }
+
+    #[test]
+    fn the_legacy_webview_dir_is_adopted_once() {
+        let root = tempfile::tempdir().unwrap();
+        let paths = Paths::under(&root.path().join("alertdesk"));
+        let legacy = root.path().join(super::LEGACY_APP_ID);
+        // Nothing to adopt: nothing happens, nothing is created.
+        assert!(!paths.adopt_legacy_webview_dir(&legacy).unwrap());
+        assert!(!paths.webview_dir().exists());
+
+        std::fs::create_dir_all(legacy.join("localstorage")).unwrap();
+        std::fs::write(legacy.join("localstorage/file.db"), b"kept").unwrap();
+        assert!(paths.adopt_legacy_webview_dir(&legacy).unwrap());
+        assert_eq!(
+            std::fs::read(paths.webview_dir().join("localstorage/file.db")).unwrap(),
+            b"kept"
+        );
+        assert!(!legacy.exists());
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(paths.webview_dir())
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o700);
+        }
+
+        // Once adopted, a legacy directory that shows up again (an older version started) is left alone.
+        std::fs::create_dir_all(&legacy).unwrap();
+        std::fs::write(legacy.join("newer"), b"old version").unwrap();
+        assert!(!paths.adopt_legacy_webview_dir(&legacy).unwrap());
+        assert!(legacy.join("newer").exists());
+        assert!(!paths.webview_dir().join("newer").exists());
+    }
+
+    #[test]
+    fn no_directory_is_named_after_the_application_id() {
+        let paths = Paths::resolve(None).unwrap();
+        for dir in [
+            &paths.config_dir,
+            &paths.data_dir,
+            &paths.log_dir,
+            &paths.webview_dir(),
+        ] {
+            let shown = dir.display().to_string();
+            assert!(!shown.contains(crate::APP_ID), "{shown}");
+            assert!(!shown.contains(super::LEGACY_APP_ID), "{shown}");
+        }
     }
 
     #[cfg(unix)]

@@ -1,6 +1,6 @@
 //! A notification as the arguments of the freedesktop `Notify` call: built with notify-rust's message type and
-//! hints (app name and icon, escaped text, urgency, expiry, sound hints, category, buttons), sent by the
-//! worker over its one connection.
+//! hints (app name and icon, escaped text, urgency, expiry, sound hints, category, the desktop entry, buttons),
+//! sent by the worker over its one connection.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -45,7 +45,9 @@ pub(super) fn summary_text(text: &str) -> String {
     text.replace('<', "\u{2039}").replace('>', "\u{203a}")
 }
 
-/// The notify-rust message for a notification: app name and icon, urgency, expiry, sound hints, buttons.
+/// The notify-rust message for a notification: app name and icon, urgency, expiry, sound hints, its
+/// `x-alertdesk.*` category, the `desktop-entry` hint (the installed `APP_ID.desktop`, by which a desktop finds
+/// the app's name, icon and per-app notification settings), buttons.
 pub(super) fn build(
     n: &Notification,
     sounds: &Path,
@@ -75,7 +77,8 @@ pub(super) fn build(
             crate::alerting::sounds::theme_name_for_tone(&tone.name).to_string(),
         ));
     }
-    message.hint(Hint::Category(format!("alertdesk.{}", n.category.as_str())));
+    message.hint(Hint::Category(n.category.hint()));
+    message.hint(Hint::DesktopEntry(crate::APP_ID.to_string()));
     for (key, label) in &n.actions {
         message.action(key, label);
     }
@@ -140,7 +143,7 @@ mod tests {
                 &crate::domain::ServerId::from_stored("http://a"),
                 "r-1",
             )),
-            category: Category::Alert,
+            category: Category::Alert(crate::domain::Priority::Critical),
             repeat: 0,
         };
         let message = build(&n, sounds.path(), Some(&icon));
@@ -167,7 +170,11 @@ mod tests {
         assert_eq!(hints["urgency"], zbus::Variant::U8(2));
         assert_eq!(
             hints["category"],
-            zbus::Variant::Str("alertdesk.alert".into())
+            zbus::Variant::Str("x-alertdesk.alert.critical".into())
+        );
+        assert_eq!(
+            hints["desktop-entry"],
+            zbus::Variant::Str("app.alertdesk.Alertdesk".into())
         );
         let zbus::Variant::Str(file) = &hints["sound-file"] else {
             panic!("sound-file is a string: {hints:?}");
@@ -180,12 +187,18 @@ mod tests {
             urgency: Urgency::Low,
             sound: None,
             expire: Expire::Default,
+            category: Category::Link,
             ..n
         };
         let message = build(&quiet, sounds.path(), None);
         let (_, _, icon_arg, _, _, _, hints, expire) = notify_args(&message);
         assert_eq!((icon_arg, expire), ("", -1));
         assert_eq!(hints["urgency"], zbus::Variant::U8(0));
+        assert_eq!(
+            hints["category"],
+            zbus::Variant::Str("x-alertdesk.connection".into())
+        );
+        assert!(hints.contains_key("desktop-entry"));
         assert!(!hints.contains_key("sound-file") && !hints.contains_key("sound-name"));
     }
 }

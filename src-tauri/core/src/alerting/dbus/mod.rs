@@ -158,7 +158,8 @@ impl Drop for DbusNotifier {
 }
 
 /// The app icon shown on notifications.
-const ICON: &[u8] = include_bytes!("../../../../../icons/128x128.png");
+const ICON: &[u8] =
+    include_bytes!("../../../../../icons/hicolor/128x128/apps/app.alertdesk.Alertdesk.png");
 
 /// Starts the D-Bus notifier (desktop app and `listen --notify`) with the tones and the icon written to the
 /// data directory, where the notification service can read them.
@@ -206,7 +207,7 @@ mod tests {
                 &crate::domain::ServerId::from_stored("http://a"),
                 "r-1",
             )),
-            category: Category::Alert,
+            category: Category::Alert(crate::domain::Priority::Critical),
             repeat: 0,
         }
     }

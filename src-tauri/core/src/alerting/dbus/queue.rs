@@ -200,7 +200,7 @@ mod tests {
             expire: Expire::Default,
             actions: vec![],
             alert: None,
-            category: Category::Alert,
+            category: Category::Alert(crate::domain::Priority::Critical),
             repeat: 0,
         }
     }

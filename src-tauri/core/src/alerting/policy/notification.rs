@@ -40,7 +40,7 @@ impl Policy {
             },
             actions: self.actions(server, fields.kind),
             alert: Some(AlertKey::new(server, &alert.id)),
-            category: Category::Alert,
+            category: Category::Alert(fields.priority),
             repeat: 0,
         }
     }

@@ -248,7 +248,7 @@ async fn below_the_threshold_every_alert_notifies() {
     policy.tick(clock.now());
     let shown = recorder.shown();
     assert_eq!(shown.len(), 4);
-    assert!(shown.iter().all(|n| n.category == Category::Alert));
+    assert!(shown.iter().all(|n| n.category.is_alert()));
 }
 
 #[tokio::test(start_paused = true)]
@@ -337,7 +337,7 @@ async fn overrides_inside_a_burst_keep_their_own_notification() {
     let shown = recorder.shown();
     let individual: Vec<_> = shown
         .iter()
-        .filter(|n| n.category == Category::Alert)
+        .filter(|n| n.category.is_alert())
         .filter_map(|n| n.alert.as_ref().map(|k| k.id.as_str()))
         .collect();
     assert_eq!(individual, ["R-0", "R-1", "R-2", "R-10", "R-15", "late"]);
