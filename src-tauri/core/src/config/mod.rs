@@ -1,6 +1,12 @@
-//! Where things are and how the user wants them: [`paths`] (XDG directories, or one `--data-dir`),
-//! [`settings`] (`settings.toml`, strictly parsed) and [`lock`] (one owner per data directory).
+//! Where things are and how the user wants them: [`paths`] (XDG directories, or one `--data-dir`, and the
+//! department's system directories), [`settings`] (`settings.toml`, strictly parsed), [`layers`] (the
+//! department's system files merged under the user's, `locked` keys, where each value came from), [`edit`]
+//! (changing one setting in the user's file), [`pane`] (the window's settings pane) and [`lock`] (one owner per
+//! data directory).
 
+pub mod edit;
+pub mod layers;
 pub mod lock;
+pub mod pane;
 pub mod paths;
 pub mod settings;

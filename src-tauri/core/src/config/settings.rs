@@ -2,15 +2,25 @@
 //!
 //! A missing file means defaults. A present file is parsed strictly: an unknown key or a wrong type is an error
 //! naming the file, line and column, because a silently ignored typo in an alerting setting is a missed alert.
+//!
+//! The department's system-wide files are merged under the user's, key by key ([`super::layers`]); a new setting
+//! is layered, printed with its source and lockable by `locked = [...]` with nothing more to do, as long as it
+//! has a default. A setting with no default (an `Option` left out when unset) must be listed in
+//! [`OPTIONAL_KEYS`].
 
 use std::path::Path;
 use std::time::Duration;
 
 use chrono::NaiveTime;
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::domain::Priority;
 use crate::{Error, Result};
+
+/// Settings that have no default value: absent until a file sets them, and set as a whole (never merged key by
+/// key). Listed so that `locked` may name them and `alertdesk settings` shows them unset.
+pub const OPTIONAL_KEYS: &[&str] = &["alerting.quiet_hours"];
 
 /// All settings. Every field has a default, so a file only lists what it changes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
@@ -91,12 +101,15 @@ impl LogSettings {
     }
 }
 
-/// `[window]`
+/// `[window]`: switches, each one a user (or the department) turns on or off.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct WindowSettings {
     /// Start with the window hidden in the tray (for machines that start Alertdesk at login).
     pub start_hidden: bool,
+    /// Start Alertdesk at login, hidden in the tray: an XDG autostart entry the desktop app writes or removes.
+    pub autostart: bool,
     /// Closing the window hides it to the tray; `false` makes closing the window quit the app.
     pub close_to_tray: bool,
     /// Light or dark: `system` follows the desktop's preference.
@@ -110,6 +123,7 @@ impl Default for WindowSettings {
     fn default() -> Self {
         Self {
             start_hidden: false,
+            autostart: false,
             close_to_tray: true,
             theme: Theme::System,
             gpu: true,
@@ -118,7 +132,7 @@ impl Default for WindowSettings {
 }
 
 /// `[window] theme`
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, TS)]
 #[serde(rename_all = "lowercase")]
 pub enum Theme {
     /// Follow the desktop.
@@ -254,7 +268,7 @@ impl ToneSettings {
 }
 
 /// `quiet_hours = { from = "22:00", to = "06:00" }`: local times; `from` later than `to` spans midnight.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(deny_unknown_fields)]
 pub struct QuietHours {
     /// Start, `HH:MM` (inclusive).
@@ -509,7 +523,8 @@ impl Settings {
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    /// Checks every value; the error names the setting.
+    pub(crate) fn validate(&self) -> Result<(), String> {
         self.log.validate()?;
         if self.history.retention_days == 0 {
             return Err("history.retention_days must be at least 1".into());
