@@ -133,6 +133,7 @@ mod tests {
             profile: "p".into(),
             demo: false,
             scripted: false,
+            managed: false,
             link,
             since: Timestamp::now(),
             down_since: None,

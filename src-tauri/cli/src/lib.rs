@@ -14,8 +14,8 @@ pub mod logging;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use alertdesk_core::config::layers::Effective;
 use alertdesk_core::config::paths::{Paths, DATA_DIR_ENV};
-use alertdesk_core::config::settings::Settings;
 use alertdesk_core::domain::Token;
 use alertdesk_core::link::auth::TOKEN_ENV;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -35,6 +35,7 @@ pub use commands::history::{HistoryArgs, MarkReadArgs};
 pub use commands::listen::ListenArgs;
 pub use commands::login::{LoginArgs, LogoutArgs};
 pub use commands::profile::ProfileCommand;
+pub use commands::settings::{SettingsAction, SettingsArgs};
 pub use commands::token::TokenArgs;
 pub use commands::{lock_data_dir, open_store, OpenedStore};
 
@@ -147,9 +148,10 @@ pub enum Command {
     Profile(ProfileCommand),
     /// Run the built-in demo backend on 127.0.0.1 (try Alertdesk with no department backend).
     Demo(DemoArgs),
-    /// Print where Alertdesk keeps settings, data and logs.
+    /// Print where Alertdesk keeps settings, data and logs, and where it reads the department's files.
     Paths(PathsArgs),
-    /// Check a settings file (default: the active settings.toml) and print the effective settings.
+    /// Print every setting in effect and where it came from (default, department, yours, locked); check a
+    /// settings file; change one (set, unset).
     Settings(SettingsArgs),
 }
 
@@ -159,14 +161,6 @@ pub struct PathsArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
-}
-
-/// `alertdesk settings`
-#[derive(Debug, Args)]
-pub struct SettingsArgs {
-    /// The file to check instead of the active one.
-    #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
 }
 
 impl Cli {
@@ -240,40 +234,37 @@ fn dispatch(global: &GlobalArgs, command: Command, secrets: Secrets) -> anyhow::
                 println!("config  {}", paths.config_dir.display());
                 println!("data    {}", paths.data_dir.display());
                 println!("logs    {}", paths.log_dir.display());
+                for dir in &paths.system_dirs {
+                    println!("system  {}", dir.display());
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Settings(args) => {
-            let file = args.file.unwrap_or_else(|| paths.settings_file());
-            match Settings::load(&file) {
-                Ok(settings) => {
-                    print!("{}", alertdesk_core::config::settings::to_toml(&settings));
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(err) => {
-                    eprintln!("alertdesk: {err}");
-                    Ok(ExitCode::from(EXIT_USAGE))
-                }
-            }
-        }
+        Command::Settings(args) => Ok(commands::settings::run(&args, &paths)),
     }
 }
 
-/// File logging for commands that talk to servers (warnings also on stderr). A broken settings file falls
-/// back to the defaults with a warning: it must not stop a listener on duty.
+/// The settings in effect for a command that runs (the department's files and the user's); what was left out or
+/// ignored is logged (call it once logging runs).
+pub fn log_settings_problems(effective: &Effective) {
+    for problem in &effective.problems {
+        tracing::error!("settings ignored: {problem}");
+    }
+    for ignored in &effective.ignored {
+        tracing::warn!("{ignored}");
+    }
+}
+
+/// File logging for commands that talk to servers (warnings also on stderr). A broken settings file is left out
+/// with an error in the log: it must not stop a listener on duty.
 fn start_logging(paths: &Paths) -> Option<logging::Guard> {
     if let Err(e) = paths.create_all() {
         eprintln!("alertdesk: warning: {e}; logging to stderr only");
     }
-    let (settings, error) = match Settings::load(&paths.settings_file()) {
-        Ok(s) => (s, None),
-        Err(e) => (Settings::default(), Some(e)),
-    };
-    let guard = logging::init(paths, &settings.log, logging::Console::Quiet);
-    settings.network.apply();
-    if let Some(e) = error {
-        tracing::warn!("settings ignored, using defaults: {e}");
-    }
+    let effective = Effective::load(paths);
+    let guard = logging::init(paths, &effective.settings.log, logging::Console::Quiet);
+    effective.settings.network.apply();
+    log_settings_problems(&effective);
     guard
 }
 

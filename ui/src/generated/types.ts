@@ -229,6 +229,10 @@ demo: boolean,
  */
 scripted: boolean, 
 /**
+ * Set up by the department (a system `servers.toml`): the user signs in to it but cannot remove it.
+ */
+managed: boolean, 
+/**
  * The link's state.
  */
 link: LinkState, 
@@ -280,7 +284,7 @@ until: Timestamp | null, } | { "mode": "silenced" };
 
 export type NoticeLevel = "info" | "warning" | "error";
 
-export type EngineErrorKind = "input" | "credentials" | "noToken" | "network" | "keyring" | "history" | "conflict" | "notFound" | "io" | "shuttingDown";
+export type EngineErrorKind = "input" | "credentials" | "noToken" | "network" | "keyring" | "history" | "conflict" | "notFound" | "managed" | "io" | "shuttingDown";
 
 export type ErrorView = { 
 /**
@@ -384,7 +388,11 @@ server: ServerId,
 /**
  * Its id.
  */
-id: string, } | { "kind": "serversFileInvalid", 
+id: string, } | { "kind": "departmentFileInvalid", 
+/**
+ * Which file, and what is wrong.
+ */
+message: string, } | { "kind": "serversFileInvalid", 
 /**
  * What is wrong, and where the old file was kept.
  */
@@ -597,6 +605,10 @@ description: string,
  * Built in, or imported.
  */
 builtin: boolean, 
+/**
+ * Provided by the department (a system `profiles/` directory) rather than imported by the user.
+ */
+managed: boolean, 
 /**
  * The server to suggest.
  */

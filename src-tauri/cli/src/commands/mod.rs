@@ -7,6 +7,7 @@ pub(crate) mod listen;
 pub(crate) mod login;
 pub(crate) mod probe;
 pub(crate) mod profile;
+pub(crate) mod settings;
 pub(crate) mod terminal;
 pub(crate) mod token;
 

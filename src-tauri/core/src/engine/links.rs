@@ -36,17 +36,31 @@ impl Drop for Link {
 const NO_TOKEN: &str = "no token in the keyring";
 
 impl Actor {
-    /// Connects every saved server, in order, with progress in the views. A server that cannot be connected
-    /// stays saved (its profile file may be back at the next start) and is reported.
+    /// Connects the department's servers, then every saved server, in order, with progress in the views. A
+    /// server that cannot be connected stays saved (its profile file may be back at the next start) and is
+    /// reported. A saved server the department lists too is the department's.
     pub(super) async fn restore_saved(&mut self) {
         let Some(file) = self.servers_file.clone() else {
             return;
         };
-        let (entries, error) = servers::load(&file);
+        let (managed, problems) = servers::load_system(&self.system_dirs);
+        for message in problems {
+            tracing::error!("{message}");
+            self.notice(
+                NoticeLevel::Error,
+                Notice::DepartmentFileInvalid { message },
+            );
+        }
+        let (saved, error) = servers::load(&file);
         if let Some(message) = error {
             tracing::error!("{message}");
             self.notice(NoticeLevel::Error, Notice::ServersFileInvalid { message });
         }
+        self.managed.clone_from(&managed);
+        let entries: Vec<ServerEntry> = managed
+            .into_iter()
+            .chain(saved.into_iter().filter(|e| !self.is_managed(e)))
+            .collect();
         let total = u32::try_from(entries.len()).unwrap_or(u32::MAX);
         if total == 0 {
             return;
@@ -63,7 +77,9 @@ impl Actor {
                         error: e.view(),
                     },
                 );
-                self.entries.push(entry);
+                if !self.is_managed(&entry) {
+                    self.entries.push(entry);
+                }
             }
             self.restoring = Some(Progress { done, total });
             self.pending.servers = true;
@@ -128,6 +144,7 @@ impl Actor {
             discover_base,
         };
         let now = Timestamp::now();
+        let managed = !scripted && self.is_managed(&entry);
         let mut view = ServerView {
             server: id.clone(),
             label: if entry.label.is_empty() {
@@ -138,6 +155,7 @@ impl Actor {
             profile: profile_name,
             demo: entry.demo,
             scripted,
+            managed,
             link: LinkState::Connecting,
             since: now,
             down_since: None,
@@ -157,7 +175,7 @@ impl Actor {
         self.offer_responses(&id, &target.profile);
         // Replacing a link stops the old one (its Drop).
         self.links.insert(id, Link { view, target, stop });
-        if !scripted && self.servers_file.is_some() {
+        if !scripted && !managed && self.servers_file.is_some() {
             self.entries
                 .retain(|e| !(e.url == entry.url && e.profile == entry.profile));
             self.entries.push(entry);
@@ -165,6 +183,14 @@ impl Actor {
         }
         self.pending.servers = true;
         Ok(out)
+    }
+
+    /// Whether `entry` is one of the department's servers (the same address and profile).
+    pub(super) fn is_managed(&self, entry: &ServerEntry) -> bool {
+        let id = |url: &str| Server::parse(url).map(|s| s.id()).ok();
+        self.managed
+            .iter()
+            .any(|m| m.profile == entry.profile && id(&m.url) == id(&entry.url))
     }
 
     /// Starts `target`'s supervisor as a task of the engine; the sender stops it.
@@ -210,6 +236,15 @@ impl Actor {
     /// Stops and forgets a server's link; returns the keyring account to clear when it was saved (a scripted
     /// server's token is not ours to remove).
     pub(super) fn remove(&mut self, server: &ServerId) -> Result<Option<String>, EngineError> {
+        let link = self
+            .links
+            .get(server)
+            .ok_or_else(|| EngineError::UnknownServer(server.clone()))?;
+        if link.view.managed {
+            return Err(EngineError::Managed {
+                server: server.clone(),
+            });
+        }
         let link = self
             .links
             .remove(server)
