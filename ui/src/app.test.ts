@@ -40,7 +40,7 @@ describe('the window', () => {
 
   it('shows the version and subscribes', () => {
     expect($('app-version').textContent).toBe('v9.9.9');
-    expect(backend.calls.map((c) => c[0])).toEqual(['appInfo', 'subscribe', 'onUpdateStatus', 'updateStatus']);
+    expect(backend.calls.map((c) => c[0])).toEqual(['appInfo', 'subscribe', 'onUpdateStatus', 'updateStatus', 'onSettingsChanged']);
   });
 
   it('draws rows, the unread badge and the title from events', async () => {
