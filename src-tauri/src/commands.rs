@@ -36,6 +36,8 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         acknowledge,
         respond,
         set_notifications,
+        crate::settings::settings,
+        crate::settings::set_setting,
         crate::updates::update_status,
         crate::updates::update_check,
         crate::updates::update_install,

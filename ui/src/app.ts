@@ -36,7 +36,9 @@ export function renderAppInfo(doc: Document, info: AppInfo): void {
   if (version) version.textContent = `v${info.version}`;
   const banner = doc.querySelector<HTMLElement>('[data-testid="settings-error"]');
   if (banner) {
-    banner.textContent = info.settingsError ? `Settings ignored, using defaults: ${info.settingsError}` : '';
+    banner.textContent = info.settingsError
+      ? `Settings left out (the rest apply): ${info.settingsError}`
+      : '';
     banner.hidden = !info.settingsError;
   }
 }

@@ -124,6 +124,10 @@ pub struct DesktopArgs {
     /// Set a profile variable for --profile, e.g. --set station_id=4 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = commands::parse_key_value, requires = "profile")]
     pub set: Vec<(String, String)>,
+    /// Start with the window hidden in the tray (how Alertdesk starts at login); a running Alertdesk stays as
+    /// it is.
+    #[arg(long)]
+    pub hidden: bool,
 }
 
 /// The subcommands.
@@ -170,12 +174,20 @@ impl Cli {
         let mut command = Self::command().name(bin).bin_name(bin);
         if bin != "alertdesk" {
             // Only the desktop binary has a window to connect at start.
-            for arg in ["profile", "server", "set"] {
+            for arg in ["profile", "server", "set", "hidden"] {
                 command = command.mut_arg(arg, |a| a.hide(true));
             }
         }
         let matches = command.get_matches_mut();
         let cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if cli.command.is_some() && cli.desktop.hidden {
+            command
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "--hidden is the desktop app's (with no command): it starts the window hidden in the tray",
+                )
+                .exit();
+        }
         if cli.command.is_some() && cli.desktop.profile.is_some() {
             // `alertdesk --profile P listen ...`: the desktop's --profile cannot go with a command.
             command
