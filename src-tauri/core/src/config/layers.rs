@@ -461,8 +461,13 @@ pub fn to_text(effective: &Effective) -> String {
                 None => format!("# {} is not set", entry.key),
             };
             let source = match (&entry.locked, &entry.source) {
-                (Some(_), Source::Default) => "locked (default)".to_string(),
-                (Some(file), _) => format!("locked ({})", file.display()),
+                (Some(lock), Source::Default) => {
+                    format!("locked ({}), default value", lock.display())
+                }
+                (Some(lock), Source::System(file)) if file != lock => {
+                    format!("locked ({}), value from {}", lock.display(), file.display())
+                }
+                (Some(lock), _) => format!("locked ({})", lock.display()),
                 (None, Source::Default) => "default".to_string(),
                 (None, Source::System(file)) => format!("system ({})", file.display()),
                 (None, Source::User(file)) => format!("user ({})", file.display()),

@@ -141,7 +141,7 @@ fn locks_add_up_across_system_files_and_a_lock_without_a_value_locks_the_default
             .to_string()
     };
     assert!(
-        line("alerting.on_duty = true").ends_with("# locked (default)"),
+        line("alerting.on_duty = true").ends_with("# locked (/sys/first.toml), default value"),
         "{text}"
     );
     assert!(
