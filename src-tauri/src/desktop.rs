@@ -107,8 +107,8 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
     let settings_error = live::problems_sentence(&effective);
     let settings = effective.settings.clone();
     let _log_guard = logging::init(&paths, &settings.log, logging::Console::Full);
-    alertdesk_cli::log_settings_problems(&effective);
     tracing::info!(version = alertdesk_core::VERSION, data = %paths.data_dir.display(), "starting desktop app");
+    alertdesk_cli::log_settings_problems(&effective);
     let scripted = Scripted::from_args(args, secrets);
 
     let data = paths.clone();
