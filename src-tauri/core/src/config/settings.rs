@@ -892,11 +892,29 @@ mod tests {
         for doc in [
             include_str!("../../../../docs/settings.md"),
             include_str!("../../../../docs/alerting.md"),
+            include_str!("../../../../docs/desktop.md"),
         ] {
             let mut blocks = 0;
             for block in doc.split("```toml\n").skip(1) {
                 let text = block.split("```").next().unwrap();
-                Settings::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                if text.contains("\nlocked = ") {
+                    // A department's system file: checked as one.
+                    let files = super::super::layers::Files {
+                        system: vec![super::super::layers::FileText {
+                            path: "/etc/alertdesk/settings.toml".into(),
+                            content: super::super::layers::Content::Text(text.to_string()),
+                        }],
+                        user: super::super::layers::FileText {
+                            path: "settings.toml".into(),
+                            content: super::super::layers::Content::Missing,
+                        },
+                    };
+                    let effective = super::super::layers::Effective::merge(&files);
+                    assert!(effective.problems.is_empty(), "{:?}\n{text}", effective.problems);
+                    assert!(!effective.locks.is_empty(), "{text}");
+                } else {
+                    Settings::parse(text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+                }
                 blocks += 1;
             }
             assert!(blocks > 0);
