@@ -166,7 +166,18 @@ impl Actor {
         // Said from the first snapshot on, so a window does not ask to sign in while they come back.
         let restoring = servers_file
             .as_deref()
-            .map(|file| servers::peek(file).len() + servers::load_system(&system_dirs).0.len())
+            .map(|file| {
+                let managed = servers::load_system(&system_dirs).0;
+                let saved = servers::peek(file)
+                    .into_iter()
+                    .filter(|e| {
+                        !managed
+                            .iter()
+                            .any(|m| m.url == e.url && m.profile == e.profile)
+                    })
+                    .count();
+                managed.len() + saved
+            })
             .filter(|n| *n > 0)
             .map(|n| Progress {
                 done: 0,
