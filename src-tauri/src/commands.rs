@@ -60,12 +60,16 @@ pub(crate) struct AppInfo {
 // Tauri hands commands their State and arguments by value.
 #[allow(clippy::needless_pass_by_value)]
 #[tauri::command]
-pub(crate) fn app_info(state: State<'_, AppState>) -> AppInfo {
+pub(crate) fn app_info(
+    state: State<'_, AppState>,
+    settings: State<'_, crate::settings::SettingsState>,
+) -> AppInfo {
     AppInfo {
         name: "Alertdesk",
         version: alertdesk_core::VERSION,
         settings_error: state.settings_error.clone(),
-        theme: state.theme,
+        // As in effect now: a window reloaded after a change in the settings pane keeps it.
+        theme: settings.theme(),
     }
 }
 

@@ -29,7 +29,6 @@ pub(crate) const MAIN_WINDOW: &str = "main";
 pub(crate) struct AppState {
     /// The settings files left out at start (not valid), one sentence.
     pub(crate) settings_error: Option<String>,
-    pub(crate) theme: Theme,
 }
 
 /// Everything the window state plugin remembers except visibility: a window hidden to the tray at quit must
@@ -147,10 +146,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
                 .build(),
         )
         .plugin(updates::plugin())
-        .manage(AppState {
-            settings_error,
-            theme: settings.window.theme,
-        })
+        .manage(AppState { settings_error })
         .manage(DemoBackend::default())
         .manage(settings_state)
         .invoke_handler(commands::handler())

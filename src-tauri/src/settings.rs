@@ -17,6 +17,7 @@ use alertdesk_core::config::edit::SettingsError;
 use alertdesk_core::config::layers::{Effective, FILE_NAME};
 use alertdesk_core::config::pane::{self, PaneChange, PaneKey, SettingsPane};
 use alertdesk_core::config::paths::Paths;
+use alertdesk_core::config::settings::Theme;
 use alertdesk_core::engine::Engine;
 use tauri::{AppHandle, Emitter, Manager, State};
 use tauri_plugin_autostart::ManagerExt;
@@ -52,6 +53,11 @@ impl SettingsState {
             seen,
             autostart_blocked,
         }
+    }
+
+    /// `[window] theme` as in effect now.
+    pub(crate) fn theme(&self) -> Theme {
+        Effective::load(&self.paths).settings.window.theme
     }
 
     fn lock_seen(&self) -> std::sync::MutexGuard<'_, Stamp> {
