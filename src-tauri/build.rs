@@ -21,6 +21,8 @@ const COMMANDS: &[&str] = &[
     "acknowledge",
     "respond",
     "set_notifications",
+    "settings",
+    "set_setting",
     "update_status",
     "update_check",
     "update_install",

@@ -135,6 +135,7 @@ mod tests {
             profile: "p".into(),
             demo: false,
             scripted: false,
+            managed: false,
             link,
             since: Timestamp::now(),
             down_since: None,

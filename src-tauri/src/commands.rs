@@ -36,6 +36,8 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         acknowledge,
         respond,
         set_notifications,
+        crate::settings::settings,
+        crate::settings::set_setting,
         crate::updates::update_status,
         crate::updates::update_check,
         crate::updates::update_install,
@@ -58,12 +60,16 @@ pub(crate) struct AppInfo {
 // Tauri hands commands their State and arguments by value.
 #[allow(clippy::needless_pass_by_value)]
 #[tauri::command]
-pub(crate) fn app_info(state: State<'_, AppState>) -> AppInfo {
+pub(crate) fn app_info(
+    state: State<'_, AppState>,
+    settings: State<'_, crate::settings::SettingsState>,
+) -> AppInfo {
     AppInfo {
         name: "Alertdesk",
         version: alertdesk_core::VERSION,
         settings_error: state.settings_error.clone(),
-        theme: state.theme,
+        // As in effect now: a window reloaded after a change in the settings pane keeps it.
+        theme: settings.theme(),
     }
 }
 

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
 use alertdesk_cli::{lock_data_dir, logging, open_store, DesktopArgs, GlobalArgs, Secrets};
+use alertdesk_core::config::layers::Effective;
 use alertdesk_core::config::lock::DataDirLock;
 use alertdesk_core::config::paths::Paths;
 use alertdesk_core::config::settings::{Settings, Theme};
@@ -19,6 +20,7 @@ use tauri_plugin_window_state::{AppHandleExt, StateFlags};
 
 use crate::bridge::ShellSink;
 use crate::demo::DemoBackend;
+use crate::settings::{self as live, SettingsState};
 use crate::{commands, tray, updates};
 
 /// The label of the one main window (capabilities refer to it).
@@ -26,8 +28,8 @@ pub(crate) const MAIN_WINDOW: &str = "main";
 
 /// What the commands can read about this run; registered once in `setup`.
 pub(crate) struct AppState {
+    /// The settings files left out at start (not valid), one sentence.
     pub(crate) settings_error: Option<String>,
-    pub(crate) theme: Theme,
 }
 
 /// Everything the window state plugin remembers except visibility: a window hidden to the tray at quit must
@@ -90,39 +92,54 @@ fn own_data_dir(paths: &Paths) -> Result<Startup, ExitCode> {
     })
 }
 
-pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> ExitCode {
-    let paths =
-        match Paths::resolve(global.data_dir.as_deref()).and_then(|p| p.create_all().map(|()| p)) {
-            Ok(paths) => paths,
-            Err(err) => {
-                eprintln!("alertdesk: {err}");
-                return ExitCode::FAILURE;
-            }
-        };
-    // A broken settings file must not keep a dispatcher from their alerts: start with defaults, say so in the
-    // window and the log.
-    let (settings, settings_error) = match Settings::load(&paths.settings_file()) {
-        Ok(s) => (s, None),
-        Err(e) => (Settings::default(), Some(e.to_string())),
-    };
-    let _log_guard = logging::init(&paths, &settings.log, logging::Console::Full);
-    if let Some(err) = &settings_error {
-        tracing::error!("settings ignored, using defaults: {err}");
-    }
-    tracing::info!(version = alertdesk_core::VERSION, data = %paths.data_dir.display(), "starting desktop app");
-    let scripted = Scripted::from_args(args, secrets);
-    // One TLS configuration and proxy route for every server and the updater. A bad CA file, client
-    // certificate or proxy setting is said in the log here and in the window for each server (none connects
-    // some other way); updates then use the updater's own defaults (docs/releasing.md).
-    let net =
-        alertdesk_cli::network(&settings.network, &[]).inspect_err(|e| eprintln!("alertdesk: {e}"));
+/// One TLS configuration and proxy route for every server and the updater. A bad CA file, client certificate
+/// or proxy setting is said here and in the window for each server (none connects some other way); updates then
+/// use the updater's own defaults (docs/releasing.md).
+fn desktop_network(
+    settings: &Settings,
+) -> Result<alertdesk_core::link::net::Net, alertdesk_core::link::net::NetError> {
+    alertdesk_cli::network(&settings.network, &[]).inspect_err(|e| eprintln!("alertdesk: {e}"))
+}
 
+/// Whether `--hidden` was given (said in the log).
+fn hidden_by_flag(hidden: bool) -> bool {
+    if hidden {
+        tracing::info!("starting hidden in the tray (--hidden)");
+    }
+    hidden
+}
+
+/// The directories, created; an error is said on stderr.
+fn resolved_paths(data_dir: Option<&std::path::Path>) -> Option<Paths> {
+    Paths::resolve(data_dir)
+        .and_then(|p| p.create_all().map(|()| p))
+        .inspect_err(|err| eprintln!("alertdesk: {err}"))
+        .ok()
+}
+
+pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> ExitCode {
+    let Some(paths) = resolved_paths(global.data_dir.as_deref()) else {
+        return ExitCode::FAILURE;
+    };
+    // The department's files under the user's. A broken file must not keep a dispatcher from their alerts: it is
+    // left out (the others apply), and said in the window and the log.
+    let effective = Effective::load(&paths);
+    let settings_error = live::problems_sentence(&effective);
+    let settings = effective.settings.clone();
+    let _log_guard = logging::init(&paths, &settings.log, logging::Console::Full);
+    tracing::info!(version = alertdesk_core::VERSION, data = %paths.data_dir.display(), "starting desktop app");
+    alertdesk_cli::log_settings_problems(&effective);
+    let scripted = Scripted::from_args(args, secrets);
+    let net = desktop_network(&settings);
     let data = paths.clone();
     let window_state_file = paths.data_dir.join("window-state.json");
     let close_to_tray = settings.window.close_to_tray;
-    let start_hidden = settings.window.start_hidden;
+    let start_hidden = settings.window.start_hidden || hidden_by_flag(args.hidden);
+    let (autostart_plugin, autostart_blocked) = live::autostart_plugin(global.data_dir.as_deref());
+    let settings_state = SettingsState::new(paths.clone(), autostart_blocked);
     let theme = window_theme(settings.window.theme);
     let gpu = settings.window.gpu;
+    let autostart = settings.window.autostart;
     // Filled once this process owns the data directory (after the single-instance check, below).
     let startup: Arc<Mutex<Option<Startup>>> = Arc::default();
     let slot = Arc::clone(&startup);
@@ -137,10 +154,16 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
 
     let app = tauri::Builder::default()
         // Must be the first plugin: a second launch hands over to us and exits before anything else starts.
-        .plugin(tauri_plugin_single_instance::init(|app, _argv, _cwd| {
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            // A login autostart while Alertdesk already runs changes nothing; any other launch shows it.
+            if argv.iter().any(|a| a == "--hidden") {
+                tracing::info!("second launch with --hidden: nothing to do");
+                return;
+            }
             tracing::info!("second launch: focusing the running window");
             show_main_window(app);
         }))
+        .plugin(autostart_plugin)
         .plugin(
             tauri_plugin_window_state::Builder::new()
                 .with_filename(window_state_file.to_string_lossy())
@@ -148,11 +171,9 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
                 .build(),
         )
         .plugin(updates::plugin())
-        .manage(AppState {
-            settings_error,
-            theme: settings.window.theme,
-        })
+        .manage(AppState { settings_error })
         .manage(DemoBackend::default())
+        .manage(settings_state)
         .invoke_handler(commands::handler())
         .setup(move |app| {
             let ready = slot
@@ -174,11 +195,14 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
                     .build()?;
             lighten_webview(&window, gpu);
             tray::create(app.handle())?;
+            // A failure is logged; the app runs either way.
+            let _ = live::reconcile_autostart(app.handle(), autostart);
             // Updates first: the desk installs its install gate into the update state.
             updates::setup(app.handle(), update_settings, update_net);
             if let Some(Startup { store, lock }) = ready {
                 app.manage(lock);
                 start_engine(app.handle(), paths, settings, store, scripted, net)?;
+                live::watch(app.handle());
             }
             Ok(())
         })
@@ -226,7 +250,7 @@ fn on_run_event(close_to_tray: bool) -> impl FnMut(&AppHandle, RunEvent) {
     }
 }
 
-fn window_theme(theme: Theme) -> Option<tauri::Theme> {
+pub(crate) fn window_theme(theme: Theme) -> Option<tauri::Theme> {
     match theme {
         Theme::System => None,
         Theme::Light => Some(tauri::Theme::Light),

@@ -4,6 +4,7 @@ mod bridge;
 mod commands;
 mod demo;
 mod desktop;
+mod settings;
 mod tray;
 mod updates;
 

@@ -38,13 +38,18 @@ def test_bad_usage_exits_2(cli):
 
 
 def test_data_dir_moves_everything(cli, tmp_path):
-    result = cli("paths", "--json", "--data-dir", str(tmp_path))
+    from conftest import headless_env
+
+    env = headless_env(XDG_CONFIG_DIRS=f"{tmp_path / 'xdg'}:relative/ignored")
+    result = cli("paths", "--json", "--data-dir", str(tmp_path), env=env)
     assert result.returncode == 0, result.stderr
     paths = json.loads(result.stdout)
     assert paths == {
         "config_dir": str(tmp_path / "config"),
         "data_dir": str(tmp_path / "data"),
         "log_dir": str(tmp_path / "logs"),
+        # The department's directories do not move with the data directory.
+        "system_dirs": [str(tmp_path / "xdg" / "alertdesk"), "/etc/alertdesk"],
     }
 
 

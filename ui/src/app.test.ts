@@ -40,7 +40,7 @@ describe('the window', () => {
 
   it('shows the version and subscribes', () => {
     expect($('app-version').textContent).toBe('v9.9.9');
-    expect(backend.calls.map((c) => c[0])).toEqual(['appInfo', 'subscribe', 'onUpdateStatus', 'updateStatus']);
+    expect(backend.calls.map((c) => c[0])).toEqual(['appInfo', 'subscribe', 'onUpdateStatus', 'updateStatus', 'onSettingsChanged']);
   });
 
   it('draws rows, the unread badge and the title from events', async () => {
@@ -191,6 +191,7 @@ describe('the window', () => {
           variables: [{ name: 'station_id', description: 'Your station', default: null, required: true }],
           login: true,
           sign_in_optional: false,
+          managed: false,
         },
       ]);
     backend.emit(snapshot({ servers: [s] }));

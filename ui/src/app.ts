@@ -7,18 +7,27 @@ import { linkReason, linkText, notificationsText } from './format';
 import type { DeskEvent, Kind, NoticeLevel, Priority, ServerView } from './generated/types';
 import { VirtualList } from './list';
 import { keyOf, Model } from './model';
+import type { SettingsPane } from './generated/settings';
+import { SettingsView } from './settings';
 import { SignIn } from './signin';
 import { UpdatePrompt } from './updates';
 import { errorText, noticeText, restoringText, sessionText, unencryptedText } from './words';
 
-/** Light or dark: `[window] theme`, or the system's preference (followed as it changes) for "system". */
+/** Light or dark: `[window] theme`, or the system's preference (followed as it changes) for "system". Called
+ *  again when the setting changes; the system's preference is watched once. */
 export function applyTheme(doc: Document, theme: AppInfo['theme']): void {
+  const root = doc.documentElement;
+  root.dataset.themeSetting = theme;
   const media = doc.defaultView?.matchMedia?.('(prefers-color-scheme: dark)');
   const apply = () => {
-    doc.documentElement.dataset.theme = theme === 'system' ? (media?.matches ? 'dark' : 'light') : theme;
+    const wanted = root.dataset.themeSetting;
+    root.dataset.theme = wanted === 'system' ? (media?.matches ? 'dark' : 'light') : wanted;
   };
   apply();
-  if (theme === 'system') media?.addEventListener('change', apply);
+  if (media && root.dataset.themeWatched !== 'true') {
+    root.dataset.themeWatched = 'true';
+    media.addEventListener('change', apply);
+  }
 }
 
 export function renderAppInfo(doc: Document, info: AppInfo): void {
@@ -27,7 +36,9 @@ export function renderAppInfo(doc: Document, info: AppInfo): void {
   if (version) version.textContent = `v${info.version}`;
   const banner = doc.querySelector<HTMLElement>('[data-testid="settings-error"]');
   if (banner) {
-    banner.textContent = info.settingsError ? `Settings ignored, using defaults: ${info.settingsError}` : '';
+    banner.textContent = info.settingsError
+      ? `Settings left out (the rest apply): ${info.settingsError}`
+      : '';
     banner.hidden = !info.settingsError;
   }
 }
@@ -47,6 +58,7 @@ export class App {
   readonly model = new Model();
   private readonly list: VirtualList;
   private readonly signIn: SignIn;
+  private readonly settings: SettingsView;
   private selected: string | null = null;
   /** The alert shown in the detail pane, and the version of it that was drawn. */
   private detailShown: { key: string; version: string } | null = null;
@@ -70,6 +82,9 @@ export class App {
     this.get<HTMLDialogElement>('sign-in').addEventListener('close', () => {
       this.signInDismissed = true;
     });
+    this.settings = new SettingsView(this.get<HTMLDialogElement>('settings'), backend, (pane) =>
+      this.settingsApplied(pane),
+    );
     this.wire();
   }
 
@@ -87,8 +102,22 @@ export class App {
       renderFailure(this.doc, error);
     }
     await new UpdatePrompt(this.get('update-banner'), this.backend).start();
+    try {
+      // A settings file changed outside the window (`alertdesk settings set`, an editor, the department).
+      await this.backend.onSettingsChanged((pane) => {
+        this.settingsApplied(pane);
+        if (this.settings.isOpen) this.settings.show(pane);
+      });
+    } catch (e) {
+      console.warn('settings changes are not followed', e);
+    }
     // Countdowns ("reconnecting in 4 s") and "offline since" tick without events.
     this.ticker = setInterval(() => this.drawServers(), 1000);
+  }
+
+  /** What the window itself shows of the settings: the theme. The Rust side applied the rest. */
+  private settingsApplied(pane: SettingsPane): void {
+    applyTheme(this.doc, pane.theme);
   }
 
   /** Stops listening (tests start a fresh App per page). */
@@ -201,6 +230,9 @@ export class App {
     out.setAttribute('data-testid', 'sign-out');
     out.setAttribute('aria-label', `Sign out of ${s.label}`);
     out.addEventListener('click', () => this.signOut(s, out));
+    // The department's servers stay: no sign-out, and the chip says whose they are.
+    out.hidden = s.managed;
+    if (s.managed) chip.title = `${chip.title}\nSet up by your department`;
     chip.append(dot, label, state, unread, out);
     if (s.unencrypted) {
       chip.classList.add('unencrypted');
@@ -423,6 +455,7 @@ export class App {
         .catch((e) => this.notice('error', `Cannot clear read alerts: ${errorText(e)}`));
     });
     this.get('add-server').addEventListener('click', () => void this.signIn.open());
+    this.get('open-settings').addEventListener('click', () => void this.settings.open());
     this.get('help').addEventListener('click', () => this.help());
     this.get('resume').addEventListener('click', () => {
       this.backend.setNotifications({ mode: 'resume' }).catch((e) => this.notice('error', errorText(e)));
@@ -514,6 +547,7 @@ export class App {
       R: () => this.markAllRead(),
       '/': () => this.get('search').focus(),
       '?': () => this.help(),
+      ',': () => void this.settings.open(),
     };
     const action = actions[event.key];
     if (action) {

@@ -11,6 +11,7 @@ import type {
   ServerView,
   SignInForm,
 } from './generated/types';
+import type { PaneChange, SettingsPane } from './generated/settings';
 import type { UpdateProgress, UpdateStatus } from './generated/updates';
 
 /** Mirrors `commands::AppInfo` in src-tauri/src/commands.rs. */
@@ -47,6 +48,12 @@ export interface Backend {
   updateCancel(): Promise<boolean>;
   /** The result of every update check (at start, periodic, the tray's "Check for updates"). */
   onUpdateStatus(listener: (s: UpdateStatus) => void): Promise<void>;
+  /** The settings pane's settings in effect (read from the files now). */
+  settings(): Promise<SettingsPane>;
+  /** Changes one setting, applied at once; rejects with a SettingsErrorView (locked, invalid, ...). */
+  setSetting(change: PaneChange): Promise<SettingsPane>;
+  /** The settings after a settings file changed outside the window (applied already). */
+  onSettingsChanged(listener: (s: SettingsPane) => void): Promise<void>;
 }
 
 /** The real backend: Tauri's IPC. */
@@ -80,5 +87,10 @@ export const tauriBackend: Backend = {
   updateCancel: () => invoke('update_cancel'),
   onUpdateStatus: async (listener) => {
     await listen<UpdateStatus>('update-status', (event) => listener(event.payload));
+  },
+  settings: () => invoke('settings'),
+  setSetting: (change) => invoke('set_setting', { change }),
+  onSettingsChanged: async (listener) => {
+    await listen<SettingsPane>('settings-changed', (event) => listener(event.payload));
   },
 };

@@ -12,6 +12,7 @@ const open: ProfileInfo = {
   name: 'service-calls',
   description: 'Node socket.io service calls',
   builtin: true,
+  managed: false,
   default_server: null,
   variables: [],
   login: true,

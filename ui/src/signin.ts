@@ -91,7 +91,8 @@ export class SignIn {
     for (const p of this.profiles) {
       const option = document.createElement('option');
       option.value = p.name;
-      option.textContent = p.builtin ? p.name : `${p.name.split('/').pop() ?? p.name} (imported)`;
+      const file = p.name.split('/').pop() ?? p.name;
+      option.textContent = p.builtin ? p.name : p.managed ? `${file} (your department's)` : `${file} (imported)`;
       select.append(option);
     }
     const preferred = this.profiles.find((p) => p.name === keep) ?? this.profiles.find((p) => p.name !== 'demo');

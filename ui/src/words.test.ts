@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { errorText, noticeText, restoringText, sessionText } from './words';
+import { errorText, noticeText, restoringText, sessionText, settingsErrorText } from './words';
 
 describe('the window words the core facts', () => {
   it('adds advice by the error kind, and passes other rejections through', () => {
@@ -22,6 +22,18 @@ describe('the window words the core facts', () => {
       }),
     ).toBe('Cannot connect http://a: no token for http://a (profile p). Sign in to it.');
     expect(noticeText({ kind: 'serversFileInvalid', message: 'servers.toml is not valid' })).toMatch(/Sign in to your servers again/);
+  });
+
+  it("words the department's servers, files and locks", () => {
+    expect(errorText({ kind: 'managed', message: 'http://a was set up by your department; it cannot be removed here' }))
+      .toBe('http://a was set up by your department; it cannot be removed here. Your department manages it.');
+    expect(noticeText({ kind: 'departmentFileInvalid', message: '/etc/alertdesk/servers.toml is not valid (line 2)' }))
+      .toMatch(/^Your department's set-up could not all be read \(\/etc\/alertdesk\/servers.toml is not valid \(line 2\)\)/);
+    expect(settingsErrorText('quiet_hours', { kind: 'locked', message: 'alerting.quiet_hours is set by your department' }))
+      .toBe('Quiet hours is set by your department and cannot be changed here.');
+    expect(settingsErrorText('volume', { kind: 'invalid', message: 'alerting.volume is 101' }))
+      .toBe('Sound volume was not changed: alerting.volume is 101.');
+    expect(settingsErrorText('theme', 'IPC failed')).toBe('Theme was not changed: IPC failed');
   });
 
   it('shows how far restoring the saved servers got', () => {

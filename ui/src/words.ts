@@ -3,6 +3,7 @@
 // do about it here (the terminal words the same facts its own way).
 
 import { clock } from './format';
+import type { PaneKey, SettingsErrorView } from './generated/settings';
 import type { EngineErrorKind, ErrorView, Notice, Progress, ServerView } from './generated/types';
 
 /** A notice as the window shows it. */
@@ -24,6 +25,8 @@ export function noticeText(n: Notice): string {
       return `“${n.title}”: ${n.response} reached ${n.server}.`;
     case 'escalated':
       return 'An alert is still unacknowledged after repeated notifications.';
+    case 'departmentFileInvalid':
+      return `Your department's set-up could not all be read (${n.message}); some of its servers are missing. Tell your administrator.`;
     case 'serversFileInvalid':
       return `${n.message}. Sign in to your servers again.`;
     case 'serversFileNotSaved':
@@ -55,6 +58,7 @@ const ADVICE: Partial<Record<EngineErrorKind, string>> = {
   history: 'The alert history is not available.',
   conflict: 'Sign out of it first.',
   networkSettings: 'Check the certificate file, or the [network] settings in settings.toml.',
+  managed: 'Your department manages it.',
 };
 
 function isErrorView(e: unknown): e is ErrorView {
@@ -81,4 +85,32 @@ export function restoringText(p: Progress | null): string {
 /** Why a server reached over plain http:// across the network is a risk, and what to ask for. */
 export function unencryptedText(s: ServerView): string {
   return `${s.label} is reached over http://, not encrypted: its alerts and your sign-in cross the network readable by anyone on the way. Ask your IT for its https:// address.`;
+}
+
+/** The pane's name for each setting, for messages. */
+export const SETTING_NAMES: Record<PaneKey, string> = {
+  on_duty: 'On duty',
+  quiet_hours: 'Quiet hours',
+  volume: 'Sound volume',
+  speak_critical: 'Reading critical alerts aloud',
+  autostart: 'Starting at login',
+  theme: 'Theme',
+};
+
+/** Under a setting the department locked. */
+export const LOCKED_TEXT = 'Set by your department';
+
+/** Under a setting whose value the department chose (the user may still change it). */
+export const DEPARTMENT_DEFAULT_TEXT = "Your department's choice; you may change it.";
+
+function isSettingsError(e: unknown): e is SettingsErrorView {
+  return typeof e === 'object' && e !== null && 'kind' in e && 'message' in e;
+}
+
+/** Why a setting was not changed, for the pane's status line. */
+export function settingsErrorText(key: PaneKey, e: unknown): string {
+  const name = SETTING_NAMES[key];
+  if (!isSettingsError(e)) return `${name} was not changed: ${errorText(e)}`;
+  if (e.kind === 'locked') return `${name} is set by your department and cannot be changed here.`;
+  return `${name} was not changed: ${e.message}.`;
 }

@@ -192,3 +192,33 @@ test('first run asks to sign in; a refused login shows why and keeps the form', 
   assert.equal(await p.evaluate(() => localStorage.length + sessionStorage.length), 0);
   await p.close();
 });
+
+test('the settings pane: keyboard only, a change is sent at once, a locked setting is shown disabled', async () => {
+  const p = await page();
+  await p.evaluate((e) => window.harness.emit(e), snapshot([]));
+  await p.focus('[data-testid="alert-list"]');
+  await p.keyboard.press(',');
+  await p.waitForSelector('[data-testid="settings"][open]');
+  // Focus starts on the first setting; Space toggles it, and the change goes to the Rust side at once.
+  assert.equal(await p.evaluate(() => document.activeElement.dataset.testid), 'setting-on_duty');
+  await p.keyboard.press('Space');
+  await p.waitForFunction(() => window.harness.calls.some(([c]) => c === 'set_setting'));
+  const sent = await p.evaluate(() => window.harness.calls.filter(([c]) => c === 'set_setting').map(([, a]) => a.change));
+  assert.deepEqual(sent, [{ key: 'on_duty', value: false }]);
+  await p.waitForFunction(() => /saved and applied/.test(document.querySelector('[data-testid="settings-status"]').textContent));
+  // Quiet hours are locked: disabled, said so, and skipped by Tab.
+  assert.equal(await p.isDisabled('[data-testid="setting-quiet_hours"]'), true);
+  assert.equal(await p.isDisabled('[data-testid="setting-quiet-from"]'), true);
+  assert.equal(await p.textContent('[data-testid="setting-note-quiet_hours"]'), 'Set by your department');
+  await p.keyboard.press('Tab');
+  assert.equal(await p.evaluate(() => document.activeElement.dataset.testid), 'setting-volume');
+  // The theme: chosen with the keyboard, applied to the window at once.
+  await p.focus('[data-testid="setting-theme"]');
+  await p.selectOption('[data-testid="setting-theme"]', 'dark');
+  await p.waitForFunction(() => document.documentElement.dataset.theme === 'dark');
+  await p.screenshot({ path: join(artifacts, 'ui-harness-settings.png') });
+  await p.keyboard.press('Escape');
+  await p.waitForFunction(() => !document.querySelector('[data-testid="settings"]').open);
+  assert.deepEqual(p.errors, []);
+  await p.close();
+});

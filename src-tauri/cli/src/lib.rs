@@ -15,8 +15,8 @@ pub mod logging;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use alertdesk_core::config::layers::Effective;
 use alertdesk_core::config::paths::{Paths, DATA_DIR_ENV};
-use alertdesk_core::config::settings::Settings;
 use alertdesk_core::domain::Token;
 use alertdesk_core::link::auth::TOKEN_ENV;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
@@ -46,6 +46,7 @@ pub use commands::listen::ListenArgs;
 pub use commands::login::{LoginArgs, LogoutArgs};
 pub use commands::net::{network, NetArgs, ProxyCommand};
 pub use commands::profile::ProfileCommand;
+pub use commands::settings::{SettingsAction, SettingsArgs};
 pub use commands::token::TokenArgs;
 pub use commands::{lock_data_dir, open_store, OpenedStore};
 
@@ -149,6 +150,10 @@ pub struct DesktopArgs {
     /// Set a profile variable for --profile, e.g. --set station_id=4 (repeatable).
     #[arg(long = "set", value_name = "KEY=VALUE", value_parser = commands::parse_key_value, requires = "profile")]
     pub set: Vec<(String, String)>,
+    /// Start with the window hidden in the tray (how Alertdesk starts at login); a running Alertdesk stays as
+    /// it is.
+    #[arg(long)]
+    pub hidden: bool,
 }
 
 /// The subcommands.
@@ -176,9 +181,10 @@ pub enum Command {
     Profile(ProfileCommand),
     /// Run the built-in demo backend on 127.0.0.1 (try Alertdesk with no department backend).
     Demo(DemoArgs),
-    /// Print where Alertdesk keeps settings, data and logs.
+    /// Print where Alertdesk keeps settings, data and logs, and where it reads the department's files.
     Paths(PathsArgs),
-    /// Check a settings file (default: the active settings.toml) and print the effective settings.
+    /// Print every setting in effect and where it came from (default, department, yours, locked); check a
+    /// settings file; change one (set, unset).
     Settings(SettingsArgs),
 }
 
@@ -190,14 +196,6 @@ pub struct PathsArgs {
     pub json: bool,
 }
 
-/// `alertdesk settings`
-#[derive(Debug, Args)]
-pub struct SettingsArgs {
-    /// The file to check instead of the active one.
-    #[arg(value_name = "FILE")]
-    pub file: Option<PathBuf>,
-}
-
 impl Cli {
     /// The command line of binary `bin` (`alertdesk` or `alertdesk-cli`), as its help, completions and manual
     /// pages show it.
@@ -205,7 +203,7 @@ impl Cli {
         let mut command = Self::command().name(bin).bin_name(bin);
         if bin != DESKTOP_BIN {
             // Only the desktop binary has a window to connect at start.
-            for arg in ["profile", "server", "set"] {
+            for arg in ["profile", "server", "set", "hidden"] {
                 command = command.mut_arg(arg, |a| a.hide(true));
             }
         }
@@ -240,6 +238,14 @@ impl Cli {
         let mut command = Self::command_as(bin);
         let matches = command.get_matches_mut();
         let cli = Self::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if cli.command.is_some() && cli.desktop.hidden {
+            command
+                .error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    "--hidden is the desktop app's (with no command): it starts the window hidden in the tray",
+                )
+                .exit();
+        }
         if cli.command.is_some() && cli.desktop.profile.is_some() {
             // `alertdesk --profile P listen ...`: the desktop's --profile cannot go with a command.
             command
@@ -299,40 +305,37 @@ fn dispatch(global: &GlobalArgs, command: Command, secrets: Secrets) -> anyhow::
                 println!("config  {}", paths.config_dir.display());
                 println!("data    {}", paths.data_dir.display());
                 println!("logs    {}", paths.log_dir.display());
+                for dir in &paths.system_dirs {
+                    println!("system  {}", dir.display());
+                }
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Settings(args) => {
-            let file = args.file.unwrap_or_else(|| paths.settings_file());
-            match Settings::load(&file) {
-                Ok(settings) => {
-                    print!("{}", alertdesk_core::config::settings::to_toml(&settings));
-                    Ok(ExitCode::SUCCESS)
-                }
-                Err(err) => {
-                    eprintln!("alertdesk: {err}");
-                    Ok(ExitCode::from(EXIT_USAGE))
-                }
-            }
-        }
+        Command::Settings(args) => Ok(commands::settings::run(&args, &paths)),
     }
 }
 
-/// File logging for commands that talk to servers (warnings also on stderr). A broken settings file falls
-/// back to the defaults with a warning: it must not stop a listener on duty.
+/// The settings in effect for a command that runs (the department's files and the user's); what was left out or
+/// ignored is logged (call it once logging runs).
+pub fn log_settings_problems(effective: &Effective) {
+    for problem in &effective.problems {
+        tracing::error!("settings ignored: {problem}");
+    }
+    for ignored in &effective.ignored {
+        tracing::warn!("{ignored}");
+    }
+}
+
+/// File logging for commands that talk to servers (warnings also on stderr). A broken settings file is left out
+/// with an error in the log: it must not stop a listener on duty.
 fn start_logging(paths: &Paths) -> Option<logging::Guard> {
     if let Err(e) = paths.create_all() {
         eprintln!("alertdesk: warning: {e}; logging to stderr only");
     }
-    let (settings, error) = match Settings::load(&paths.settings_file()) {
-        Ok(s) => (s, None),
-        Err(e) => (Settings::default(), Some(e)),
-    };
-    let guard = logging::init(paths, &settings.log, logging::Console::Quiet);
-    settings.network.apply();
-    if let Some(e) = error {
-        tracing::warn!("settings ignored, using defaults: {e}");
-    }
+    let effective = Effective::load(paths);
+    let guard = logging::init(paths, &effective.settings.log, logging::Console::Quiet);
+    effective.settings.network.apply();
+    log_settings_problems(&effective);
     guard
 }
 

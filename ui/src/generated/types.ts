@@ -257,6 +257,10 @@ demo: boolean,
  */
 scripted: boolean, 
 /**
+ * Set up by the department (a system `servers.toml`): the user signs in to it but cannot remove it.
+ */
+managed: boolean, 
+/**
  * The link's state.
  */
 link: LinkState, 
@@ -326,7 +330,7 @@ until: Timestamp | null, } | { "mode": "silenced" };
 
 export type NoticeLevel = "info" | "warning" | "error";
 
-export type EngineErrorKind = "input" | "credentials" | "noToken" | "network" | "keyring" | "history" | "conflict" | "notFound" | "io" | "networkSettings" | "shuttingDown";
+export type EngineErrorKind = "input" | "credentials" | "noToken" | "network" | "keyring" | "history" | "conflict" | "notFound" | "managed" | "io" | "networkSettings" | "shuttingDown";
 
 export type ErrorView = { 
 /**
@@ -430,7 +434,11 @@ server: ServerId,
 /**
  * Its id.
  */
-id: string, } | { "kind": "serversFileInvalid", 
+id: string, } | { "kind": "departmentFileInvalid", 
+/**
+ * Which file, and what is wrong.
+ */
+message: string, } | { "kind": "serversFileInvalid", 
 /**
  * What is wrong, and where the old file was kept.
  */
@@ -671,6 +679,10 @@ description: string,
  * Built in, or imported.
  */
 builtin: boolean, 
+/**
+ * Provided by the department (a system `profiles/` directory) rather than imported by the user.
+ */
+managed: boolean, 
 /**
  * The server to suggest.
  */

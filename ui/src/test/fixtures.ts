@@ -1,5 +1,6 @@
 // Builders for the Rust side's types, for tests.
 
+import type { PaneChange, SettingsPane } from '../generated/settings';
 import type { AlertRow, ServerView, View } from '../generated/types';
 
 let clock = Date.parse('2026-11-24T14:00:00Z');
@@ -40,6 +41,7 @@ export function server(change: Partial<ServerView> = {}): ServerView {
     server: 'http://127.0.0.1:8080',
     demo: false,
     scripted: false,
+    managed: false,
     link: { status: 'live' },
     since: at(0),
     down_since: null,
@@ -79,4 +81,24 @@ export function batch(change: Partial<View> = {}): { type: 'batch' } & View {
     restoring: null,
     ...change,
   };
+}
+
+export function settingsPane(change: Partial<SettingsPane> = {}): SettingsPane {
+  return {
+    on_duty: true,
+    quiet_hours: null,
+    volume: 80,
+    speak_critical: false,
+    autostart: false,
+    theme: 'system',
+    locked: [],
+    from_department: [],
+    problems: [],
+    ...change,
+  };
+}
+
+/** `pane` with `change` made, as the Rust side answers a change it took. */
+export function changed(pane: SettingsPane, change: PaneChange): SettingsPane {
+  return { ...pane, [change.key]: change.value };
 }

@@ -5,6 +5,7 @@ import { mockIPC } from '@tauri-apps/api/mocks';
 import type { Channel } from '@tauri-apps/api/core';
 import { boot } from '../app';
 import { tauriBackend } from '../backend';
+import type { PaneChange, SettingsPane } from '../generated/settings';
 import type { DeskEvent, ProfileInfo } from '../generated/types';
 import '../styles.css';
 
@@ -13,6 +14,8 @@ interface Harness {
   emit(event: DeskEvent): void;
   /** The answer `sign_in` gives next: a server view, or an error as Tauri delivers it (`ErrorView`). */
   signInAnswer: unknown;
+  /** The settings pane's settings (`set_setting` changes them unless the key is locked). */
+  settings: SettingsPane;
   ready: boolean;
 }
 
@@ -21,6 +24,7 @@ const profiles: ProfileInfo[] = [
     name: 'station-reports',
     description: 'Node ws per police station',
     builtin: true,
+    managed: false,
     default_server: null,
     variables: [{ name: 'station_id', description: 'Your station', default: null, required: true }],
     login: true,
@@ -33,6 +37,17 @@ const harness: Harness = {
   calls: [],
   emit: (event) => channel?.onmessage(event),
   signInAnswer: { kind: 'credentials', message: 'http://127.0.0.1:9 rejected the username or password (HTTP 401)' },
+  settings: {
+    on_duty: true,
+    quiet_hours: { from: '22:00', to: '06:00' },
+    volume: 80,
+    speak_critical: false,
+    autostart: false,
+    theme: 'system',
+    locked: ['quiet_hours'],
+    from_department: [],
+    problems: [],
+  },
   ready: false,
 };
 (window as unknown as { harness: Harness }).harness = harness;
@@ -60,6 +75,16 @@ mockIPC((cmd, args) => {
       throw 'no such alert in the harness';
     case 'update_status':
       return { type: 'notChecked' };
+    case 'settings':
+      return harness.settings;
+    case 'set_setting': {
+      const change = a.change as PaneChange;
+      if (harness.settings.locked.includes(change.key)) {
+        throw { kind: 'locked', message: `${change.key} is set by your department` };
+      }
+      harness.settings = { ...harness.settings, [change.key]: change.value };
+      return harness.settings;
+    }
     default:
       return null;
   }

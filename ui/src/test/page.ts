@@ -2,7 +2,9 @@
 
 import html from '../../index.html?raw';
 import type { Backend } from '../backend';
+import type { SettingsPane } from '../generated/settings';
 import type { DeskEvent } from '../generated/types';
+import { changed, settingsPane } from './fixtures';
 
 export function loadPage(): Document {
   const body = /<body>([\s\S]*)<\/body>/.exec(html)?.[1] ?? '';
@@ -25,10 +27,14 @@ export function loadPage(): Document {
 export interface FakeBackend extends Backend {
   calls: Array<[string, unknown[]]>;
   emit(event: DeskEvent): void;
+  /** A settings file changed outside the window. */
+  settingsChanged(pane: SettingsPane): void;
 }
 
-export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
+export function fakeBackend(overrides: Partial<Backend> = {}, initial: SettingsPane = settingsPane()): FakeBackend {
   let listener: ((e: DeskEvent) => void) | null = null;
+  let pane = initial;
+  let settingsListener: ((p: SettingsPane) => void) | null = null;
   const calls: Array<[string, unknown[]]> = [];
   const record =
     <T>(name: string, result: T) =>
@@ -48,6 +54,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
       name: '/x.toml',
       description: '',
       builtin: false,
+      managed: false,
       default_server: null,
       variables: [],
       login: true,
@@ -69,11 +76,26 @@ export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
     updateInstall: record('updateInstall', undefined),
     updateCancel: record('updateCancel', true),
     onUpdateStatus: record('onUpdateStatus', undefined),
+    settings: (...args: unknown[]) => {
+      calls.push(['settings', args]);
+      return Promise.resolve(pane);
+    },
+    setSetting: (change) => {
+      calls.push(['setSetting', [change]]);
+      pane = changed(pane, change);
+      return Promise.resolve(pane);
+    },
+    onSettingsChanged: (listener) => {
+      calls.push(['onSettingsChanged', []]);
+      settingsListener = listener;
+      return Promise.resolve();
+    },
   };
   return {
     ...base,
     ...overrides,
     calls,
     emit: (event) => listener?.(event),
+    settingsChanged: (p) => settingsListener?.(p),
   };
 }

@@ -6,7 +6,6 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use alertdesk_core::config::paths::Paths;
-use alertdesk_core::config::settings::Settings;
 use alertdesk_core::engine::{Alerting, Engine, EngineOptions, TokenSource};
 use alertdesk_core::link::auth::{self, KeyringStore, TokenStore};
 use alertdesk_core::link::protocol::Heartbeat;
@@ -128,7 +127,8 @@ async fn listen(
     paths: &Paths,
     args: &ListenArgs,
 ) -> ExitCode {
-    let settings = Settings::load(&paths.settings_file()).unwrap_or_default();
+    // The department's files and the user's; what is left out was logged when logging started.
+    let settings = alertdesk_core::config::layers::Effective::load(paths).settings;
     let alerting = args.notify.then(|| {
         let (notifier, events) = alertdesk_core::alerting::dbus::start_notifier(paths);
         Alerting {

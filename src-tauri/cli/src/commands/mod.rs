@@ -8,6 +8,7 @@ pub(crate) mod login;
 pub(crate) mod net;
 pub(crate) mod probe;
 pub(crate) mod profile;
+pub(crate) mod settings;
 pub(crate) mod terminal;
 pub(crate) mod token;
 

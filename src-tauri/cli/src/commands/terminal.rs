@@ -147,9 +147,9 @@ fn notice_words(notice: &Notice) -> String {
             format!("\"{response}\" for {id} reached the server")
         }
         Notice::Escalated { id, .. } => format!("{id} is still unacknowledged"),
-        Notice::ServersFileInvalid { message } | Notice::ServersFileNotSaved { message } => {
-            message.clone()
-        }
+        Notice::ServersFileInvalid { message }
+        | Notice::ServersFileNotSaved { message }
+        | Notice::DepartmentFileInvalid { message } => message.clone(),
         Notice::ConnectFailed { server, error } => {
             format!("cannot connect {server}: {}", error.message)
         }

@@ -9,6 +9,11 @@
 //! No directory depends on the application id ([`crate::APP_ID`]), so changing it moves nothing. The one that
 //! did, Tauri's default web view directory named after the old id, is moved into [`Paths::webview_dir`] once by
 //! [`Paths::adopt_legacy_webview_dir`].
+//!
+//! The department's system-wide files (settings, servers and profiles every user of the machine gets) are read
+//! from the [system directories](system_dirs): `alertdesk` under each `$XDG_CONFIG_DIRS` entry, then
+//! `/etc/alertdesk`. They apply with `--data-dir` too: a department's locked settings hold for every data
+//! directory.
 
 use std::path::{Path, PathBuf};
 
@@ -20,6 +25,11 @@ pub const DATA_DIR_ENV: &str = "ALERTDESK_DATA_DIR";
 /// The application id of earlier versions (`app.alertdesk.desktop`), under which Tauri kept the web view's
 /// files by default: `$XDG_DATA_HOME/app.alertdesk.desktop`.
 pub const LEGACY_APP_ID: &str = "app.alertdesk.desktop";
+/// The department's own directory, the least important of the system directories.
+pub const SYSTEM_DIR: &str = "/etc/alertdesk";
+
+/// The XDG base directory list that system directories come from (`/etc/xdg` when unset or empty).
+pub const CONFIG_DIRS_ENV: &str = "XDG_CONFIG_DIRS";
 
 /// The resolved directories of one run.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -30,28 +40,38 @@ pub struct Paths {
     pub data_dir: PathBuf,
     /// Holds the rotating log files.
     pub log_dir: PathBuf,
+    /// The department's directories, most important first (see [`system_dirs`]); each may hold
+    /// `settings.toml`, `servers.toml` and `profiles/`. Empty in [`Paths::under`], which tests use.
+    pub system_dirs: Vec<PathBuf>,
 }
 
 impl Paths {
     /// Resolves the directories: `root` (from `--data-dir` or [`DATA_DIR_ENV`]) wins over the XDG defaults.
+    /// The system directories come from [`CONFIG_DIRS_ENV`] either way.
     pub fn resolve(root: Option<&Path>) -> Result<Self> {
+        let system_dirs = system_dirs(std::env::var_os(CONFIG_DIRS_ENV).as_deref());
         if let Some(root) = root {
-            return Ok(Self::under(root));
+            return Ok(Self {
+                system_dirs,
+                ..Self::under(root)
+            });
         }
         let home_based = |dir: Option<PathBuf>| dir.map(|d| d.join(APP_NAME)).ok_or(Error::NoHome);
         Ok(Self {
             config_dir: home_based(dirs::config_dir())?,
             data_dir: home_based(dirs::data_dir())?,
             log_dir: home_based(dirs::state_dir().or_else(dirs::data_local_dir))?.join("logs"),
+            system_dirs,
         })
     }
 
-    /// Every directory under one root.
+    /// Every directory under one root, and no system directories.
     pub fn under(root: &Path) -> Self {
         Self {
             config_dir: root.join("config"),
             data_dir: root.join("data"),
             log_dir: root.join("logs"),
+            system_dirs: Vec::new(),
         }
     }
 
@@ -108,6 +128,35 @@ impl Paths {
     }
 }
 
+/// The department's directories, most important first: `alertdesk` under each absolute entry of
+/// `config_dirs` (the value of `$XDG_CONFIG_DIRS`, whose first entry is the most important; `/etc/xdg` when it
+/// is unset or empty), then [`SYSTEM_DIR`]. A directory listed twice counts once, where it first appears.
+/// Relative entries are ignored, as the XDG specification says.
+pub fn system_dirs(config_dirs: Option<&std::ffi::OsStr>) -> Vec<PathBuf> {
+    let listed: Vec<PathBuf> = config_dirs
+        .map(std::env::split_paths)
+        .into_iter()
+        .flatten()
+        .filter(|dir| dir.is_absolute())
+        .collect();
+    let bases = if listed.is_empty() {
+        vec![PathBuf::from("/etc/xdg")]
+    } else {
+        listed
+    };
+    let mut out: Vec<PathBuf> = Vec::new();
+    for dir in bases
+        .into_iter()
+        .map(|base| base.join(APP_NAME))
+        .chain([PathBuf::from(SYSTEM_DIR)])
+    {
+        if !out.contains(&dir) {
+            out.push(dir);
+        }
+    }
+    out
+}
+
 /// The mode of Alertdesk's directories: the user only.
 #[cfg(unix)]
 pub const PRIVATE_DIR_MODE: u32 = 0o700;
@@ -116,7 +165,8 @@ pub const PRIVATE_DIR_MODE: u32 = 0o700;
 #[cfg(unix)]
 pub const PRIVATE_FILE_MODE: u32 = 0o600;
 
-fn create_private_dir(dir: &Path) -> Result<()> {
+/// Creates `dir` private to the user (0700) when it is missing, and makes it private when it is looser.
+pub(crate) fn create_private_dir(dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         let mut builder = std::fs::DirBuilder::new();
         builder.recursive(true);
@@ -174,6 +224,33 @@ mod tests {
             root.path().join("config/settings.toml")
         );
         assert_eq!(paths.history_file(), root.path().join("data/history.db"));
+    }
+
+    #[test]
+    fn system_dirs_follow_xdg_config_dirs_then_etc_alertdesk() {
+        use std::ffi::OsStr;
+        use std::path::PathBuf;
+
+        use super::system_dirs;
+        let dirs = |v: Option<&str>| system_dirs(v.map(OsStr::new));
+        let default = [
+            PathBuf::from("/etc/xdg/alertdesk"),
+            PathBuf::from("/etc/alertdesk"),
+        ];
+        assert_eq!(dirs(None), default);
+        assert_eq!(dirs(Some("")), default);
+        assert_eq!(
+            dirs(Some(
+                "/opt/dept/xdg:relative/ignored:/etc/xdg:/opt/dept/xdg:/etc"
+            )),
+            [
+                PathBuf::from("/opt/dept/xdg/alertdesk"),
+                PathBuf::from("/etc/xdg/alertdesk"),
+                // `/etc` in the list puts /etc/alertdesk there, once.
+                PathBuf::from("/etc/alertdesk"),
+            ]
+        );
+        assert_eq!(dirs(Some("only/relative")), default);
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Sign-in and tokens: the login request, the token store (the OS keyring), and the profiles the sign-in form
-//! offers (built in, or imported into `config/profiles/`).
+//! offers (built in, the department's in a system directory's `profiles/`, or imported into `config/profiles/`).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::error::EngineError;
-use super::servers::ServerEntry;
+use super::servers::{ServerEntry, PROFILES_DIR};
 use super::session::stored_credentials;
 use super::view::{ProfileInfo, SignInForm, VariableInfo};
 use super::TokenSource;
@@ -26,6 +26,8 @@ pub(super) struct Accounts {
     /// TLS and proxies (see [`super::EngineOptions::net`]).
     net: Result<Net, NetError>,
     config_dir: PathBuf,
+    /// The department's directories, most important first.
+    system_dirs: Vec<PathBuf>,
 }
 
 impl Accounts {
@@ -38,6 +40,7 @@ impl Accounts {
             tokens,
             net,
             config_dir: paths.config_dir.clone(),
+            system_dirs: paths.system_dirs.clone(),
         }
     }
 
@@ -50,25 +53,33 @@ impl Accounts {
     }
 
     fn profiles_dir(&self) -> PathBuf {
-        self.config_dir.join("profiles")
+        self.config_dir.join(PROFILES_DIR)
     }
 
-    /// The profile a sign-in form may name: a built-in one, or one imported before (a `.toml` file right in the
-    /// imported profiles' directory, links resolved). Any other file on this machine is refused: the form comes
-    /// from the web view, which must not get Alertdesk to read files of its choosing.
+    /// The department's profile directories, most important first.
+    fn department_dirs(&self) -> impl Iterator<Item = PathBuf> + '_ {
+        self.system_dirs.iter().map(|d| d.join(PROFILES_DIR))
+    }
+
+    /// The profile a sign-in form may name: a built-in one, one imported before or one of the department's (a
+    /// `.toml` file right in the imported profiles' directory or a department's, links resolved). Any other file
+    /// on this machine is refused: the form comes from the web view, which must not get Alertdesk to read files
+    /// of its choosing.
     fn offered_profile(&self, name: &str) -> Result<String, EngineError> {
         let name = name.trim();
         if builtin_source(name).is_some() {
             return Ok(name.to_string());
         }
         let file = Path::new(name).canonicalize().ok();
-        let dir = self.profiles_dir().canonicalize().ok();
-        let imported = file.zip(dir).is_some_and(|(file, dir)| {
-            file.parent() == Some(dir.as_path())
-                && file.extension().is_some_and(|e| e == "toml")
+        let offered = file.is_some_and(|file| {
+            file.extension().is_some_and(|e| e == "toml")
                 && file.is_file()
+                && std::iter::once(self.profiles_dir())
+                    .chain(self.department_dirs())
+                    .filter_map(|dir| dir.canonicalize().ok())
+                    .any(|dir| file.parent() == Some(dir.as_path()))
         });
-        if imported {
+        if offered {
             Ok(name.to_string())
         } else {
             Err(EngineError::ProfileNotOffered {
@@ -77,24 +88,32 @@ impl Accounts {
         }
     }
 
+    /// The built-in profiles, the department's (a file name in a more important system directory hides the
+    /// same name in a less important one), then the imported ones.
     pub(super) fn profiles(&self) -> Vec<ProfileInfo> {
         let mut out: Vec<ProfileInfo> = Profile::builtins()
             .iter()
-            .map(|p| profile_info(p, &p.name, true))
+            .map(|p| profile_info(p, &p.name, Origin::Builtin))
             .collect();
-        if let Ok(dir) = std::fs::read_dir(self.profiles_dir()) {
-            let mut files: Vec<_> = dir
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-                .collect();
-            files.sort();
-            for path in files {
+        let mut seen = Vec::new();
+        for dir in self.department_dirs() {
+            for path in profile_files(&dir) {
+                if seen.contains(&path.file_name().map(ToOwned::to_owned)) {
+                    continue;
+                }
+                seen.push(path.file_name().map(ToOwned::to_owned));
                 let name = path.to_string_lossy().into_owned();
                 match Profile::load(&name) {
-                    Ok(profile) => out.push(profile_info(&profile, &name, false)),
-                    Err(e) => tracing::warn!("imported profile ignored: {e}"),
+                    Ok(profile) => out.push(profile_info(&profile, &name, Origin::Department)),
+                    Err(e) => tracing::warn!("department profile ignored: {e}"),
                 }
+            }
+        }
+        for path in profile_files(&self.profiles_dir()) {
+            let name = path.to_string_lossy().into_owned();
+            match Profile::load(&name) {
+                Ok(profile) => out.push(profile_info(&profile, &name, Origin::Imported)),
+                Err(e) => tracing::warn!("imported profile ignored: {e}"),
             }
         }
         out
@@ -130,7 +149,11 @@ impl Accounts {
             source,
         })?;
         tracing::info!(profile = %profile.name, "profile imported");
-        Ok(profile_info(&profile, &path.to_string_lossy(), false))
+        Ok(profile_info(
+            &profile,
+            &path.to_string_lossy(),
+            Origin::Imported,
+        ))
     }
 
     /// Runs the sign-in form's login request and keeps the token; returns the server to save and its token.
@@ -317,11 +340,33 @@ pub(super) fn default_label(profile: &Profile, server: &Server) -> String {
     format!("{} · {}", profile.name, server.host_port())
 }
 
-fn profile_info(profile: &Profile, name: &str, builtin: bool) -> ProfileInfo {
+/// The `.toml` files right in `dir`, sorted (none when it does not exist).
+fn profile_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// Where a profile the form offers comes from.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Builtin,
+    Department,
+    Imported,
+}
+
+fn profile_info(profile: &Profile, name: &str, origin: Origin) -> ProfileInfo {
     ProfileInfo {
         name: name.to_string(),
         description: profile.description.clone(),
-        builtin,
+        builtin: origin == Origin::Builtin,
+        managed: origin == Origin::Department,
         default_server: profile.default_server.clone(),
         variables: profile
             .variables

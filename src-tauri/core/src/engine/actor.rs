@@ -82,6 +82,10 @@ pub(super) struct Actor {
     pub(super) settings: Settings,
     /// `servers.toml`, when servers are saved.
     pub(super) servers_file: Option<PathBuf>,
+    /// The department's directories, whose servers are restored with the saved ones.
+    pub(super) system_dirs: Vec<PathBuf>,
+    /// The department's servers (never saved in the user's file, never removed).
+    pub(super) managed: Vec<ServerEntry>,
     pub(super) tokens: Arc<dyn TokenStore>,
     /// TLS and proxies (see [`EngineOptions::net`]).
     pub(super) net: Result<Net, NetError>,
@@ -167,10 +171,26 @@ impl Actor {
         let servers_file = options
             .saved_servers
             .then(|| options.paths.config_dir.join(servers::FILE_NAME));
+        let system_dirs = if options.saved_servers {
+            options.paths.system_dirs.clone()
+        } else {
+            Vec::new()
+        };
         // Said from the first snapshot on, so a window does not ask to sign in while they come back.
         let restoring = servers_file
             .as_deref()
-            .map(|file| servers::peek(file).len())
+            .map(|file| {
+                let managed = servers::load_system(&system_dirs).0;
+                let saved = servers::peek(file)
+                    .into_iter()
+                    .filter(|e| {
+                        !managed
+                            .iter()
+                            .any(|m| m.url == e.url && m.profile == e.profile)
+                    })
+                    .count();
+                managed.len() + saved
+            })
             .filter(|n| *n > 0)
             .map(|n| Progress {
                 done: 0,
@@ -198,6 +218,8 @@ impl Actor {
             notifier_events,
             speaker,
             servers_file,
+            system_dirs,
+            managed: Vec::new(),
             settings: options.settings,
             tokens: options.tokens,
             net: options.net,
@@ -230,7 +252,6 @@ impl Actor {
             return;
         };
         let mut notifier_events = self.notifier_events.take();
-        let retention = self.settings.history.clone();
         let mut prune = tokio::time::interval(Duration::from_secs(3600));
         // Responses left from an earlier run are sent once their servers are back.
         self.schedule_outbox().await;
@@ -267,7 +288,7 @@ impl Actor {
                 () = sleep_until(session_due) => self.on_session_due(),
                 () = sleep_until(flush_at) => self.flush().await,
                 () = sleep_until(self.outbox.due) => self.work_outbox().await,
-                _ = prune.tick() => self.prune(&retention).await,
+                _ = prune.tick() => self.prune().await,
             }
             self.awaiting.store(
                 self.policy.as_ref().map_or(0, Policy::repeating_count),
@@ -328,6 +349,10 @@ impl Actor {
                 let _ = reply.send(self.policy.as_ref().map_or(0, Policy::repeating_count));
             }
             Request::Notice(level, notice) => self.notice(level, notice),
+            Request::Settings(settings, done) => {
+                self.apply_settings(*settings);
+                let _ = done.send(());
+            }
             Request::Shutdown(_) => unreachable!("handled in run"),
         }
     }
@@ -355,7 +380,8 @@ impl Actor {
         Ok(count)
     }
 
-    async fn prune(&mut self, retention: &crate::config::settings::HistorySettings) {
+    async fn prune(&mut self) {
+        let retention = &self.settings.history;
         let (age, count) = (retention.max_age(), retention.max_alerts);
         match self.history.call(move |s| s.prune(age, count)).await {
             Ok(0) => {}
@@ -365,6 +391,30 @@ impl Actor {
             }
             Err(e) => tracing::warn!("retention: {e}"),
         }
+    }
+
+    /// Takes changed settings at once: the alerting policy's (on duty, quiet hours, volume, tones, repeats),
+    /// reading aloud, retention and the REST answer cap. Settings read only at start (logging, the window) are
+    /// the front-end's.
+    fn apply_settings(&mut self, settings: Settings) {
+        if let Some(policy) = self.policy.as_mut() {
+            if let Err(e) = policy.set_settings(settings.alerting.clone()) {
+                // Validated when the files were read; kept as it was if not.
+                tracing::error!("alerting settings not applied: {e}");
+                return;
+            }
+            // Reading aloud needs a notifying front-end, as at start.
+            match (settings.alerting.speak_critical, self.speaker.is_some()) {
+                (true, false) => self.speaker = Some(Speaker::from_env()),
+                (false, true) => self.speaker = None,
+                _ => {}
+            }
+        }
+        settings.network.apply();
+        self.settings = settings;
+        // Quiet hours may have begun or ended: the views say so.
+        self.pending.servers = true;
+        tracing::info!("settings applied");
     }
 
     pub(super) fn notice(&mut self, level: NoticeLevel, notice: Notice) {

@@ -93,6 +93,12 @@ pub enum EngineError {
         /// What it offers, comma-separated.
         offered: String,
     },
+    /// The server was set up by the department (a system `servers.toml`): it cannot be removed here.
+    #[error("{server} was set up by your department; it cannot be removed here")]
+    Managed {
+        /// The server.
+        server: ServerId,
+    },
     /// A file could not be written.
     #[error("cannot write {path}: {source}")]
     Io {
@@ -130,6 +136,8 @@ pub enum EngineErrorKind {
     Conflict,
     /// No such server or alert.
     NotFound,
+    /// Set up by the department: not the user's to change.
+    Managed,
     /// A file could not be written.
     Io,
     /// A certificate authority file, the client certificate or the proxy setting cannot be used.
@@ -160,6 +168,7 @@ impl EngineError {
             Self::Store(_) => K::History,
             Self::AlreadySignedIn { .. } => K::Conflict,
             Self::UnknownServer(_) | Self::UnknownAlert { .. } => K::NotFound,
+            Self::Managed { .. } => K::Managed,
             Self::Io { .. } => K::Io,
             Self::Net(_) => K::NetworkSettings,
             Self::ShuttingDown => K::ShuttingDown,

@@ -45,17 +45,31 @@ impl Drop for Link {
 const NO_TOKEN: &str = "no token in the keyring";
 
 impl Actor {
-    /// Connects every saved server, in order, with progress in the views. A server that cannot be connected
-    /// stays saved (its profile file may be back at the next start) and is reported.
+    /// Connects the department's servers, then every saved server, in order, with progress in the views. A
+    /// server that cannot be connected stays saved (its profile file may be back at the next start) and is
+    /// reported. A saved server the department lists too is the department's.
     pub(super) async fn restore_saved(&mut self) {
         let Some(file) = self.servers_file.clone() else {
             return;
         };
-        let (entries, error) = servers::load(&file);
+        let (managed, problems) = servers::load_system(&self.system_dirs);
+        for message in problems {
+            tracing::error!("{message}");
+            self.notice(
+                NoticeLevel::Error,
+                Notice::DepartmentFileInvalid { message },
+            );
+        }
+        let (saved, error) = servers::load(&file);
         if let Some(message) = error {
             tracing::error!("{message}");
             self.notice(NoticeLevel::Error, Notice::ServersFileInvalid { message });
         }
+        self.managed.clone_from(&managed);
+        let entries: Vec<ServerEntry> = managed
+            .into_iter()
+            .chain(saved.into_iter().filter(|e| !self.is_managed(e)))
+            .collect();
         let total = u32::try_from(entries.len()).unwrap_or(u32::MAX);
         if total == 0 {
             return;
@@ -72,7 +86,9 @@ impl Actor {
                         error: e.view(),
                     },
                 );
-                self.entries.push(entry);
+                if !self.is_managed(&entry) {
+                    self.entries.push(entry);
+                }
             }
             self.restoring = Some(Progress { done, total });
             self.pending.servers = true;
@@ -92,16 +108,7 @@ impl Actor {
         let server = Server::parse(&entry.url)?;
         let vars = profile.resolve_variables(&entry.vars)?;
         let id = server.id();
-        if let Some(other) = self
-            .links
-            .get(&id)
-            .filter(|l| l.view.profile != profile.name)
-        {
-            return Err(EngineError::AlreadySignedIn {
-                server: id,
-                profile: other.view.profile.clone(),
-            });
-        }
+        self.one_profile_per_server(&id, &profile.name)?;
         let credentials = match token {
             TokenSource::Stored => stored_credentials(&self.tokens, &profile, &server).await,
             other => credentials_of(other),
@@ -152,9 +159,13 @@ impl Actor {
             .get(&id)
             .filter(|l| l.was_live)
             .and_then(|l| l.view.down_since);
-        let mut view = new_view(&entry, &target, scripted, session.as_ref());
-        view.unencrypted = unencrypted;
-        view.ca_file = entry.ca_file.as_ref().map(|p| p.display().to_string());
+        let managed = !scripted && self.is_managed(&entry);
+        let kind = ViewKind {
+            scripted,
+            managed,
+            unencrypted,
+        };
+        let mut view = new_view(&entry, &target, kind, session.as_ref());
         let (stop, tokens) = if missing_token {
             view.link = LinkState::AuthFailed {
                 reason: NO_TOKEN.into(),
@@ -184,7 +195,7 @@ impl Actor {
                 stop,
             },
         );
-        if !scripted && self.servers_file.is_some() {
+        if !scripted && !managed && self.servers_file.is_some() {
             self.entries
                 .retain(|e| !(e.url == entry.url && e.profile == entry.profile));
             self.entries.push(entry);
@@ -192,6 +203,25 @@ impl Actor {
         }
         self.pending.servers = true;
         Ok(out)
+    }
+
+    /// A server has one link, with one profile: another profile for it is refused.
+    fn one_profile_per_server(&self, id: &ServerId, profile: &str) -> Result<(), EngineError> {
+        match self.links.get(id).filter(|l| l.view.profile != profile) {
+            Some(other) => Err(EngineError::AlreadySignedIn {
+                server: id.clone(),
+                profile: other.view.profile.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether `entry` is one of the department's servers (the same address and profile).
+    pub(super) fn is_managed(&self, entry: &ServerEntry) -> bool {
+        let id = |url: &str| Server::parse(url).map(|s| s.id()).ok();
+        self.managed
+            .iter()
+            .any(|m| m.profile == entry.profile && id(&m.url) == id(&entry.url))
     }
 
     /// The network `entry`'s link takes (its own CA file added), and whether it crosses it unencrypted (said in
@@ -270,6 +300,15 @@ impl Actor {
     pub(super) fn remove(&mut self, server: &ServerId) -> Result<Option<String>, EngineError> {
         let link = self
             .links
+            .get(server)
+            .ok_or_else(|| EngineError::UnknownServer(server.clone()))?;
+        if link.view.managed {
+            return Err(EngineError::Managed {
+                server: server.clone(),
+            });
+        }
+        let link = self
+            .links
             .remove(server)
             .ok_or_else(|| EngineError::UnknownServer(server.clone()))?;
         let scripted = link.view.scripted;
@@ -323,10 +362,20 @@ impl Actor {
 }
 
 /// A link's view as it starts: connecting.
+/// What a server's view says about where it comes from and how it is reached.
+#[derive(Clone, Copy)]
+// Three independent facts, each a yes or no.
+#[allow(clippy::struct_excessive_bools)]
+struct ViewKind {
+    scripted: bool,
+    managed: bool,
+    unencrypted: bool,
+}
+
 fn new_view(
     entry: &ServerEntry,
     target: &Target,
-    scripted: bool,
+    kind: ViewKind,
     session: Option<&Session>,
 ) -> ServerView {
     ServerView {
@@ -338,14 +387,15 @@ fn new_view(
         },
         profile: target.profile.name.clone(),
         demo: entry.demo,
-        scripted,
+        scripted: kind.scripted,
+        managed: kind.managed,
         link: LinkState::Connecting,
         since: Timestamp::now(),
         down_since: None,
         latency_ms: None,
         unread: 0,
-        unencrypted: false,
-        ca_file: None,
+        unencrypted: kind.unencrypted,
+        ca_file: entry.ca_file.as_ref().map(|p| p.display().to_string()),
         session: session.and_then(Session::view),
         sign_in: SignInAgain {
             profile: entry.profile.clone(),

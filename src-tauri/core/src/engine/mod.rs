@@ -173,6 +173,7 @@ enum Request {
     Notifications(NotificationsRequest, Reply<()>),
     Awaiting(oneshot::Sender<usize>),
     Notice(NoticeLevel, Notice),
+    Settings(Box<Settings>, oneshot::Sender<()>),
     Shutdown(oneshot::Sender<()>),
 }
 
@@ -355,6 +356,19 @@ impl Engine {
     /// Shows a notice in the views (a failure outside the engine, e.g. a scripted start that cannot connect).
     pub fn notice(&self, level: NoticeLevel, notice: Notice) {
         let _ = self.requests.send(Request::Notice(level, notice));
+    }
+
+    /// Applies changed settings at once (the user changed them in the window, or a settings file changed): the
+    /// alerting policy, reading aloud, retention, the REST answer cap. Returns once the engine has them.
+    pub async fn apply_settings(&self, settings: Settings) {
+        let (tx, rx) = oneshot::channel();
+        if self
+            .requests
+            .send(Request::Settings(Box::new(settings), tx))
+            .is_ok()
+        {
+            let _ = rx.await;
+        }
     }
 
     /// Stops every link and write-back (waiting up to [`SHUTDOWN_GRACE`] for them), records what they had

@@ -10,6 +10,9 @@
 //! ca_file = "/usr/local/share/ca-certificates/department.crt"   # optional: the server's own CA
 //! username = "officer"
 //! ```
+//!
+//! The department's servers are listed the same way in `servers.toml` of a system directory ([`load_system`]):
+//! they appear beside the user's, each user signs in to them, and no user can remove them.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -88,6 +91,72 @@ pub fn peek(path: &Path) -> Vec<ServerEntry> {
         .unwrap_or_default()
 }
 
+/// The department's servers: `servers.toml` in each of `dirs` (most important first), read as they are (never
+/// moved aside or written). A server listed twice counts once (the more important file's). A profile named
+/// by a bare name that is not built in is the department's: `profiles/NAME.toml` in the first system directory
+/// that has it; a relative path is taken from the file's directory. Each file that cannot be read is one
+/// message in the second list, naming it.
+pub fn load_system(dirs: &[PathBuf]) -> (Vec<ServerEntry>, Vec<String>) {
+    let (mut servers, mut problems) = (Vec::<ServerEntry>::new(), Vec::new());
+    for dir in dirs {
+        let path = dir.join(FILE_NAME);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+            Err(e) => {
+                problems.push(format!("cannot read {}: {e}", path.display()));
+                continue;
+            }
+        };
+        match toml::from_str::<File>(&text) {
+            Ok(file) => {
+                for mut entry in file.server {
+                    entry.profile = department_profile(&entry.profile, dir, dirs);
+                    entry.demo = false;
+                    if !servers.iter().any(|s| s.url == entry.url) {
+                        servers.push(entry);
+                    }
+                }
+            }
+            Err(e) => problems.push(format!(
+                "{} is not valid ({})",
+                path.display(),
+                crate::config::settings::describe_toml_error(&text, &e)
+            )),
+        }
+    }
+    (servers, problems)
+}
+
+/// Where a department server's profile is: a built-in name as it is; a bare name in a system `profiles/`; a
+/// relative path from `dir`.
+fn department_profile(name: &str, dir: &Path, dirs: &[PathBuf]) -> String {
+    if crate::profile::builtin_source(name).is_some() {
+        return name.to_string();
+    }
+    if !name.contains('/') {
+        let file = format!("{}.toml", name.trim_end_matches(".toml"));
+        if let Some(found) = dirs
+            .iter()
+            .map(|d| d.join(PROFILES_DIR).join(&file))
+            .find(|p| p.is_file())
+        {
+            return found.to_string_lossy().into_owned();
+        }
+        return name.to_string();
+    }
+    let path = Path::new(name);
+    if path.is_absolute() {
+        name.to_string()
+    } else {
+        dir.join(path).to_string_lossy().into_owned()
+    }
+}
+
+/// The directory of profiles, under the user's config directory (imported) and under each system directory
+/// (the department's).
+pub const PROFILES_DIR: &str = "profiles";
+
 fn aside_path(path: &Path) -> PathBuf {
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S");
     path.with_extension(format!("toml.broken-{stamp}"))
@@ -151,6 +220,56 @@ mod tests {
             let mode = std::fs::metadata(&path).unwrap().permissions().mode();
             assert_eq!(mode & 0o077, 0, "servers.toml must be private");
         }
+    }
+
+    #[test]
+    fn department_servers_are_read_as_they_are_and_name_their_profiles() {
+        let root = tempfile::tempdir().unwrap();
+        let (first, second) = (root.path().join("first"), root.path().join("second"));
+        std::fs::create_dir_all(second.join("profiles")).unwrap();
+        std::fs::create_dir_all(&first).unwrap();
+        std::fs::write(second.join("profiles/county.toml"), "name = \"county\"").unwrap();
+        std::fs::write(
+            first.join(FILE_NAME),
+            "[[server]]\nprofile = \"county\"\nurl = \"https://dispatch.example\"\nlabel = \"County\"\n\n\
+             [[server]]\nprofile = \"station-reports\"\nurl = \"http://10.0.4.2:8080\"\n",
+        )
+        .unwrap();
+        std::fs::write(
+            second.join(FILE_NAME),
+            "[[server]]\nprofile = \"profiles/county.toml\"\nurl = \"https://dispatch.example\"\n\n\
+             [[server]]\nprofile = \"/opt/p.toml\"\nurl = \"https://other.example\"\ndemo = true\n",
+        )
+        .unwrap();
+        let (servers, problems) = load_system(&[first.clone(), second.clone()]);
+        assert!(problems.is_empty(), "{problems:?}");
+        let county = second
+            .join("profiles/county.toml")
+            .to_string_lossy()
+            .into_owned();
+        let found: Vec<(&str, &str, &str, bool)> = servers
+            .iter()
+            .map(|s| (s.url.as_str(), s.profile.as_str(), s.label.as_str(), s.demo))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                ("https://dispatch.example", county.as_str(), "County", false),
+                ("http://10.0.4.2:8080", "station-reports", "", false),
+                ("https://other.example", "/opt/p.toml", "", false),
+            ]
+        );
+
+        // A broken file is named and left where it is; the others still count.
+        std::fs::write(first.join(FILE_NAME), "[[server]]\nprofile = 4\n").unwrap();
+        let (servers, problems) = load_system(&[first.clone(), second]);
+        assert_eq!(servers.len(), 2);
+        assert!(
+            problems.len() == 1
+                && problems[0].contains(&first.join(FILE_NAME).display().to_string()),
+            "{problems:?}"
+        );
+        assert!(first.join(FILE_NAME).exists());
     }
 
     #[test]

@@ -187,15 +187,26 @@ struct Fixture {
 }
 
 async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
-    start_with(dir, tokens, Ok(crate::link::net::Net::for_tests())).await
+    start_with(
+        dir,
+        tokens,
+        Ok(crate::link::net::Net::for_tests()),
+        Vec::new(),
+    )
+    .await
 }
 
+/// [`start_in`] with the network `net` and the department's directories `system_dirs`.
 async fn start_with(
     dir: tempfile::TempDir,
     tokens: Arc<MemoryStore>,
     net: Result<crate::link::net::Net, crate::link::net::NetError>,
+    system_dirs: Vec<std::path::PathBuf>,
 ) -> Fixture {
-    let paths = Paths::under(dir.path());
+    let paths = Paths {
+        system_dirs,
+        ..Paths::under(dir.path())
+    };
     paths.create_all().unwrap();
     // Where imported profiles are kept: the sign-in form offers no other file.
     let profile = paths.config_dir.join("profiles/test-feed.toml");
@@ -787,7 +798,7 @@ async fn network_settings_that_cannot_be_used_keep_every_server_offline_saying_w
     let Fixture {
         _dir: dir, tokens, ..
     } = fx;
-    let fx = start_with(dir, tokens, Err(broken)).await;
+    let fx = start_with(dir, tokens, Err(broken), Vec::new()).await;
     let said = |r: &Recorder| {
         r.events().iter().any(|e| {
             matches!(e, DeskEvent::Notice { notice: Notice::ConnectFailed { error, .. }, .. }
@@ -934,4 +945,135 @@ async fn a_session_that_ends_is_said_once_and_signing_in_again_keeps_the_link_up
         fx.notifier.closed().contains(&warnings[0].0),
         "the warning stays on screen"
     );
+}
+
+#[tokio::test]
+async fn department_servers_come_up_beside_the_users_and_cannot_be_removed() {
+    let feed = Feed::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let department = dir.path().join("department");
+    std::fs::create_dir_all(department.join("profiles")).unwrap();
+    std::fs::write(
+        department.join("profiles/county-feed.toml"),
+        PROFILE.replace("test-feed", "county-feed"),
+    )
+    .unwrap();
+    std::fs::write(
+        department.join("servers.toml"),
+        format!(
+            "[[server]]\nprofile = \"county-feed\"\nurl = \"{}\"\nlabel = \"County\"\n",
+            feed.url
+        ),
+    )
+    .unwrap();
+    let fx = start_with(
+        dir,
+        Arc::new(MemoryStore::default()),
+        Ok(crate::link::net::Net::for_tests()),
+        vec![department.clone()],
+    )
+    .await;
+    fx.ui.wait_for("a live link", live).await;
+    let county = fx
+        .ui
+        .list()
+        .2
+        .into_iter()
+        .find(|s| s.label == "County")
+        .unwrap();
+    assert!(county.managed && !county.scripted, "{county:?}");
+    feed.send(&[(1, "Fire on Main St", "normal", "")]).await;
+    fx.ui
+        .wait_for("the county's alert", |r| r.list().0.len() == 1)
+        .await;
+
+    // The department's profile is offered, and marked as the department's.
+    let profile = department
+        .join("profiles/county-feed.toml")
+        .to_string_lossy()
+        .into_owned();
+    let offered = fx.desk.profiles();
+    let info = offered.iter().find(|p| p.name == profile).unwrap();
+    assert!(info.managed && !info.builtin);
+
+    // It cannot be removed, and is not written to the user's list.
+    let err = fx.desk.sign_out(&county.server).await.unwrap_err();
+    assert_eq!(err.kind(), EngineErrorKind::Managed);
+    assert!(
+        err.to_string().contains("set up by your department"),
+        "{err}"
+    );
+    // Signing in to it again (a new token) keeps it the department's.
+    let form = SignInForm {
+        profile: profile.clone(),
+        server: feed.url.clone(),
+        label: None,
+        vars: BTreeMap::new(),
+        username: String::new(),
+        password: String::new(),
+        ca_file: None,
+    };
+    let again = fx.desk.sign_in(form, false).await.unwrap();
+    assert!(again.managed);
+    let saved = std::fs::read_to_string(fx.dir.join("config/servers.toml")).unwrap_or_default();
+    assert!(!saved.contains(&feed.url), "{saved}");
+    assert_eq!(fx.ui.list().2.len(), 1);
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn changed_settings_apply_at_once() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    fx.desk
+        .connect(
+            &fx.profile,
+            &feed.url,
+            BTreeMap::new(),
+            TokenSource::Without,
+        )
+        .await
+        .unwrap();
+    fx.ui.wait_for("a live link", live).await;
+
+    // Quiet hours around now: a normal report is listed, not notified, and the window says why.
+    let now = chrono::Local::now().time();
+    let at = |minutes: i64| {
+        (now + chrono::TimeDelta::minutes(minutes))
+            .format("%H:%M")
+            .to_string()
+    };
+    let mut settings = Settings::default();
+    settings.alerting.quiet_hours = Some(crate::config::settings::QuietHours {
+        from: at(-60),
+        to: at(60),
+    });
+    fx.desk.apply_settings(settings).await;
+    fx.ui
+        .wait_for("quiet hours shown", |r| {
+            matches!(r.events().last(), Some(DeskEvent::Batch(b))
+                if matches!(b.notifications, NotificationsView::QuietHours { .. }))
+        })
+        .await;
+    feed.send(&[(1, "Noise complaint", "normal", "")]).await;
+    fx.ui.wait_for("one row", |r| r.list().0.len() == 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(fx.notifier.shown().is_empty(), "{:?}", fx.notifier.shown());
+
+    // Quiet hours taken away, the next one sounds, at the new volume.
+    let mut settings = Settings::default();
+    settings.alerting.volume = 35;
+    fx.desk.apply_settings(settings).await;
+    feed.send(&[(2, "Break-in", "normal", "")]).await;
+    for _ in 0..250 {
+        if !fx.notifier.shown().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let shown = fx.notifier.shown();
+    assert_eq!(shown.len(), 1, "{shown:?}");
+    assert!(shown[0].summary.contains("Break-in"), "{shown:?}");
+    assert_eq!(shown[0].sound.as_ref().map(|t| t.volume), Some(35));
+    fx.desk.shutdown().await;
 }

@@ -79,6 +79,8 @@ impl AlertRow {
 
 /// One signed-in server and its link.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
+// What the window shows of a server: independent facts, not a state machine.
+#[allow(clippy::struct_excessive_bools)]
 pub struct ServerView {
     /// Which server (its URL, the `server` of its alerts).
     pub server: ServerId,
@@ -90,6 +92,8 @@ pub struct ServerView {
     pub demo: bool,
     /// Started with `--profile/--server` for this run only (not in the saved list).
     pub scripted: bool,
+    /// Set up by the department (a system `servers.toml`): the user signs in to it but cannot remove it.
+    pub managed: bool,
     /// The link's state.
     pub link: LinkState,
     /// When the link entered this state.
@@ -245,6 +249,11 @@ pub enum Notice {
         /// Its id.
         id: String,
     },
+    /// One of the department's files (a system `servers.toml`) could not be read; what it lists is missing.
+    DepartmentFileInvalid {
+        /// Which file, and what is wrong.
+        message: String,
+    },
     /// The saved server list could not be read.
     ServersFileInvalid {
         /// What is wrong, and where the old file was kept.
@@ -398,6 +407,7 @@ pub struct ResponseChoice {
 }
 
 /// A profile the sign-in form offers.
+#[allow(clippy::struct_excessive_bools)] // independent facts the form shows
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ProfileInfo {
     /// The name to sign in with (a built-in name, or the imported file's path).
@@ -406,6 +416,8 @@ pub struct ProfileInfo {
     pub description: String,
     /// Built in, or imported.
     pub builtin: bool,
+    /// Provided by the department (a system `profiles/` directory) rather than imported by the user.
+    pub managed: bool,
     /// The server to suggest.
     pub default_server: Option<String>,
     /// Variables the form asks for.
