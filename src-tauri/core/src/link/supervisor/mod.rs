@@ -37,6 +37,13 @@ use renew::{renewed, retiring_event, swap_event, Links};
 /// server that accepts and drops every connection still sees the delays grow.
 const STABLE_AFTER: Duration = Duration::from_secs(10);
 
+/// Waits before the catch-up after a connect is tried again when a list cannot be reached.
+const CATCH_UP_RETRIES: [Duration; 3] = [
+    Duration::from_millis(500),
+    Duration::from_secs(1),
+    Duration::from_secs(2),
+];
+
 /// Opens links. The real one speaks the profile's protocol; tests substitute scripted links.
 pub trait Connector: Send + Sync {
     /// Starts one link task that reports into `events` and returns how the link ended.
@@ -256,6 +263,22 @@ impl Supervisor {
         }
     }
 
+    /// The catch-up after a connect. A list that cannot be reached (the network or the server failing for a
+    /// moment, as a link that just came back often meets) is tried again, 0.5, 1 and 2 s later, before its gap is
+    /// said: a blip must not leave what was missed behind.
+    async fn catch_up_after_connect(&mut self, out: &Reporter) -> Result<(), CatchUpError> {
+        for wait in CATCH_UP_RETRIES {
+            match self.lists.catch_up(Source::Backfill, out).await {
+                Err(CatchUpError::Unreachable(why)) => {
+                    tracing::info!(server = %self.target.server, "catch-up failed ({why}); trying again in {wait:?}");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+        self.lists.catch_up(Source::Backfill, out).await
+    }
+
     /// Waits `delay` before the next attempt, polling the lists meanwhile when `poll_every` is set. A wake
     /// trigger, or a down server that answers again, ends the wait early. Returns whether a probe ended it.
     async fn wait(
@@ -394,7 +417,7 @@ impl Supervisor {
                 let missed = if recovered {
                     None // the server replayed what we missed
                 } else {
-                    match self.lists.catch_up(Source::Backfill, out).await {
+                    match self.catch_up_after_connect(out).await {
                         // The lists caught up what they hold; events none of them holds may be lost.
                         Ok(()) if self.lists.any() => was_down.and_then(|from| {
                             uncovered_reason(&self.target.profile.uncovered_events())
