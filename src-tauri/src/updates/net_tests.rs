@@ -2,11 +2,10 @@
 //! certificate comes from a private CA (made with openssl at test time), trusts it only through the app's
 //! network configuration, and goes through its proxy.
 
-use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 
 use alertdesk_core::config::settings::UpdateSettings;
+use alertdesk_core::link::net::test_support::{forwarding_proxy, Pki};
 use alertdesk_core::link::net::{Net, NetOptions, Proxies};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -14,99 +13,20 @@ use serde_json::json;
 use tauri::test::MockRuntime;
 use tauri::{App, Manager};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 use super::{check, plugin, Installer, UpdateStatus, Updates};
 
 /// A public key in the `plugins.updater.pubkey` form; a check never uses it (only an install verifies).
 const PUBKEY: &str = "dW50cnVzdGVkIGNvbW1lbnQ6IG1pbmlzaWduIHB1YmxpYyBrZXk6IDNBNDY2RjQwMTQxMzg3QTMKUldTamh4TVVRRzlHT2hrVk1WMjNFbmRLaWZKWDBpTE1kZk1kNXNNbEdaWnh3Y0tJQ2QwZjFDcU4K";
 
-fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("openssl is installed (scripts/setup --test)");
-    assert!(
-        out.status.success(),
-        "openssl {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A CA and a certificate for 127.0.0.1 issued by it, in `dir`.
-fn private_ca(dir: &Path) {
-    let ec = [
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:prime256v1",
-        "-nodes",
-    ];
-    openssl(
-        dir,
-        &[
-            &["req", "-x509"],
-            &ec[..],
-            &[
-                "-keyout",
-                "ca.key",
-                "-out",
-                "ca.pem",
-                "-days",
-                "2",
-                "-subj",
-                "/CN=Updates CA",
-            ],
-        ]
-        .concat(),
-    );
-    openssl(
-        dir,
-        &[
-            &["req"],
-            &ec[..],
-            &[
-                "-keyout",
-                "server.key",
-                "-out",
-                "server.csr",
-                "-subj",
-                "/CN=updates",
-            ],
-        ]
-        .concat(),
-    );
-    std::fs::write(dir.join("server.ext"), "subjectAltName=IP:127.0.0.1\n").unwrap();
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "server.csr",
-            "-CA",
-            "ca.pem",
-            "-CAkey",
-            "ca.key",
-            "-CAcreateserial",
-            "-out",
-            "server.pem",
-            "-days",
-            "2",
-            "-extfile",
-            "server.ext",
-        ],
-    );
-}
-
 /// An HTTPS update server on 127.0.0.1 that answers every request with 204 (no update); counts the requests.
-async fn update_server(dir: &Path) -> (u16, Arc<Mutex<usize>>) {
-    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("server.pem"))
+async fn update_server(pki: &Pki) -> (u16, Arc<Mutex<usize>>) {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(pki.path("server.pem"))
         .unwrap()
         .map(Result::unwrap)
         .collect();
-    let key = PrivateKeyDer::from_pem_file(dir.join("server.key")).unwrap();
+    let key = PrivateKeyDer::from_pem_file(pki.path("server.key")).unwrap();
     let config = rustls::ServerConfig::builder_with_provider(Arc::new(
         rustls::crypto::ring::default_provider(),
     ))
@@ -141,54 +61,6 @@ async fn update_server(dir: &Path) -> (u16, Arc<Mutex<usize>>) {
     (port, asked)
 }
 
-/// A CONNECT proxy on 127.0.0.1 that records the targets asked for and forwards to 127.0.0.1.
-async fn proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let log = Arc::clone(&log);
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let line = String::from_utf8_lossy(&head)
-                    .lines()
-                    .next()
-                    .unwrap_or_default()
-                    .to_string();
-                let target = line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_string();
-                log.lock().unwrap().push(target.clone());
-                let Some(port) = target
-                    .strip_prefix("127.0.0.1:")
-                    .and_then(|p| p.parse::<u16>().ok())
-                else {
-                    return;
-                };
-                let Ok(mut server) = TcpStream::connect(("127.0.0.1", port)).await else {
-                    return;
-                };
-                let _ = client
-                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .await;
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-            });
-        }
-    });
-    (port, seen)
-}
-
 fn app(endpoint: &str, net: Option<Net>) -> App<MockRuntime> {
     let mut context = tauri::test::mock_context(tauri::test::noop_assets());
     context.config_mut().plugins.0.insert(
@@ -209,9 +81,8 @@ fn app(endpoint: &str, net: Option<Net>) -> App<MockRuntime> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn updates_trust_the_departments_ca_and_take_its_proxy_as_every_connection_does() {
-    let dir = tempfile::tempdir().unwrap();
-    private_ca(dir.path());
-    let (port, asked) = update_server(dir.path()).await;
+    let pki = Pki::new();
+    let (port, asked) = update_server(&pki).await;
     let endpoint = format!("https://127.0.0.1:{port}/latest.json");
 
     // The updater's own client trusts the OS store only: the department's CA is unknown to it.
@@ -233,7 +104,7 @@ async fn updates_trust_the_departments_ca_and_take_its_proxy_as_every_connection
     );
 
     let with_ca = NetOptions {
-        ca_files: vec![dir.path().join("ca.pem")],
+        ca_files: vec![pki.ca()],
         ..NetOptions::default()
     };
     let status = check(app(&endpoint, Some(Net::build(&with_ca).unwrap())).handle()).await;
@@ -243,7 +114,7 @@ async fn updates_trust_the_departments_ca_and_take_its_proxy_as_every_connection
     );
     assert_eq!(*asked.lock().unwrap(), 1);
 
-    let (proxy_port, seen) = proxy().await;
+    let (proxy_port, seen) = forwarding_proxy().await;
     let proxied = NetOptions {
         proxies: Proxies::from_env(|name| {
             (name == "HTTPS_PROXY").then(|| format!("http://127.0.0.1:{proxy_port}"))
@@ -256,5 +127,12 @@ async fn updates_trust_the_departments_ca_and_take_its_proxy_as_every_connection
         matches!(status, UpdateStatus::UpToDate { .. }),
         "{status:?}"
     );
-    assert_eq!(*seen.lock().unwrap(), [format!("127.0.0.1:{port}")]);
+    // The proxy records request lines; the target is the second word.
+    let targets: Vec<String> = seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|line| line.split_whitespace().nth(1).map(str::to_owned))
+        .collect();
+    assert_eq!(targets, [format!("127.0.0.1:{port}")]);
 }

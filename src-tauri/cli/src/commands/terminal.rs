@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::sync::Mutex;
 
-use alertdesk_core::domain::{Alert, Timestamp};
+use alertdesk_core::domain::{one_line, Alert, Timestamp};
 use alertdesk_core::engine::{DeskEvent, Notice, ServerView, Sink};
 use alertdesk_core::link::LinkState;
 use alertdesk_core::store::Delivered;
@@ -262,13 +262,6 @@ pub(crate) fn human_line(alert: &Alert) -> String {
         line.push_str("  [assigned to you]");
     }
     line + "  [" + &alert.id + "]"
-}
-
-/// Server text on one terminal line: control characters (escape sequences, newlines) become spaces.
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

@@ -316,11 +316,7 @@ pub fn critical_text(title: &str) -> String {
 /// A server's title made fit to read out: control characters become spaces, runs of whitespace one space,
 /// at most [`MAX_TITLE`] characters.
 pub fn clean(title: &str) -> String {
-    let spaced: String = title
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    spaced
+    crate::domain::one_line(title)
         .split_whitespace()
         .collect::<Vec<_>>()
         .join(" ")

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use super::paths::Paths;
+use crate::domain::one_line;
 
 /// The lock file's name in the data directory.
 pub const FILE_NAME: &str = "alertdesk.lock";
@@ -139,12 +140,6 @@ fn parse(text: &str) -> Option<Holder> {
     let pid = lines.next()?.trim().parse().ok()?;
     let command = lines.next()?.trim().to_string();
     (!command.is_empty()).then_some(Holder { pid, command })
-}
-
-fn one_line(text: &str) -> String {
-    text.chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect()
 }
 
 #[cfg(test)]

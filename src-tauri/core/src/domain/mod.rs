@@ -4,9 +4,11 @@
 pub mod alert;
 pub mod secret;
 pub mod server;
+pub mod text;
 pub mod time;
 
 pub use alert::{Alert, AlertFields, Kind, Priority, Source, Stated};
 pub use secret::Token;
 pub use server::{Server, ServerError, ServerId};
+pub use text::one_line;
 pub use time::{BadTime, Timestamp};

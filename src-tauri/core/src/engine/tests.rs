@@ -681,7 +681,7 @@ async fn pausing_notifications_is_shown_to_the_ui() {
 async fn a_servers_own_ca_file_is_checked_at_sign_in_and_kept_with_it() {
     let feed = Feed::start().await;
     let fx = start().await;
-    let pki = crate::link::net::test_pki::Pki::new();
+    let pki = crate::link::net::test_support::Pki::new();
     let form = |ca: &str| SignInForm {
         profile: fx.profile.clone(),
         server: feed.url.clone(),

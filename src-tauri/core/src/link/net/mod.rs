@@ -374,7 +374,7 @@ fn is_this_machine(url: &url::Url) -> bool {
     }
 }
 
-#[cfg(test)]
-pub(crate) mod test_pki;
+#[cfg(any(test, feature = "test-support"))]
+pub mod test_support;
 #[cfg(test)]
 mod tests;

@@ -1,15 +1,15 @@
 //! The network configuration against real TLS on 127.0.0.1: a private CA made with openssl, a rustls server
 //! with a certificate from it (requiring a client certificate or not), and a scripted CONNECT proxy in front.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use futures_util::StreamExt;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
-use super::test_pki::Pki;
+use super::test_support::{forwarding_proxy, Pki};
 use super::*;
 use crate::link::auth::MemoryStore;
 use crate::link::protocol::{Heartbeat, Limits, LinkEnd, LinkSpec};
@@ -87,52 +87,6 @@ async fn tls_server(pki: &Pki, serve: Serve, require_client: bool) -> u16 {
         }
     });
     port
-}
-
-/// A CONNECT proxy on 127.0.0.1 that records each request line and forwards to 127.0.0.1 only.
-async fn forwarding_proxy() -> (u16, Arc<Mutex<Vec<String>>>) {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = listener.local_addr().unwrap().port();
-    let seen = Arc::new(Mutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
-    tokio::spawn(async move {
-        while let Ok((mut client, _)) = listener.accept().await {
-            let log = Arc::clone(&log);
-            tokio::spawn(async move {
-                let mut head = Vec::new();
-                let mut byte = [0u8; 1];
-                while !head.ends_with(b"\r\n\r\n") {
-                    if client.read(&mut byte).await.unwrap_or(0) == 0 {
-                        return;
-                    }
-                    head.push(byte[0]);
-                }
-                let head = String::from_utf8_lossy(&head).into_owned();
-                let line = head.lines().next().unwrap_or_default().to_string();
-                log.lock().unwrap().push(line.clone());
-                let target = line
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or_default()
-                    .to_string();
-                let Some(port) = target.strip_prefix("127.0.0.1:") else {
-                    let _ = client.write_all(b"HTTP/1.1 403 Forbidden\r\n\r\n").await;
-                    return;
-                };
-                let Ok(mut server) =
-                    TcpStream::connect(("127.0.0.1", port.parse::<u16>().unwrap())).await
-                else {
-                    let _ = client.write_all(b"HTTP/1.1 502 Bad Gateway\r\n\r\n").await;
-                    return;
-                };
-                let _ = client
-                    .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
-                    .await;
-                let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
-            });
-        }
-    });
-    (port, seen)
 }
 
 async fn get(net: &Net, port: u16) -> Result<serde_json::Value, String> {
