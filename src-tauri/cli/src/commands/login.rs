@@ -92,6 +92,9 @@ pub(crate) fn login(args: &LoginArgs, paths: &Paths) -> ExitCode {
                     vars.get("api_base").map_or("none", |b| alertdesk_core::link::base::shown(b))
                 );
             }
+            if let Some(why) = &signed_in.unrenewable {
+                eprintln!("alertdesk: warning: {why}");
+            }
             signed_in.credentials
         }
         Err(e @ LoginError::Rejected { .. }) => {

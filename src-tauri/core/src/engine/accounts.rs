@@ -156,12 +156,13 @@ impl Accounts {
         ))
     }
 
-    /// Runs the sign-in form's login request and keeps the token; returns the server to save and its token.
+    /// Runs the sign-in form's login request and keeps the token; returns the server to save, its token, and why
+    /// the sign-in will not be renewed or announced before it ends where the profile expects it to be.
     pub(super) async fn sign_in(
         &self,
         form: SignInForm,
         demo: bool,
-    ) -> Result<(ServerEntry, TokenSource), EngineError> {
+    ) -> Result<(ServerEntry, TokenSource, Option<String>), EngineError> {
         let offered = self.offered_profile(&form.profile)?;
         let profile = Profile::load(&offered)?;
         let server = Server::parse(form.server.trim())?;
@@ -169,6 +170,7 @@ impl Accounts {
         let net = self.net_for(ca_file.as_ref())?;
         let mut vars = form_vars(form.vars);
         let resolved = profile.resolve_variables(&vars)?;
+        let mut unrenewable = None;
         let token = match &profile.auth.login {
             // A server that needs no sign-in until it asks: connect without one.
             Some(_) if form.username.trim().is_empty() && profile.auth.optional => {
@@ -195,6 +197,7 @@ impl Accounts {
                     // Where this server's API answered: kept with the server, so the link starts there.
                     vars.insert(base::VARIABLE.into(), found);
                 }
+                unrenewable = signed_in.unrenewable;
                 let credentials = signed_in.credentials;
                 self.keep(auth::account(&profile.name, &server), credentials.clone())
                     .await?;
@@ -225,7 +228,7 @@ impl Accounts {
             demo,
             ca_file,
         };
-        Ok((entry, token))
+        Ok((entry, token, unrenewable))
     }
 
     /// "Test connection": the form's server probed against its profile for `watch` (signing in with the form's

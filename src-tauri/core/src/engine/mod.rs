@@ -242,14 +242,27 @@ impl Engine {
     /// Signs in with the form (the login request runs here; the token goes to the token store only), saves
     /// the server and connects it. Signing in again to a saved server replaces its token.
     pub async fn sign_in(&self, form: SignInForm, demo: bool) -> Result<ServerView, EngineError> {
-        let (entry, token) = self.accounts.sign_in(form, demo).await?;
-        self.call(|reply| Request::Add {
-            entry,
-            token,
-            scripted: false,
-            reply,
-        })
-        .await
+        let (entry, token, unrenewable) = self.accounts.sign_in(form, demo).await?;
+        let view = self
+            .call(|reply| Request::Add {
+                entry,
+                token,
+                scripted: false,
+                reply,
+            })
+            .await?;
+        if let Some(message) = unrenewable {
+            // The server's answer does not carry what the profile expects: said in the window, not only the log.
+            self.notice(
+                NoticeLevel::Warning,
+                Notice::Problem {
+                    server: view.server.clone(),
+                    label: view.label.clone(),
+                    message,
+                },
+            );
+        }
+        Ok(view)
     }
 
     /// "Test connection" in the sign-in form: the server probed against the form's profile for a few seconds

@@ -1077,3 +1077,42 @@ async fn changed_settings_apply_at_once() {
     assert_eq!(shown[0].sound.as_ref().map(|t| t.volume), Some(35));
     fx.desk.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_sign_in_the_server_answers_without_what_the_profile_expects_is_said_in_the_window() {
+    use crate::link::test_http::{Answer, TestHttp};
+    // The profile expects `refreshToken`; this server answers `refresh_token` (and an opaque token).
+    let login = TestHttp::start(|_| {
+        Answer::Json(
+            200,
+            serde_json::json!({"token": "opaque", "refresh_token": "R1"}),
+        )
+    })
+    .await;
+    let fx = start().await;
+    let profile = format!(
+        "{}\n[auth]\nmode = \"query\"\n[auth.login]\npath = \"/login\"\ntoken = \"token\"\n\
+         refresh_token = \"refreshToken\"\n[auth.login.refresh]\npath = \"/refresh\"\n",
+        PROFILE.replace("test-feed", "renewing")
+    );
+    let imported = fx.desk.import_profile("renewing.toml", &profile).unwrap();
+    let form = SignInForm {
+        profile: imported.name,
+        server: login.url.clone(),
+        label: Some("County".into()),
+        vars: BTreeMap::new(),
+        username: "officer".into(),
+        password: "pw".into(),
+        ca_file: None,
+    };
+    fx.desk.sign_in(form, false).await.unwrap();
+    fx.ui
+        .wait_for("the mismatch said", |r| {
+            r.events().iter().any(|e| {
+                matches!(e, DeskEvent::Notice { notice: Notice::Problem { label, message, .. }, .. }
+                    if label == "County" && message.contains("no refresh token at refreshToken"))
+            })
+        })
+        .await;
+    fx.desk.shutdown().await;
+}

@@ -13,7 +13,7 @@ use serde_json::Value;
 use super::session::Credentials;
 use super::{base, http};
 use crate::domain::{Server, Timestamp, Token};
-use crate::profile::login::AnswerPaths;
+use crate::profile::login::{AnswerPaths, Login};
 use crate::profile::{render_value, template, Profile, Scope};
 
 /// The keyring service name.
@@ -165,6 +165,9 @@ pub struct SignedIn {
     pub credentials: Credentials,
     /// The REST base where the login answered, when it was looked for and is not the profile's default.
     pub api_base: Option<String>,
+    /// Why this sign-in will not be renewed or announced before it ends, though the profile expects it to be:
+    /// the server's answer does not carry what the profile says it does (logged as a warning).
+    pub unrenewable: Option<String>,
 }
 
 impl SignedIn {
@@ -204,9 +207,18 @@ pub async fn login(
                 if let Some(found) = &api_base {
                     tracing::info!(%server, "login answered at REST base {}", base::shown(found));
                 }
+                let unrenewable = profile
+                    .auth
+                    .login
+                    .as_ref()
+                    .and_then(|login| unrenewable(login, &credentials));
+                if let Some(why) = &unrenewable {
+                    tracing::warn!(%server, profile = %profile.name, "{why}");
+                }
                 return Ok(SignedIn {
                     credentials,
                     api_base,
+                    unrenewable,
                 });
             }
             Err(Attempt::WrongPath(e)) => last = Some(e),
@@ -284,6 +296,26 @@ async fn login_once(
             server: server.to_string(),
             path: login.token.clone(),
         })
+    })
+}
+
+/// Why `credentials` will not be renewed or announced before they end, when `login` expects them to be: a
+/// refresh request but no refresh token in the answer, or a declared lifetime that neither the answer nor the
+/// token (a JWT's `exp`) gives.
+fn unrenewable(login: &Login, credentials: &Credentials) -> Option<String> {
+    if login.refresh.is_some() && credentials.refresh.is_none() {
+        let path = login.refresh_token.as_deref().unwrap_or("(none declared)");
+        return Some(format!(
+            "the sign-in answer has no refresh token at {path}: this sign-in is not renewed, sign in again before it ends"
+        ));
+    }
+    let declared = login.refresh.is_some() || login.expires_in.is_some();
+    (declared && credentials.expires_at.is_none()).then(|| {
+        let path = login.expires_in.as_deref().unwrap_or("(none declared)");
+        format!(
+            "the sign-in answer does not say when the token ends (the token has no exp, nothing at {path}): \
+             it cannot be renewed or announced before it ends"
+        )
     })
 }
 
@@ -464,6 +496,68 @@ kind = "report"
         );
         let lasts = c.expires_at.unwrap().since(before).num_seconds();
         assert!((89..=91).contains(&lasts), "{lasts}");
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_does_not_carry_what_the_profile_expects_is_said() {
+        // Another dialect of the same server: snake_case fields and an opaque (not JWT) token.
+        let http = TestHttp::start(|_| {
+            Answer::Json(
+                200,
+                serde_json::json!({"token": "opaque", "refresh_token": "R1", "expires_in": 90}),
+            )
+        })
+        .await;
+        let profile = Profile::parse(REFRESHING, "t").unwrap();
+        let signed_in = login(
+            &crate::link::net::Net::direct().unwrap().http(),
+            &profile,
+            &server(&http),
+            "officer",
+            &Token::new("pw"),
+            &BTreeMap::new(),
+            false,
+        )
+        .await
+        .unwrap();
+        let why = signed_in.unrenewable.expect("the mismatch is said");
+        assert!(why.contains("no refresh token at refreshToken"), "{why}");
+
+        // The refresh token found, but nothing says when the token ends.
+        let partly = REFRESHING.replace(
+            "refresh_token = \"refreshToken\"",
+            "refresh_token = \"refresh_token\"",
+        );
+        let profile = Profile::parse(&partly, "t").unwrap();
+        let signed_in = login(
+            &crate::link::net::Net::direct().unwrap().http(),
+            &profile,
+            &server(&http),
+            "officer",
+            &Token::new("pw"),
+            &BTreeMap::new(),
+            false,
+        )
+        .await
+        .unwrap();
+        let why = signed_in.unrenewable.expect("the unknown end is said");
+        assert!(why.contains("nothing at expiresIn"), "{why}");
+
+        // What the profile declares is there: nothing to say.
+        let fitting = partly.replace("expires_in = \"expiresIn\"", "expires_in = \"expires_in\"");
+        let profile = Profile::parse(&fitting, "t").unwrap();
+        let signed_in = login(
+            &crate::link::net::Net::direct().unwrap().http(),
+            &profile,
+            &server(&http),
+            "officer",
+            &Token::new("pw"),
+            &BTreeMap::new(),
+            false,
+        )
+        .await
+        .unwrap();
+        assert_eq!(signed_in.unrenewable, None);
     }
 
     #[tokio::test]
