@@ -172,11 +172,22 @@ impl Effective {
             .map(|key| (key, Source::Default))
             .collect();
         let mut locks: Vec<Lock> = Vec::new();
+        let mut ignored = Vec::new();
         for file in files.system.iter().rev() {
             let Some(layer) = check_file(file, true, &mut problems) else {
                 continue;
             };
             for (key, value) in leaves(&layer.table) {
+                // A key locked by a file read before stays as that file set it: the directories before it in
+                // XDG_CONFIG_DIRS come from the user's environment and must not undo the department's lock.
+                if let Some(lock) = locks.iter().find(|l| covers(&l.key, &key)) {
+                    ignored.push(format!(
+                        "{}: {key} is locked in {}; this file's value is ignored",
+                        file.path.display(),
+                        lock.file.display()
+                    ));
+                    continue;
+                }
                 set_key(&mut table, &key, value);
                 sources.insert(key, Source::System(file.path.clone()));
             }
@@ -189,7 +200,6 @@ impl Effective {
             }
         }
         let department = (table.clone(), sources.clone());
-        let mut ignored = Vec::new();
         let user = check_file(&files.user, false, &mut problems);
         for (key, value) in user.iter().flat_map(|layer| leaves(&layer.table)) {
             if let Some(lock) = locks.iter().find(|l| covers(&l.key, &key)) {

@@ -298,3 +298,27 @@ fn real_files_in_system_directories_are_read() {
         ]
     );
 }
+
+#[test]
+fn a_more_important_system_directory_cannot_undo_a_lock_made_before_it() {
+    // `first` stands for an XDG_CONFIG_DIRS entry the user's environment can add; `second` for /etc/alertdesk.
+    let effective = Effective::merge(&files(
+        Some("[alerting]\non_duty = false\n[window]\ntheme = \"dark\"\n"),
+        Some("locked = [\"alerting\"]\n[alerting]\non_duty = true\n"),
+        None,
+    ));
+    assert!(effective.settings.alerting.on_duty, "the lock holds");
+    assert_eq!(
+        effective.settings.window.theme,
+        Theme::Dark,
+        "what is not locked applies"
+    );
+    assert_eq!(effective.ignored.len(), 1, "{:?}", effective.ignored);
+    assert!(
+        effective.ignored[0]
+            .starts_with("/sys/first.toml: alerting.on_duty is locked in /sys/second.toml"),
+        "{:?}",
+        effective.ignored
+    );
+    assert!(effective.problems.is_empty());
+}
