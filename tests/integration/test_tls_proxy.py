@@ -77,6 +77,20 @@ def test_the_ca_given_as_ssl_cert_file_is_trusted(listen, servers, pki):
     expect_alert(listener, server)
 
 
+def test_the_departments_ca_and_its_lock_hold_for_the_command_line(listen, servers, pki, tmp_path):
+    """The CLI reads [network] from the department's files too, and a user's value for a locked key is ignored."""
+    server = tls_station(servers, pki)
+    department = tmp_path / "xdg" / "alertdesk"
+    department.mkdir(parents=True)
+    (department / "settings.toml").write_text(f'locked = ["network.ca_files"]\n[network]\nca_files = ["{pki.ca}"]\n')
+    data = tmp_path / "officer"
+    write_settings(data, '[network]\nca_files = []\n')
+    listener = listen("station-reports", server, token=server.login("officer"), data_dir=data,
+                      env={"XDG_CONFIG_DIRS": str(tmp_path / "xdg")})
+    expect_alert(listener, server)
+    assert "network.ca_files is set by your department" in listener.log_text()
+
+
 def test_mutual_tls_needs_the_client_certificate_of_the_settings(listen, servers, pki, tmp_path):
     server = tls_station(servers, pki, require_client=True)
     token = server.login("officer")

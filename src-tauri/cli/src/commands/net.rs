@@ -5,8 +5,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use alertdesk_core::config::layers::Effective;
 use alertdesk_core::config::paths::Paths;
-use alertdesk_core::config::settings::{NetworkSettings, Settings};
+use alertdesk_core::config::settings::NetworkSettings;
 use alertdesk_core::link::auth::{KeyringStore, TokenStore};
 use alertdesk_core::link::net::{self, Net, NetError, NetOptions, ProxyServer, PROXY_SETTING};
 use clap::{Args, Subcommand};
@@ -37,10 +38,11 @@ pub fn network(network: &NetworkSettings, extra_ca: &[PathBuf]) -> Result<Net, N
     built
 }
 
-/// [`network`] for a command: the settings file's `[network]` (defaults when the file is broken: that was
-/// said when logging started) and `--ca-file`; a failure is said on stderr with exit code 2.
+/// [`network`] for a command: the `[network]` in effect (the department's files under the user's, locks
+/// kept; a broken file is left out, as said when logging started) and `--ca-file`; a failure is said on stderr
+/// with exit code 2.
 pub(crate) fn command_network(paths: &Paths, args: &NetArgs) -> Result<Net, ExitCode> {
-    let settings = Settings::load(&paths.settings_file()).unwrap_or_default();
+    let settings = Effective::load(paths).settings;
     let extra: Vec<PathBuf> = args.ca_file.iter().cloned().collect();
     network(&settings.network, &extra).map_err(usage_error)
 }
@@ -66,10 +68,13 @@ pub enum ProxyCommand {
 }
 
 pub(crate) fn run(command: &ProxyCommand, paths: &Paths) -> ExitCode {
-    let settings = match Settings::load(&paths.settings_file()) {
-        Ok(settings) => settings,
-        Err(e) => return usage_error(e),
-    };
+    // The proxy in effect (the department's files under the user's); a broken file is an error here, as the
+    // proxy it would set is not known.
+    let effective = Effective::load(paths);
+    if let Some(problem) = effective.problems.first() {
+        return usage_error(problem);
+    }
+    let settings = effective.settings;
     match command {
         ProxyCommand::Login { password_stdin } => {
             let proxy = match settings_proxy(&settings.network) {
