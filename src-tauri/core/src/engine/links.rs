@@ -195,12 +195,7 @@ impl Actor {
                 stop,
             },
         );
-        if !scripted && !managed && self.servers_file.is_some() {
-            self.entries
-                .retain(|e| !(e.url == entry.url && e.profile == entry.profile));
-            self.entries.push(entry);
-            self.save_entries();
-        }
+        self.remember(entry, scripted);
         self.pending.servers = true;
         Ok(out)
     }
@@ -214,6 +209,18 @@ impl Actor {
             }),
             None => Ok(()),
         }
+    }
+
+    /// Saves `entry` among the user's servers (replacing what was saved for it), unless it is scripted for this
+    /// run or one of the department's.
+    pub(super) fn remember(&mut self, entry: ServerEntry, scripted: bool) {
+        if scripted || self.servers_file.is_none() || self.is_managed(&entry) {
+            return;
+        }
+        self.entries
+            .retain(|e| !(e.url == entry.url && e.profile == entry.profile));
+        self.entries.push(entry);
+        self.save_entries();
     }
 
     /// Whether `entry` is one of the department's servers (the same address and profile).

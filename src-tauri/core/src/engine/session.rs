@@ -293,7 +293,10 @@ impl Actor {
     ) -> Option<super::view::ServerView> {
         let id = crate::domain::Server::parse(&entry.url).ok()?.id();
         let link = self.links.get_mut(&id)?;
-        let same = link.entry.profile == entry.profile && link.entry.vars == entry.vars;
+        // Another profile, other settings or another CA file need a new link.
+        let same = link.entry.profile == entry.profile
+            && link.entry.vars == entry.vars
+            && link.entry.ca_file == entry.ca_file;
         if !same
             || link
                 .tokens
@@ -319,12 +322,7 @@ impl Actor {
         if let Some(policy) = self.policy.as_mut() {
             policy.on_session_renewed(&id);
         }
-        if !scripted && self.servers_file.is_some() {
-            self.entries
-                .retain(|e| !(e.url == entry.url && e.profile == entry.profile));
-            self.entries.push(entry.clone());
-            self.save_entries();
-        }
+        self.remember(entry.clone(), scripted);
         self.pending.servers = true;
         tracing::info!(server = %id, "signed in again: the running link takes the new token");
         Some(view)
