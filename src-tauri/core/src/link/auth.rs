@@ -282,7 +282,8 @@ async fn login_once(
     if matches!(status.as_u16(), 404 | 405) {
         return Err(Attempt::WrongPath(LoginError::Request {
             server: server.to_string(),
-            message: format!("HTTP {status} at {path}"),
+            // The template, not the rendered path: values put into it may be secrets.
+            message: format!("HTTP {status} at {}", login.path.source()),
         }));
     }
     if !status.is_success() {
@@ -431,7 +432,8 @@ pub async fn refresh(
         });
     }
     if !status.is_success() {
-        return Err(failed(format!("HTTP {status} at {path}")));
+        // The template, not the rendered path: the refresh token may be put into it.
+        return Err(failed(format!("HTTP {status} at {}", spec.path.source())));
     }
     let answer: Value = http::read_json(response)
         .await
@@ -558,6 +560,41 @@ kind = "report"
         .await
         .unwrap();
         assert_eq!(signed_in.unrenewable, None);
+    }
+
+    #[tokio::test]
+    async fn a_failed_renewal_never_says_the_refresh_token_put_into_its_path() {
+        let http =
+            TestHttp::start(|_| Answer::Json(503, serde_json::json!({"error": "busy"}))).await;
+        let profile = Profile::parse(
+            &REFRESHING.replace(
+                "path = \"/api/refresh\"",
+                "path = \"/api/refresh/{{$refresh_token}}\"",
+            ),
+            "t",
+        )
+        .unwrap();
+        let current = Credentials::new(
+            Token::new("A1"),
+            Some(Token::new("R-secret")),
+            None,
+            Timestamp::now(),
+        );
+        let e = refresh(
+            &crate::link::net::Net::direct().unwrap().http(),
+            &profile,
+            &server(&http),
+            &current,
+            &BTreeMap::new(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+        assert!(
+            http.requests()[0].path().contains("R-secret"),
+            "the path did carry it"
+        );
+        assert!(!e.contains("R-secret") && e.contains("HTTP 503"), "{e}");
     }
 
     #[tokio::test]
