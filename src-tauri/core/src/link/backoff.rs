@@ -60,7 +60,7 @@ pub const PROBE_EVERY: Duration = Duration::from_millis(300);
 const PROBE_WITHIN: Duration = Duration::from_millis(900);
 
 /// Whether a server that failed the last attempt looks able to take a link now: a plain HTTP `GET` of the link's
-/// address (its path, no query, no credentials) through the REST client, so it takes the same route (proxy, TLS
+/// address (its path, no query, no credentials) through the link's own network, so it takes the same route (proxy, TLS
 /// trust) as everything else. Any answer but 502, 503 or 504 means back (a WebSocket endpoint answers a plain
 /// `GET` with 400, 404 or 426); a refused, reset or closed connection, a TLS failure or a gateway error means
 /// still down. No answer within [`PROBE_WITHIN`] counts as back: a server that accepts and stays silent is worth

@@ -78,11 +78,6 @@ impl Rest {
         }
     }
 
-    /// The HTTP client (the same route, proxy and TLS trust as every REST call).
-    pub fn client(&self) -> &reqwest::Client {
-        &self.http
-    }
-
     /// Sends `target`'s token from now on (a renewed sign-in), in this client and every clone of it.
     pub fn set_auth(&self, target: &Target) {
         let header = auth_header(target);

@@ -246,13 +246,6 @@ impl Net {
         self.0.proxies.route(url)
     }
 
-    /// The first machine a connection to `url` reaches: its proxy, or the server itself (what a reachability
-    /// probe knocks at).
-    pub fn first_hop(&self, url: &url::Url) -> url::Url {
-        self.proxy_for(url)
-            .map_or_else(|| url.clone(), ProxyServer::url)
-    }
-
     /// A TCP stream to `url`'s host and port: straight there, or through its proxy's CONNECT tunnel.
     pub async fn open(&self, url: &url::Url) -> Result<TcpStream, OpenError> {
         let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) else {
@@ -338,22 +331,6 @@ pub enum OpenError {
     /// The proxy could not be reached or would not connect.
     #[error(transparent)]
     Tunnel(#[from] TunnelError),
-}
-
-impl OpenError {
-    /// Nothing accepted the TCP connection (the server, or the proxy): down, not refusing.
-    pub fn is_unreachable(&self) -> bool {
-        use std::io::ErrorKind::{
-            ConnectionRefused, HostUnreachable, NetworkUnreachable, TimedOut,
-        };
-        match self {
-            Self::Connect(e) | Self::Tunnel(TunnelError::Unreachable { error: e, .. }) => matches!(
-                e.kind(),
-                ConnectionRefused | HostUnreachable | NetworkUnreachable | TimedOut
-            ),
-            _ => false,
-        }
-    }
 }
 
 /// Whether `url` carries alerts and credentials in the clear over the network: `http://` or `ws://` to a host

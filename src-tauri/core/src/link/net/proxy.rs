@@ -313,13 +313,6 @@ pub enum TunnelError {
     },
 }
 
-impl TunnelError {
-    /// Whether the proxy itself could not be reached (a cheap TCP probe can tell when it is back).
-    pub fn is_unreachable(&self) -> bool {
-        matches!(self, Self::Unreachable { .. })
-    }
-}
-
 fn authentication_words(proxy: &str, from: &str, sent: bool, status: &str) -> String {
     if sent {
         format!(

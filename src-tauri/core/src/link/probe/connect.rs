@@ -197,7 +197,7 @@ async fn open(protocol: Protocol, spec: LinkSpec, options: &ProbeOptions) -> Ope
     let within = options.heartbeat.connect_timeout + Duration::from_secs(1);
     let ended = |end: Result<LinkEnd, tokio::task::JoinError>| match end {
         Ok(LinkEnd::Rejected(why)) => Opened::Refused(why),
-        Ok(LinkEnd::Closed(why) | LinkEnd::Unreachable(why)) => Opened::Failed(why),
+        Ok(LinkEnd::Closed(why)) => Opened::Failed(why),
         Ok(LinkEnd::Woken | LinkEnd::Abandoned) => Opened::Failed("stopped".into()),
         Err(e) => Opened::Failed(e.to_string()),
     };

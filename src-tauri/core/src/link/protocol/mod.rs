@@ -165,9 +165,6 @@ pub enum LinkEvent {
 pub enum LinkEnd {
     /// Closed, failed or went silent: try again.
     Closed(String),
-    /// Nothing accepted the TCP connection (refused, unreachable, timed out): the server or the network is
-    /// down. Try again; a cheap TCP probe can tell when it is back.
-    Unreachable(String),
     /// The server refused the credentials: do not retry with the same ones.
     Rejected(String),
     /// The machine woke from sleep or the network changed: the link may be dead; reconnect at once.

@@ -63,13 +63,11 @@ pub async fn connect(spec: &LinkSpec) -> Result<Socket, LinkEnd> {
         .max_message_size(Some(ceiling))
         .max_frame_size(Some(ceiling));
     let attempt = async {
-        let stream = spec.net.open(&spec.url).await.map_err(|e| {
-            if e.is_unreachable() {
-                LinkEnd::Unreachable(e.to_string())
-            } else {
-                LinkEnd::Closed(e.to_string())
-            }
-        })?;
+        let stream = spec
+            .net
+            .open(&spec.url)
+            .await
+            .map_err(|e| LinkEnd::Closed(e.to_string()))?;
         let connector = Connector::Rustls(spec.net.tls());
         tokio_tungstenite::client_async_tls_with_config(
             request,

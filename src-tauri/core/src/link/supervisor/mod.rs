@@ -51,12 +51,8 @@ pub trait Connector: Send + Sync {
 
     /// Whether the server of `spec` looks able to take a link now (see [`answers`]); asked during backoff
     /// waits so the link is back as soon as the server is.
-    fn probe(
-        &self,
-        spec: &LinkSpec,
-        http: &reqwest::Client,
-    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'static>> {
-        let (url, http) = (spec.url.clone(), http.clone());
+    fn probe(&self, spec: &LinkSpec) -> Pin<Box<dyn Future<Output = bool> + Send + 'static>> {
+        let (url, http) = (spec.url.clone(), spec.net.http());
         Box::pin(async move { answers(&http, &url).await })
     }
 }
@@ -215,7 +211,7 @@ impl Supervisor {
                     format!("{reason}; trying the renewed sign-in")
                 }
                 LinkEnd::Rejected(reason) => return auth_failed(&out, reason).await,
-                LinkEnd::Closed(reason) | LinkEnd::Unreachable(reason) => reason,
+                LinkEnd::Closed(reason) => reason,
                 LinkEnd::Woken => "woke up or network changed: reconnecting at once".to_string(),
             };
             // A probe that said "back" before an attempt that then failed is not trusted for the next wait, so a
@@ -324,8 +320,8 @@ impl Supervisor {
                 return Ok(false);
             }
             let until = poll_every.map_or(deadline, |_| deadline.min(next_poll));
-            let (connector, spec, http) = (&self.connector, &self.spec, self.rest.client());
-            let probe = self.probe_waits.then_some(|| connector.probe(spec, http));
+            let (connector, spec) = (&self.connector, &self.spec);
+            let probe = self.probe_waits.then_some(|| connector.probe(spec));
             tokio::select! {
                 () = tokio::time::sleep_until(until) => {}
                 () = back_online(probe, deadline) => return Ok(true),

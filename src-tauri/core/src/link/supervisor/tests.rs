@@ -100,11 +100,7 @@ impl Connector for Scripted {
         })
     }
 
-    fn probe(
-        &self,
-        _spec: &LinkSpec,
-        _http: &reqwest::Client,
-    ) -> Pin<Box<dyn Future<Output = bool> + Send + 'static>> {
+    fn probe(&self, _spec: &LinkSpec) -> Pin<Box<dyn Future<Output = bool> + Send + 'static>> {
         *self.probes.lock().unwrap() += 1;
         let answers = self
             .answers_from

@@ -301,7 +301,7 @@ async fn a_proxy_that_says_no_is_an_error_that_says_why() {
             .contains("refused to connect to a.example:443: HTTP 403 Forbidden"),
         "{err}"
     );
-    assert!(!err.is_unreachable());
+    assert!(!matches!(err, TunnelError::Unreachable { .. }));
 
     let (port, _) = scripted_proxy("SSH-2.0-OpenSSH\r\n\r\n").await;
     let err = local_proxy(port, None)
@@ -317,6 +317,6 @@ async fn a_proxy_that_says_no_is_an_error_that_says_why() {
         .tunnel("a.example", 443)
         .await
         .unwrap_err();
-    assert!(err.is_unreachable(), "{err}");
+    assert!(matches!(err, TunnelError::Unreachable { .. }), "{err}");
     assert!(err.to_string().contains("cannot reach the proxy"), "{err}");
 }
