@@ -41,9 +41,10 @@ pub(super) enum TaskEnd {
     Link(ServerId, Outcome),
     /// An attempt to send a response ended.
     Response(Box<super::respond::Attempt>),
-    /// A renewal of a server's sign-in ended.
+    /// A renewal of a server's sign-in ended: the token it renewed, and what came of it.
     Renewed(
         ServerId,
+        crate::domain::Token,
         Box<Result<crate::link::session::Credentials, crate::link::auth::RefreshError>>,
     ),
 }

@@ -363,7 +363,9 @@ impl Actor {
                 tracing::debug!(server = %server, ?outcome, "link ended");
             }
             TaskEnd::Response(attempt) => self.on_response(*attempt).await,
-            TaskEnd::Renewed(server, renewed) => self.on_renewed(server, *renewed).await,
+            TaskEnd::Renewed(server, from, renewed) => {
+                self.on_renewed(server, &from, *renewed).await;
+            }
         }
     }
 }

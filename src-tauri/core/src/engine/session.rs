@@ -20,7 +20,7 @@ use super::actor::{Actor, TaskEnd};
 use super::servers::ServerEntry;
 use super::view::{Notice, NoticeLevel};
 use super::TokenSource;
-use crate::domain::{ServerId, Timestamp};
+use crate::domain::{ServerId, Timestamp, Token};
 use crate::link::auth::{self, RefreshError, TokenStore};
 use crate::link::session::{retry_delay, Credentials, Timing};
 use crate::link::LinkState;
@@ -175,15 +175,16 @@ impl Actor {
         tracing::info!(server = %server, "renewing the sign-in");
         self.tasks.spawn(async move {
             let renewed = auth::refresh(&http, &profile, &target, &credentials, &vars).await;
-            TaskEnd::Renewed(id, Box::new(renewed))
+            TaskEnd::Renewed(id, credentials.token, Box::new(renewed))
         });
     }
 
-    /// A renewal ended: the new token is kept and taken into the link, or the renewal is tried again later, or
-    /// (refused) the session is announced as ending.
+    /// A renewal of the token `from` ended: the new token is kept and taken into the link, or the renewal is
+    /// tried again later, or (refused) the session is announced as ending.
     pub(super) async fn on_renewed(
         &mut self,
         server: ServerId,
+        from: &Token,
         renewed: Result<Credentials, RefreshError>,
     ) {
         let Some(link) = self.links.get_mut(&server) else {
@@ -192,6 +193,11 @@ impl Actor {
         let Some(session) = link.session.as_mut() else {
             return;
         };
+        if session.credentials.token != *from {
+            // Signed in again while it ran: the new sign-in stands, this result is for a token no longer used.
+            tracing::info!(server = %server, "a renewal of an earlier sign-in ended; ignored");
+            return;
+        }
         session.renewing = false;
         match renewed {
             Ok(credentials) => {

@@ -2,6 +2,7 @@
 //! directory, an in-memory token store and a recording notifier.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex as StdMutex;
 
 use futures_util::SinkExt;
@@ -821,18 +822,42 @@ async fn network_settings_that_cannot_be_used_keep_every_server_offline_saying_w
     fx.desk.shutdown().await;
 }
 
-/// A WebSocket server that keeps each connection open and records the `token` query of each one.
+/// A WebSocket server that keeps each connection open and records the `token` query of each one. A plain HTTP
+/// request (a renewal's POST) is counted and answered with `renewal` after its delay.
 // The handshake callback's error type is tungstenite's.
 #[allow(clippy::result_large_err)]
-async fn token_feed() -> (String, Arc<StdMutex<Vec<String>>>) {
+async fn token_feed(
+    renewal: Option<(Duration, serde_json::Value)>,
+) -> (String, Arc<StdMutex<Vec<String>>>, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let seen = Arc::new(StdMutex::new(Vec::new()));
-    let log = Arc::clone(&seen);
+    let renewals = Arc::new(AtomicUsize::new(0));
+    let (log, asked) = (Arc::clone(&seen), Arc::clone(&renewals));
     tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            let log = Arc::clone(&log);
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let (log, asked, renewal) = (Arc::clone(&log), Arc::clone(&asked), renewal.clone());
             tokio::spawn(async move {
+                let mut first = [0u8; 4];
+                if stream.peek(&mut first).await.is_ok() && &first == b"POST" {
+                    let Some((delay, answer)) = renewal else {
+                        return;
+                    };
+                    let mut request = vec![0u8; 8192];
+                    let _ = tokio::time::timeout(Duration::from_secs(5), stream.read(&mut request))
+                        .await;
+                    asked.fetch_add(1, Ordering::SeqCst);
+                    tokio::time::sleep(delay).await;
+                    let body = answer.to_string();
+                    let reply = format!(
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                         connection: close\r\n\r\n{body}",
+                        body.len()
+                    );
+                    let _ = stream.write_all(reply.as_bytes()).await;
+                    return;
+                }
                 let record =
                     |request: &tokio_tungstenite::tungstenite::handshake::server::Request,
                      response| {
@@ -852,7 +877,7 @@ async fn token_feed() -> (String, Arc<StdMutex<Vec<String>>>) {
             });
         }
     });
-    (url, seen)
+    (url, seen, renewals)
 }
 
 const SESSION_PROFILE: &str = r#"
@@ -873,7 +898,7 @@ title = "{{title}}"
 
 #[tokio::test]
 async fn a_session_that_ends_is_said_once_and_signing_in_again_keeps_the_link_up() {
-    let (url, tokens_seen) = token_feed().await;
+    let (url, tokens_seen, _) = token_feed(None).await;
     let fx = start().await;
     let profile = fx.dir.join("session-feed.toml");
     std::fs::write(&profile, SESSION_PROFILE).unwrap();
@@ -945,6 +970,59 @@ async fn a_session_that_ends_is_said_once_and_signing_in_again_keeps_the_link_up
         fx.notifier.closed().contains(&warnings[0].0),
         "the warning stays on screen"
     );
+}
+
+#[tokio::test]
+async fn a_renewal_that_ends_after_signing_in_again_is_ignored() {
+    // The renewal of A is answered (with C) two seconds after it is asked; B is signed in meanwhile.
+    let answer = serde_json::json!({"token": "C", "refresh_token": "R2", "expires_in": 3600});
+    let (url, tokens_seen, renewals) = token_feed(Some((Duration::from_secs(2), answer))).await;
+    let fx = start().await;
+    let profile = fx.dir.join("session-feed.toml");
+    let renewing = SESSION_PROFILE.replace(
+        "token = \"token\"\n",
+        "token = \"token\"\nrefresh_token = \"refresh_token\"\nexpires_in = \"expires_in\"\n\
+         [auth.login.refresh]\npath = \"/refresh\"\n",
+    );
+    std::fs::write(&profile, renewing).unwrap();
+    let profile = profile.to_string_lossy().into_owned();
+    let now = crate::domain::Timestamp::now();
+    // Ends in two seconds: renewed after one.
+    let short = crate::link::session::Credentials::new(
+        Token::new("A"),
+        Some(Token::new("R1")),
+        Some(2),
+        now,
+    );
+    fx.desk
+        .connect(
+            &profile,
+            &url,
+            BTreeMap::new(),
+            TokenSource::SignedIn(short),
+        )
+        .await
+        .unwrap();
+    fx.ui.wait_for("a live link", live).await;
+    for _ in 0..250 {
+        if renewals.load(Ordering::SeqCst) > 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(renewals.load(Ordering::SeqCst), 1, "the renewal was asked");
+    let long = crate::link::session::Credentials::new(Token::new("B"), None, Some(3600), now);
+    fx.desk
+        .connect(&profile, &url, BTreeMap::new(), TokenSource::SignedIn(long))
+        .await
+        .unwrap();
+    // The renewal's answer comes about two seconds after it was asked; give it time to be (wrongly) taken.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(*tokens_seen.lock().unwrap(), ["A", "B"]);
+    let view = fx.ui.list().2;
+    let session = view[0].session.as_ref().unwrap();
+    assert!(!session.ending, "{session:?}");
+    fx.desk.shutdown().await;
 }
 
 #[tokio::test]
