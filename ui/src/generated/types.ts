@@ -444,20 +444,126 @@ done: number,
  */
 total: number, };
 
+export type ListFilter = { 
+/**
+ * Only this server's alerts (and gaps).
+ */
+server: ServerId | null, 
+/**
+ * Only this kind.
+ */
+kind: Kind | null, 
+/**
+ * Only this priority and above.
+ */
+min_priority: Priority | null, 
+/**
+ * Only unread alerts.
+ */
+unread_only: boolean, 
+/**
+ * Text the title, body or id contains (or the server's label, see [`Selection::labelled`]), in any case.
+ */
+text: string, };
+
+export type AlertKey = { 
+/**
+ * Its server.
+ */
+server: ServerId, 
+/**
+ * Its id.
+ */
+id: string, };
+
+export type ListRequest = { 
+/**
+ * The filters.
+ */
+filter: ListFilter, 
+/**
+ * The index of the first row wanted.
+ */
+offset: number, 
+/**
+ * How many rows (at most [`WINDOW_LIMIT`]).
+ */
+limit: number, 
+/**
+ * The index of the row at the top of the view: it stays in view as alerts arrive above it. 0: the view
+ * follows the top of the list.
+ */
+anchor: number, 
+/**
+ * Instead of `offset`: a window around this alert (`found` says where it is).
+ */
+around: AlertKey | null, 
+/**
+ * The window's own request number, echoed in every window for it (newer requests have larger ones).
+ */
+seq: number, };
+
+export type ListItem = { "type": "alert", 
+/**
+ * The alert.
+ */
+alert: AlertRow, 
+/**
+ * An unacknowledged assignment to me, pinned on top.
+ */
+pinned: boolean, } | { "type": "gap", 
+/**
+ * The gap.
+ */
+gap: GapView, };
+
+export type ListWindow = { 
+/**
+ * The request it answers.
+ */
+seq: number, 
+/**
+ * Grows with every window sent: one older than a window already drawn is stale.
+ */
+revision: number, 
+/**
+ * The index of the first item (the view scrolls by as much as this moved since the last window).
+ */
+offset: number, 
+/**
+ * Rows under the filter (alerts and gaps).
+ */
+total: number, 
+/**
+ * Alerts under the filter.
+ */
+alerts: number, 
+/**
+ * Alerts in all.
+ */
+all: number, 
+/**
+ * The rows from `offset` on.
+ */
+items: Array<ListItem>, 
+/**
+ * The index of the request's `around` alert, when the filter lists it.
+ */
+found: number | null, };
+
 export type View = { 
 /**
  * Every signed-in server, with its current state.
  */
 servers: Array<ServerView>, 
 /**
- * Snapshot: the newest alerts, newest first (at most [`super::LIST_LIMIT`]). Batch: new and changed rows,
- * which replace rows with the same server and id.
+ * Snapshot: none. Batch: the new and changed alerts (for a detail pane showing one of them).
  */
 alerts: Array<AlertRow>, 
 /**
- * Snapshot: link gaps, newest first. Batch: new gaps.
+ * The window the view asked for, again, when anything in it changed (its rows, its offset, the counts).
  */
-gaps: Array<GapView>, 
+list: ListWindow | null, 
 /**
  * Unread alerts in all.
  */

@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::error::EngineError;
 use super::links::Link;
 use super::servers::{self, ServerEntry};
-use super::view::{AlertRow, DeskEvent, GapView, Notice, NoticeLevel, Progress};
+use super::view::{AlertRow, DeskEvent, Notice, NoticeLevel, Progress};
 use super::{EngineOptions, Request, Sink, BATCH_EVERY, SHUTDOWN_GRACE};
 use crate::alerting::dbus::NotifierEvent;
 use crate::alerting::notify::AlertKey;
@@ -48,7 +48,8 @@ pub(super) struct Pending {
     pub(super) alerts: BTreeSet<(ServerId, String)>,
     /// Rows for alerts the history could not record (shown anyway).
     pub(super) unrecorded: Vec<AlertRow>,
-    pub(super) gaps: Vec<GapView>,
+    /// A link gap was recorded (the list shows it).
+    pub(super) gaps: bool,
     pub(super) servers: bool,
     pub(super) reset: bool,
     /// Alerts just notified (their `notified_at` is written with the next flush).
@@ -60,7 +61,7 @@ impl Pending {
         self.servers
             || self.reset
             || !self.alerts.is_empty()
-            || !self.gaps.is_empty()
+            || self.gaps
             || !self.unrecorded.is_empty()
     }
 }
@@ -100,6 +101,8 @@ pub(super) struct Actor {
     pub(super) unseen: Vec<DeskEvent>,
     awaiting: Arc<AtomicUsize>,
     pub(super) restoring: Option<Progress>,
+    /// The window's list.
+    pub(super) list: super::list::ListState,
     /// Problems already said (each once in a while, not once per event).
     pub(super) problems: Said,
 }
@@ -206,6 +209,7 @@ impl Actor {
             unseen: Vec::new(),
             awaiting,
             restoring,
+            list: super::list::ListState::default(),
             problems: Said::default(),
         })
     }
@@ -302,6 +306,9 @@ impl Actor {
             }
             Request::Detail { server, id, reply } => {
                 let _ = reply.send(self.detail(server, id).await);
+            }
+            Request::List { request, reply } => {
+                let _ = reply.send(self.list_window(request).await);
             }
             Request::Notifications(request, reply) => {
                 self.set_notifications(request);

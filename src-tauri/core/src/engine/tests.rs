@@ -95,9 +95,13 @@ impl Feed {
     }
 }
 
-/// Keeps every event the engine sends, and every alert it delivers.
+/// Keeps every event the engine sends, every alert it delivers, and the list windows it answered.
 #[derive(Default)]
-struct Recorder(StdMutex<Vec<DeskEvent>>, StdMutex<Vec<(ServerId, String)>>);
+struct Recorder(
+    StdMutex<Vec<DeskEvent>>,
+    StdMutex<Vec<(ServerId, String)>>,
+    StdMutex<Vec<ListWindow>>,
+);
 
 impl Sink for Recorder {
     fn send(&self, event: &DeskEvent) -> bool {
@@ -139,26 +143,33 @@ impl Recorder {
         self.1.lock().unwrap().clone()
     }
 
-    /// The list as the UI would hold it after applying every event.
+    /// The newest window: answered, or pushed with a snapshot or batch.
+    fn window(&self) -> Option<ListWindow> {
+        let mut windows = self.2.lock().unwrap().clone();
+        for event in self.events() {
+            if let DeskEvent::Snapshot(v) | DeskEvent::Batch(v) = event {
+                windows.extend(v.list);
+            }
+        }
+        windows.into_iter().max_by_key(|w| w.revision)
+    }
+
+    /// The list's alerts as the UI would show them (its window), the unread count and the servers.
     fn list(&self) -> (Vec<AlertRow>, u64, Vec<ServerView>) {
-        let mut rows: Vec<AlertRow> = Vec::new();
+        let rows = self.window().map_or_else(Vec::new, |w| {
+            w.items
+                .into_iter()
+                .filter_map(|item| match item {
+                    ListItem::Alert { alert, .. } => Some(alert),
+                    ListItem::Gap { .. } => None,
+                })
+                .collect()
+        });
         let (mut unread, mut servers) = (0, Vec::new());
         for event in self.events() {
-            match event {
-                DeskEvent::Snapshot(s) => {
-                    rows = s.alerts;
-                    unread = s.unread;
-                    servers = s.servers;
-                }
-                DeskEvent::Batch(b) => {
-                    for row in b.alerts {
-                        rows.retain(|r| !(r.server == row.server && r.id == row.id));
-                        rows.insert(0, row);
-                    }
-                    unread = b.unread;
-                    servers = b.servers;
-                }
-                _ => {}
+            if let DeskEvent::Snapshot(v) | DeskEvent::Batch(v) = event {
+                unread = v.unread;
+                servers = v.servers;
             }
         }
         (rows, unread, servers)
@@ -216,6 +227,9 @@ async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
     .unwrap();
     let ui = Arc::new(Recorder::default());
     desk.subscribe(ui.clone());
+    // The whole list in one window, as a view with a very tall screen would ask.
+    let window = desk.list(whole_list(1)).await.unwrap();
+    ui.2.lock().unwrap().push(window);
     desk.restore_saved().await;
     Fixture {
         desk,
@@ -226,6 +240,17 @@ async fn start_in(dir: tempfile::TempDir, tokens: Arc<MemoryStore>) -> Fixture {
         profile: profile.to_string_lossy().into_owned(),
         dir: dir.path().to_path_buf(),
         _dir: dir,
+    }
+}
+
+fn whole_list(seq: u32) -> ListRequest {
+    ListRequest {
+        filter: crate::store::ListFilter::default(),
+        offset: 0,
+        limit: WINDOW_LIMIT,
+        anchor: 0,
+        around: None,
+        seq,
     }
 }
 
@@ -436,9 +461,17 @@ async fn a_burst_reaches_the_ui_in_a_few_batches() {
         .map(|(i, t)| (*i, t.as_str(), "normal", ""))
         .collect();
     feed.send(&reports).await;
+    // The view's window holds at most WINDOW_LIMIT rows (the newest); the count says 1000.
     fx.ui
-        .wait_for("1000 rows", |r| r.list().0.len() == 1000)
+        .wait_for("1000 rows", |r| r.window().is_some_and(|w| w.total == 1000))
         .await;
+    let window = fx.ui.window().unwrap();
+    assert_eq!(window.items.len(), WINDOW_LIMIT as usize);
+    assert!(
+        matches!(&window.items[0], ListItem::Alert { alert, .. } if alert.fields.title == "Report 1000"),
+        "{:?}",
+        window.items[0]
+    );
     let batches = fx.ui.events().len() - before;
     assert!(
         batches < 100,
@@ -651,5 +684,140 @@ async fn pausing_notifications_is_shown_to_the_ui() {
                 if b.notifications == NotificationsView::Silenced)
         })
         .await;
+    fx.desk.shutdown().await;
+}
+
+fn ids_of(window: &ListWindow) -> Vec<String> {
+    window
+        .items
+        .iter()
+        .map(|item| match item {
+            ListItem::Alert { alert, .. } => alert.id.clone(),
+            ListItem::Gap { .. } => "gap".into(),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_window_follows_the_top_or_keeps_its_rows_in_place_as_alerts_arrive() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    fx.desk
+        .connect(&fx.profile, &feed.url, BTreeMap::new(), TokenSource::Stored)
+        .await
+        .unwrap();
+    fx.ui.wait_for("a live link", live).await;
+    let reports: Vec<(u32, String)> = (1..=30).map(|i| (i, format!("Report {i}"))).collect();
+    let reports: Vec<(u32, &str, &str, &str)> = reports
+        .iter()
+        .map(|(i, t)| (*i, t.as_str(), "normal", ""))
+        .collect();
+    feed.send(&reports).await;
+    fx.ui
+        .wait_for("30 rows", |r| r.window().is_some_and(|w| w.total == 30))
+        .await;
+
+    // A view at the top: a new alert comes pushed at index 0, with the count; no request needed.
+    let top = fx
+        .desk
+        .list(ListRequest {
+            limit: 10,
+            ..whole_list(2)
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&top)[0], "r-30");
+    feed.send(&[(31, "Fresh", "critical", "")]).await;
+    fx.ui
+        .wait_for("the new row pushed", |r| {
+            r.window()
+                .is_some_and(|w| w.seq == 2 && w.total == 31 && ids_of(&w)[0] == "r-31")
+        })
+        .await;
+    let pushed = fx.ui.window().unwrap();
+    assert_eq!((pushed.offset, pushed.items.len()), (0, 10));
+
+    // Scrolled down: rows 10.. with row 12 at the top of the view. Alerts above it move the window down with it.
+    let scrolled = fx
+        .desk
+        .list(ListRequest {
+            offset: 10,
+            limit: 8,
+            anchor: 12,
+            ..whole_list(3)
+        })
+        .await
+        .unwrap();
+    fx.ui.2.lock().unwrap().push(scrolled.clone());
+    assert_eq!(scrolled.offset, 10);
+    feed.send(&[(32, "One", "normal", ""), (33, "Two", "normal", "")])
+        .await;
+    fx.ui
+        .wait_for("the window moved with its rows", |r| {
+            r.window().is_some_and(|w| w.seq == 3 && w.total == 33)
+        })
+        .await;
+    let moved = fx.ui.window().unwrap();
+    assert_eq!(moved.offset, 12, "two rows arrived above");
+    assert_eq!(ids_of(&moved), ids_of(&scrolled), "the same rows in view");
+    assert!(moved.revision > scrolled.revision);
+
+    // A window around an alert (a notification's "Open"): where it is, and its rows around it.
+    let around = fx
+        .desk
+        .list(ListRequest {
+            limit: 6,
+            around: Some(AlertKey {
+                server: id(&feed.url),
+                id: "r-5".into(),
+            }),
+            ..whole_list(4)
+        })
+        .await
+        .unwrap();
+    let found = around.found.expect("r-5 is listed") as usize;
+    assert_eq!(ids_of(&around)[found - around.offset as usize], "r-5");
+
+    // Filtered by text and by a server label: counts under the filter, and in all.
+    let search = |text: &str, seq| ListRequest {
+        filter: crate::store::ListFilter {
+            text: text.into(),
+            ..crate::store::ListFilter::default()
+        },
+        ..whole_list(seq)
+    };
+    let fresh = fx.desk.list(search("FRESH", 5)).await.unwrap();
+    assert_eq!(ids_of(&fresh), ["r-31"]);
+    assert_eq!((fresh.total, fresh.alerts, fresh.all), (1, 1, 33));
+    let label = fx.ui.list().2[0].label.to_uppercase();
+    let by_label = fx.desk.list(search(&label, 6)).await.unwrap();
+    assert_eq!(by_label.total, 33, "every alert of the server named {label}");
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_snapshot_carries_no_rows() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    fx.desk
+        .connect(&fx.profile, &feed.url, BTreeMap::new(), TokenSource::Stored)
+        .await
+        .unwrap();
+    fx.ui.wait_for("a live link", live).await;
+    feed.send(&[(1, "One", "normal", ""), (2, "Two", "normal", "")])
+        .await;
+    fx.ui.wait_for("two rows", |r| r.list().0.len() == 2).await;
+    // A new view: the snapshot has the counts and no rows; the window brings them.
+    let view = Arc::new(Recorder::default());
+    fx.desk.subscribe(view.clone());
+    view.wait_for("the snapshot", |r| !r.events().is_empty())
+        .await;
+    let DeskEvent::Snapshot(snapshot) = &view.events()[0] else {
+        panic!("{:?}", view.events())
+    };
+    assert!(snapshot.alerts.is_empty() && snapshot.list.is_none());
+    assert_eq!(snapshot.unread, 2);
+    let window = fx.desk.list(whole_list(1)).await.unwrap();
+    assert_eq!(ids_of(&window), ["r-2", "r-1"]);
     fx.desk.shutdown().await;
 }

@@ -1,0 +1,334 @@
+//! The window's list, held here and not in the web view: the view asks for a window of rows ([`ListRequest`]) as it
+//! scrolls and filters, and each batch brings the window again when what it shows changed, so a new alert reaches
+//! the screen without a round trip. The rows come from the history a page at a time ([`crate::store::list`]);
+//! nothing here grows with the number of alerts but the few rows the history could not record (at most
+//! [`UNRECORDED_LIMIT`], shown on top).
+//!
+//! # A stable window
+//!
+//! The request names the row at the top of the view (`anchor`). Unless that is the first row (the view follows the
+//! top, where new alerts appear), the window keeps that row's [`Place`] and, as alerts arrive above it, moves down
+//! with it: the pushed window's `offset` grows by as many rows as arrived above, and the view scrolls by as much,
+//! so the rows the user reads stay where they are.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+use ts_rs::TS;
+
+use super::actor::Actor;
+use super::error::EngineError;
+use super::view::{AlertRow, GapView};
+use crate::domain::ServerId;
+use crate::store::{ListFilter, ListPage, ListedAlert, Listed, Place, Selection, StoreError};
+
+/// The most rows kept for alerts the history could not record (the oldest go first).
+pub const UNRECORDED_LIMIT: usize = 500;
+
+/// The most rows one window holds.
+pub const WINDOW_LIMIT: u32 = 500;
+
+/// An alert's key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct AlertKey {
+    /// Its server.
+    pub server: ServerId,
+    /// Its id.
+    pub id: String,
+}
+
+/// UI -> Rust: the part of the list the window shows.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, TS)]
+pub struct ListRequest {
+    /// The filters.
+    #[serde(default)]
+    pub filter: ListFilter,
+    /// The index of the first row wanted.
+    pub offset: u32,
+    /// How many rows (at most [`WINDOW_LIMIT`]).
+    pub limit: u32,
+    /// The index of the row at the top of the view: it stays in view as alerts arrive above it. 0: the view
+    /// follows the top of the list.
+    #[serde(default)]
+    pub anchor: u32,
+    /// Instead of `offset`: a window around this alert (`found` says where it is).
+    #[serde(default)]
+    pub around: Option<AlertKey>,
+    /// The window's own request number, echoed in every window for it (newer requests have larger ones).
+    pub seq: u32,
+}
+
+/// One row of the list.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum ListItem {
+    /// An alert.
+    Alert {
+        /// The alert.
+        alert: AlertRow,
+        /// An unacknowledged assignment to me, pinned on top.
+        pinned: bool,
+    },
+    /// A time the link was down.
+    Gap {
+        /// The gap.
+        gap: GapView,
+    },
+}
+
+/// Rust -> UI: a window of the list, in answer to a [`ListRequest`] or pushed with a batch when it changed.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+pub struct ListWindow {
+    /// The request it answers.
+    pub seq: u32,
+    /// Grows with every window sent: one older than a window already drawn is stale.
+    #[ts(type = "number")]
+    pub revision: u64,
+    /// The index of the first item (the view scrolls by as much as this moved since the last window).
+    pub offset: u32,
+    /// Rows under the filter (alerts and gaps).
+    pub total: u32,
+    /// Alerts under the filter.
+    pub alerts: u32,
+    /// Alerts in all.
+    pub all: u32,
+    /// The rows from `offset` on.
+    pub items: Vec<ListItem>,
+    /// The index of the request's `around` alert, when the filter lists it.
+    pub found: Option<u32>,
+}
+
+/// What the actor keeps of the window: the latest request and where its anchor row is.
+#[derive(Debug, Default)]
+pub(super) struct ListState {
+    request: Option<ListRequest>,
+    /// The anchor row's place (`None`: the view follows the top).
+    anchor: Option<Place>,
+    /// How many rows of the window come before the anchor.
+    lead: u32,
+    /// The last window sent, to send none when nothing in it changed.
+    last: Option<ListWindow>,
+    revision: u64,
+    /// Rows of alerts the history could not record, newest first.
+    unrecorded: VecDeque<AlertRow>,
+}
+
+/// Where a window starts, as the history thread is asked for it.
+enum Start {
+    At(u64),
+    Around(AlertKey),
+    /// The anchor's place, `lead` rows below the window's start.
+    Anchor(Place, u32),
+}
+
+/// What the history thread answers.
+struct Read {
+    page: ListPage,
+    found: Option<u64>,
+}
+
+/// A window as read, with the place of each of its rows (`None`: an unrecorded row).
+struct Drawn {
+    window: ListWindow,
+    places: Vec<Option<Place>>,
+}
+
+fn to_u32(n: u64) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
+}
+
+impl ListState {
+    /// Forgets the window (a new view subscribed).
+    pub(super) fn reset(&mut self) {
+        self.request = None;
+        self.anchor = None;
+        self.last = None;
+    }
+
+    /// Keeps rows the history could not record, bounded.
+    pub(super) fn keep_unrecorded(&mut self, rows: impl IntoIterator<Item = AlertRow>) {
+        for row in rows {
+            self.unrecorded.push_front(row);
+        }
+        self.unrecorded.truncate(UNRECORDED_LIMIT);
+    }
+}
+
+impl Actor {
+    /// The window a view asks for; later batches bring it again when it changes.
+    pub(super) async fn list_window(
+        &mut self,
+        mut request: ListRequest,
+    ) -> Result<ListWindow, EngineError> {
+        request.limit = request.limit.min(WINDOW_LIMIT);
+        let start = match request.around.clone() {
+            Some(key) => Start::Around(key),
+            None => Start::At(u64::from(request.offset)),
+        };
+        let Drawn { mut window, places } = self.read_window(&request, start).await?;
+        // The anchor: the row at the top of the view (or the alert asked for), unless the view follows the top.
+        let anchor = window.found.unwrap_or(request.anchor);
+        let state = &mut self.list;
+        (state.anchor, state.lead) = (None, 0);
+        if anchor > 0 {
+            if let Some(lead) = anchor.checked_sub(window.offset) {
+                state.anchor = places.get(lead as usize).copied().flatten();
+                state.lead = lead;
+            }
+        }
+        state.revision += 1;
+        window.revision = state.revision;
+        state.request = Some(request);
+        state.last = Some(window.clone());
+        Ok(window)
+    }
+
+    /// The window again for a batch: `None` when no view asked for one or nothing in it changed.
+    pub(super) async fn list_again(&mut self) -> Option<ListWindow> {
+        let request = self.list.request.clone()?;
+        let start = match self.list.anchor {
+            Some(place) => Start::Anchor(place, self.list.lead),
+            None => Start::At(u64::from(request.offset)),
+        };
+        let mut window = match self.read_window(&request, start).await {
+            Ok(drawn) => drawn.window,
+            Err(e) => {
+                tracing::error!("cannot read the list for the window: {e}");
+                return None;
+            }
+        };
+        if let Some(last) = &self.list.last {
+            let same = |w: &ListWindow| (w.offset, w.total, w.alerts, w.all);
+            if same(last) == same(&window) && last.items == window.items {
+                return None;
+            }
+        }
+        self.list.revision += 1;
+        window.revision = self.list.revision;
+        self.list.last = Some(window.clone());
+        Some(window)
+    }
+
+    /// Reads a window from the history, with the unrecorded rows on top.
+    async fn read_window(
+        &self,
+        request: &ListRequest,
+        start: Start,
+    ) -> Result<Drawn, EngineError> {
+        let selection = self.selection(&request.filter);
+        let head: Vec<AlertRow> = self
+            .list
+            .unrecorded
+            .iter()
+            .filter(|row| selection.filter.matches(&self.listed(row)))
+            .cloned()
+            .collect();
+        let skip = head.len() as u64;
+        let limit = request.limit as usize;
+        let read = self
+            .history
+            .call(move |st| {
+                let (mut offset, found) = match start {
+                    Start::At(offset) => (offset, None),
+                    Start::Around(key) => match st.list_place(&selection, &key.server, &key.id)? {
+                        Some(place) => {
+                            let at = skip + st.list_position(&selection, &place)?;
+                            (at.saturating_sub(limit as u64 / 2), Some(at))
+                        }
+                        None => (0, None),
+                    },
+                    Start::Anchor(place, lead) => {
+                        let at = skip + st.list_position(&selection, &place)?;
+                        (at.saturating_sub(u64::from(lead)), None)
+                    }
+                };
+                let page_at = |offset: u64| {
+                    let taken = skip.saturating_sub(offset).min(limit as u64);
+                    let rest = limit - usize::try_from(taken).unwrap_or(limit);
+                    st.list_page(&selection, offset.saturating_sub(skip), rest)
+                };
+                let mut page = page_at(offset)?;
+                let total = skip + page.counts.items;
+                if offset > 0 && offset >= total {
+                    // Past the end (the list shrank): its last rows instead.
+                    offset = total.saturating_sub(limit as u64);
+                    page = page_at(offset)?;
+                }
+                page.offset = offset;
+                Ok::<_, StoreError>(Read { page, found })
+            })
+            .await?;
+        Ok(assemble(request.seq, head, read, limit))
+    }
+
+    /// The filter, with the servers whose label contains its text.
+    fn selection(&self, filter: &ListFilter) -> Selection {
+        let needle = filter.needle();
+        let labelled = if needle.is_empty() {
+            Vec::new()
+        } else {
+            self.links
+                .values()
+                .filter(|l| l.view.label.to_lowercase().contains(&needle))
+                .map(|l| l.view.server.clone())
+                .collect()
+        };
+        Selection {
+            filter: filter.clone(),
+            labelled,
+        }
+    }
+
+    fn listed<'a>(&'a self, row: &'a AlertRow) -> ListedAlert<'a> {
+        ListedAlert {
+            server: &row.server,
+            label: self
+                .links
+                .get(&row.server)
+                .map_or(row.server.as_str(), |l| l.view.label.as_str()),
+            id: &row.id,
+            kind: row.fields.kind,
+            priority: row.fields.priority,
+            title: &row.fields.title,
+            body: &row.fields.body,
+            read: row.life.read_at.is_some(),
+        }
+    }
+}
+
+/// The unrecorded rows in view, then the page's rows (revision 0: the caller numbers what it sends).
+fn assemble(seq: u32, head: Vec<AlertRow>, read: Read, limit: usize) -> Drawn {
+    let Read { page, found } = read;
+    let skip = head.len() as u64;
+    let mut items = Vec::with_capacity(limit);
+    let mut places = Vec::with_capacity(limit);
+    let from = usize::try_from(page.offset).unwrap_or(usize::MAX);
+    for row in head.into_iter().skip(from).take(limit) {
+        items.push(ListItem::Alert {
+            alert: row,
+            pinned: false,
+        });
+        places.push(None);
+    }
+    for (place, item) in page.items {
+        places.push(Some(place));
+        items.push(match item {
+            Listed::Alert { alert, pinned } => ListItem::Alert {
+                alert: (*alert).into(),
+                pinned,
+            },
+            Listed::Gap(gap) => ListItem::Gap { gap: gap.into() },
+        });
+    }
+    let window = ListWindow {
+        seq,
+        revision: 0,
+        offset: to_u32(page.offset),
+        total: to_u32(skip + page.counts.items),
+        alerts: to_u32(skip + page.counts.alerts),
+        all: to_u32(skip + page.counts.all),
+        items,
+        found: found.map(to_u32),
+    };
+    Drawn { window, places }
+}
