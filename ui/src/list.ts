@@ -1,27 +1,47 @@
-// The alert list, virtualized: rows have one fixed height and only those in view (plus a margin) are in the
-// DOM, so 10,000 alerts scroll as smoothly as 10. Server text is set with textContent only.
+// The alert list, virtualized and paged: the Rust side holds the list (order, filters, counts) and sends the
+// window in view; rows have one fixed height, and only those in view (plus a margin) are in the DOM. The list asks
+// for a new window as it scrolls or filters; batches push the window again when it changes, so a new alert is
+// drawn without a round trip. Server text is set with textContent only.
 
 import { time } from './format';
-import type { Item } from './model';
+import type { AlertRow, ListFilter, ListRequest, ListWindow } from './generated/types';
+import { type Item, itemOf } from './model';
 
 export const ROW_HEIGHT = 56;
+/** Rows drawn beyond the view, above and below. */
 const OVERSCAN = 10;
+/** Rows held beyond the view, above and below: scrolling within them needs no request. */
+const MARGIN = 30;
 
 export interface RowContext {
   serverLabel(server: string): string;
 }
 
 export class VirtualList {
-  private items: Item[] = [];
+  /** The rows held: the window's, from index `offset`. */
+  private held: Item[] = [];
+  private offset = 0;
+  private total = 0;
   private selected: string | null = null;
   private drawn = new Map<string, HTMLElement>();
   private frame = 0;
+  private filter: ListFilter = { server: null, kind: null, min_priority: null, unread_only: false, text: '' };
+  /** The latest request's number, the offset its window is at, and whether it asked to keep a row in place. */
+  private seq = 0;
+  private base = 0;
+  private anchored = false;
+  /** The newest window drawn. */
+  private revision = -1;
+  private inFlight = false;
+  private waiting: Array<() => void> = [];
 
   constructor(
     private readonly viewport: HTMLElement,
     private readonly spacer: HTMLElement,
     private readonly context: RowContext,
     private readonly onPick: (key: string) => void,
+    private readonly fetch: (request: ListRequest) => Promise<ListWindow>,
+    private readonly onWindow: (window: ListWindow) => void = () => {},
   ) {
     viewport.addEventListener('scroll', () => this.schedule());
     viewport.addEventListener('click', (event) => {
@@ -30,29 +50,116 @@ export class VirtualList {
     });
   }
 
+  /** Rows in the list (under the filter), not only those held. */
   get length(): number {
-    return this.items.length;
+    return this.total;
   }
 
+  /** The keys of the rows held, in order. */
   keys(): string[] {
-    return this.items.map((i) => i.key);
+    return this.held.map((i) => i.key);
   }
 
+  /** The index of a held row (-1 when it is not held). */
   indexOf(key: string | null): number {
-    return key === null ? -1 : this.items.findIndex((i) => i.key === key);
+    if (key === null) return -1;
+    const at = this.held.findIndex((i) => i.key === key);
+    return at < 0 ? -1 : this.offset + at;
   }
 
   itemAt(index: number): Item | undefined {
-    return this.items[index];
+    return this.held[index - this.offset];
   }
 
-  setItems(items: Item[], selected: string | null): void {
-    this.items = items;
-    this.selected = selected;
-    this.spacer.style.height = `${items.length * ROW_HEIGHT}px`;
+  /** A held alert's row. */
+  alert(key: string): AlertRow | undefined {
+    const item = this.held.find((i) => i.key === key);
+    return item?.type === 'alert' ? item.alert : undefined;
+  }
+
+  /** The index of the first row in view. */
+  firstVisible(): number {
+    return Math.floor(this.viewport.scrollTop / ROW_HEIGHT);
+  }
+
+  /** New filters: the list from its top. */
+  setFilter(filter: ListFilter): void {
+    this.filter = filter;
+    this.viewport.scrollTop = 0;
+    this.request();
+  }
+
+  /** Asks for the window in view (`around`: a window around that alert, scrolled to it). */
+  request(around: { server: string; id: string } | null = null): Promise<void> {
+    const height = this.viewport.clientHeight || 800;
+    const top = this.firstVisible();
+    const offset = Math.max(0, top - MARGIN);
+    const request: ListRequest = {
+      filter: this.filter,
+      offset,
+      limit: Math.ceil(height / ROW_HEIGHT) + MARGIN * 2,
+      anchor: top,
+      around,
+      seq: ++this.seq,
+    };
+    this.base = offset;
+    this.anchored = around === null && top > 0;
+    this.inFlight = true;
+    const done = new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.fetch(request)
+      .then((window) => this.apply(window))
+      .catch(() => {
+        // The window stays as it was; the next scroll or batch asks again.
+      })
+      .finally(() => {
+        if (request.seq !== this.seq) return;
+        this.inFlight = false;
+        for (const resolve of this.waiting.splice(0)) resolve();
+      });
+    return done;
+  }
+
+  /** Draws a window: the answer to a request, or pushed with a batch. Stale ones are dropped. */
+  apply(window: ListWindow): void {
+    if (window.seq !== this.seq || window.revision <= this.revision) return;
+    this.revision = window.revision;
+    // Rows arrived (or went) above the row at the top of the view: scroll by as much, so it stays in place.
+    const shift = this.anchored ? window.offset - this.base : 0;
+    this.base = window.offset;
+    this.offset = window.offset;
+    this.total = window.total;
+    this.held = window.items.map(itemOf);
+    this.spacer.style.height = `${this.total * ROW_HEIGHT}px`;
+    if (shift !== 0) this.viewport.scrollTop += shift * ROW_HEIGHT;
+    if (window.found !== null) {
+      this.scrollIntoView(window.found);
+      // The Rust side keeps that row in place from now on.
+      this.anchored = window.found > 0;
+    }
     // Every row may have changed (read state, titles): draw them again.
     for (const row of this.drawn.values()) row.remove();
     this.drawn.clear();
+    this.draw();
+    this.onWindow(window);
+  }
+
+  /** The row at `index`, asking for its window first when it is not held. */
+  async ensure(index: number): Promise<Item | undefined> {
+    if (!this.itemAt(index) && index >= 0 && index < this.total) {
+      this.scrollIntoView(index); // asks for the window there
+      if (this.inFlight) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    }
+    return this.itemAt(index);
+  }
+
+  /** Changes made here ahead of the Rust side's confirmation (opening a row marks it read at once). */
+  patch(key: string, change: Partial<AlertRow>): void {
+    const at = this.held.findIndex((i) => i.key === key);
+    const item = this.held[at];
+    if (item?.type !== 'alert') return;
+    this.held[at] = { ...item, alert: { ...item.alert, ...change } };
+    this.drawn.get(key)?.remove();
+    this.drawn.delete(key);
     this.draw();
   }
 
@@ -90,13 +197,16 @@ export class VirtualList {
     });
   }
 
-  /** Puts the rows in view into the DOM and takes the others out. */
+  /** Puts the rows in view into the DOM and takes the others out; asks for a window when they are not held. */
   private draw(): void {
     const height = this.viewport.clientHeight || 800;
     const first = Math.max(0, Math.floor(this.viewport.scrollTop / ROW_HEIGHT) - OVERSCAN);
-    const last = Math.min(this.items.length, Math.ceil((this.viewport.scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
+    const last = Math.min(this.total, Math.ceil((this.viewport.scrollTop + height) / ROW_HEIGHT) + OVERSCAN);
     const wanted = new Set<string>();
-    for (let i = first; i < last; i++) wanted.add(this.items[i].key);
+    for (let i = first; i < last; i++) {
+      const item = this.itemAt(i);
+      if (item) wanted.add(item.key);
+    }
     for (const [key, row] of this.drawn) {
       if (!wanted.has(key)) {
         row.remove();
@@ -104,7 +214,8 @@ export class VirtualList {
       }
     }
     for (let i = first; i < last; i++) {
-      const item = this.items[i];
+      const item = this.itemAt(i);
+      if (!item) continue;
       let row = this.drawn.get(item.key);
       if (!row) {
         row = renderRow(item, this.context);
@@ -114,11 +225,13 @@ export class VirtualList {
       row.id = rowId(i);
       row.style.transform = `translateY(${i * ROW_HEIGHT}px)`;
       row.setAttribute('aria-posinset', String(i + 1));
-      row.setAttribute('aria-setsize', String(this.items.length));
+      row.setAttribute('aria-setsize', String(this.total));
       const on = item.key === this.selected;
       row.classList.toggle('selected', on);
       row.setAttribute('aria-selected', String(on));
     }
+    const covered = first >= this.offset && last <= this.offset + this.held.length;
+    if (!covered && !this.inFlight && this.revision >= 0) void this.request();
   }
 }
 

@@ -1,6 +1,7 @@
 // Builders for the Rust side's types, for tests.
 
-import type { AlertRow, ServerView, View } from '../generated/types';
+import type { AlertRow, ServerView } from '../generated/types';
+import type { TestView } from './fakelist';
 
 let clock = Date.parse('2026-11-24T14:00:00Z');
 
@@ -49,11 +50,12 @@ export function server(change: Partial<ServerView> = {}): ServerView {
   };
 }
 
-export function snapshot(change: Partial<View> = {}): { type: 'snapshot' } & View {
+export function snapshot(change: Partial<TestView> = {}): { type: 'snapshot' } & TestView {
   return {
     type: 'snapshot',
     servers: [server()],
     alerts: [],
+    list: null,
     gaps: [],
     unread: 0,
     notifications: { mode: 'normal' },
@@ -63,10 +65,11 @@ export function snapshot(change: Partial<View> = {}): { type: 'snapshot' } & Vie
   };
 }
 
-export function batch(change: Partial<View> = {}): { type: 'batch' } & View {
+export function batch(change: Partial<TestView> = {}): { type: 'batch' } & TestView {
   return {
     type: 'batch',
     alerts: [],
+    list: null,
     servers: [server()],
     gaps: [],
     unread: 0,

@@ -3,6 +3,7 @@
 import html from '../../index.html?raw';
 import type { Backend } from '../backend';
 import type { DeskEvent } from '../generated/types';
+import { FakeList, type TestEvent } from './fakelist';
 
 export function loadPage(): Document {
   const body = /<body>([\s\S]*)<\/body>/.exec(html)?.[1] ?? '';
@@ -24,11 +25,14 @@ export function loadPage(): Document {
 
 export interface FakeBackend extends Backend {
   calls: Array<[string, unknown[]]>;
-  emit(event: DeskEvent): void;
+  /** The Rust side's list, as the tests' events fill it. */
+  list: FakeList;
+  emit(event: TestEvent): void;
 }
 
 export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
   let listener: ((e: DeskEvent) => void) | null = null;
+  const list = new FakeList();
   const calls: Array<[string, unknown[]]> = [];
   const record =
     <T>(name: string, result: T) =>
@@ -58,6 +62,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
     signOut: record('signOut', undefined),
     tryDemo: record('tryDemo', undefined as never),
     detail: record('detail', undefined as never),
+    listWindow: (request) => Promise.resolve(list.window(request)),
     markRead: record('markRead', undefined),
     markAllRead: record('markAllRead', 0),
     clearRead: record('clearRead', 0),
@@ -74,6 +79,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}): FakeBackend {
     ...base,
     ...overrides,
     calls,
-    emit: (event) => listener?.(event),
+    list,
+    emit: (event) => listener?.(list.take(event)),
   };
 }
