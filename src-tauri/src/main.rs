@@ -6,6 +6,7 @@ mod demo;
 mod desktop;
 mod tray;
 mod updates;
+mod webview;
 
 use std::process::ExitCode;
 

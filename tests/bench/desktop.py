@@ -2,6 +2,7 @@
 """Desktop benchmark: the real `alertdesk` window (WebKitGTK, through tauri-driver) with 10,000 alerts.
 
     python tests/bench/desktop.py [--bin target/release/alertdesk] [--alerts 10000] [--probes 100]
+    python tests/bench/desktop.py --floor target/release/examples/empty_window [--no-gpu]
 
 Run it under a display and a session bus (`make bench-desktop` does: xvfb-run + dbus-run-session). Figures:
 
@@ -9,6 +10,10 @@ Run it under a display and a session bus (`make bench-desktop` does: xvfb-run + 
   and network processes included), with 10,000 alerts in the list;
 - row latency: for `--probes` alerts sent one at a time (10 per second) on top of the 10,000, the time from the
   emitter's send to the alert's row being in the list and a frame drawn after it.
+
+With `--floor BIN` it measures the floor instead: the memory of an empty Tauri window (`examples/empty_window.rs`:
+an empty page, the app's WebKit settings, no UI and no engine), with WebKit's defaults (`--plain`) and with each
+setting given to `--try` (a setting measured before it is adopted).
 
 The emitter stamps events with CLOCK_MONOTONIC; the page stamps rows with its wall clock (performance.timeOrigin
 + now(), after requestAnimationFrame). This script reads both clocks together to convert. One machine, so the
@@ -77,6 +82,50 @@ def tree_memory(root_pid: int) -> dict:
     return {"processes": rows, "rss_kb": sum(r["rss_kb"] for r in rows), "pss_kb": sum(r["pss_kb"] for r in rows)}
 
 
+def settled_memory(pid: int, seconds: float = 8.0) -> dict:
+    """The tree's memory once the web process is up and `seconds` have passed (the last of three samples)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(p["name"].startswith("WebKitWebProces") for p in tree_memory(pid)["processes"]):
+            break
+        time.sleep(0.2)
+    else:
+        raise HarnessError("no web process appeared")
+    time.sleep(seconds)
+    samples = []
+    for _ in range(3):
+        samples.append(tree_memory(pid))
+        time.sleep(1)
+    return samples[-1]
+
+
+def floor(args, say) -> int:
+    """Memory of the empty window: with the app's settings, WebKit's defaults, and each setting tried."""
+    variants = [("the app's WebKit settings", [])]
+    variants.append(("WebKit's defaults (--plain)", ["--plain"]))
+    for name in args.try_setting:
+        variants.append((f"the app's settings and --try {name}", ["--try", name]))
+    gpu = ["--no-gpu"] if args.no_gpu else []
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    say(f"# Alertdesk desktop floor: an empty Tauri window, {stamp}")
+    say(f"machine: {machine()}")
+    say(f"binary: {args.floor}; compositing: {'software (--no-gpu)' if args.no_gpu else 'default'}")
+    for title, extra in variants:
+        for run in range(args.runs):
+            proc = subprocess.Popen([args.floor, *gpu, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    start_new_session=True)
+            try:
+                mem = settled_memory(proc.pid)
+            finally:
+                os.killpg(proc.pid, 15)
+                proc.wait(15)
+            say(f"memory, {title} (run {run + 1}): RSS {mem['rss_kb'] / 1024:.1f} MiB in all, "
+                f"PSS {mem['pss_kb'] / 1024:.1f} MiB")
+            for p in mem["processes"]:
+                say(f"  {p['pid']:>7} {p['name']:<22} RSS {p['rss_kb'] / 1024:7.1f} MiB  PSS {p['pss_kb'] / 1024:7.1f} MiB")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=str(ROOT / "target" / "release" / "alertdesk"))
@@ -85,10 +134,27 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=100)
     parser.add_argument("--no-gpu", action="store_true", help="run the app with [window] gpu = false")
     parser.add_argument("--out", default="")
+    parser.add_argument("--floor", default="", help="measure this empty-window binary (examples/empty_window.rs)")
+    parser.add_argument("--try", dest="try_setting", action="append", default=[],
+                        help="with --floor: also measure the empty window with this setting (repeatable)")
+    parser.add_argument("--runs", type=int, default=1, help="with --floor: runs of each variant")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY") or not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
         print("desktop bench: needs a display and a session bus (make bench-desktop)", file=sys.stderr)
         return 2
+    if args.floor:
+        lines: list[str] = []
+
+        def say_floor(text: str) -> None:
+            print(text, flush=True)
+            lines.append(text)
+
+        code = floor(args, say_floor)
+        suffix = "-no-gpu" if args.no_gpu else ""
+        out = pathlib.Path(args.out) if args.out else HERE / "results" / f"{dt.date.today()}-desktop-floor{suffix}.txt"
+        out.write_text("\n".join(lines) + "\n")
+        print(f"written to {out}")
+        return code
 
     data_dir = pathlib.Path(tempfile.mkdtemp(prefix="alertdesk-bench-desktop-"))
     if args.no_gpu:
