@@ -20,7 +20,7 @@ use super::actor::Actor;
 use super::error::EngineError;
 use super::view::{AlertRow, GapView};
 use crate::domain::ServerId;
-use crate::store::{ListFilter, ListPage, ListedAlert, Listed, Place, Selection, StoreError};
+use crate::store::{ListFilter, ListPage, Listed, ListedAlert, Place, Selection, StoreError};
 
 /// The most rows kept for alerts the history could not record (the oldest go first).
 pub const UNRECORDED_LIMIT: usize = 500;
@@ -210,11 +210,7 @@ impl Actor {
     }
 
     /// Reads a window from the history, with the unrecorded rows on top.
-    async fn read_window(
-        &self,
-        request: &ListRequest,
-        start: Start,
-    ) -> Result<Drawn, EngineError> {
+    async fn read_window(&self, request: &ListRequest, start: Start) -> Result<Drawn, EngineError> {
         let selection = self.selection(&request.filter);
         let head: Vec<AlertRow> = self
             .list

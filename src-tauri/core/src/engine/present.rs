@@ -16,7 +16,7 @@ use super::view::{
 use super::Sink;
 use crate::alerting::policy::{Indicator, Now};
 use crate::domain::{ServerId, Timestamp};
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 
 impl Actor {
     pub(super) async fn subscribe(&mut self, sink: Arc<dyn Sink>) {
@@ -136,7 +136,7 @@ impl Actor {
 
     /// Everything but the list's rows: the view asks for its window of them ([`super::ListRequest`]).
     async fn snapshot(&self) -> Result<View, StoreError> {
-        let counts = self.history.call(|st| st.unread_counts()).await?;
+        let counts = self.history.call(Store::unread_counts).await?;
         Ok(View {
             servers: self.server_views(&counts),
             alerts: Vec::new(),
@@ -165,7 +165,8 @@ impl Actor {
         if !self.draws_views() {
             return;
         }
-        self.list.keep_unrecorded(pending.unrecorded.iter().cloned());
+        self.list
+            .keep_unrecorded(pending.unrecorded.iter().cloned());
         let list_changed = pending.reset
             || pending.gaps
             || !pending.alerts.is_empty()

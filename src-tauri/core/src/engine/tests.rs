@@ -791,7 +791,10 @@ async fn the_window_follows_the_top_or_keeps_its_rows_in_place_as_alerts_arrive(
     assert_eq!((fresh.total, fresh.alerts, fresh.all), (1, 1, 33));
     let label = fx.ui.list().2[0].label.to_uppercase();
     let by_label = fx.desk.list(search(&label, 6)).await.unwrap();
-    assert_eq!(by_label.total, 33, "every alert of the server named {label}");
+    assert_eq!(
+        by_label.total, 33,
+        "every alert of the server named {label}"
+    );
     fx.desk.shutdown().await;
 }
 

@@ -17,6 +17,8 @@
 //! so they never read the alerts' rows, only the index: a few milliseconds for 50,000 alerts. A text search reads
 //! the rows (title, body), and the rows of a page are read by rowid.
 
+use std::fmt::Write as _;
+
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension};
 use serde::{Deserialize, Serialize};
@@ -258,16 +260,17 @@ fn alert_filter(selection: &Selection, args: &mut Vec<SqlValue>) -> String {
         .filter(|p| *p >= min)
         .map(|p| format!("'{}'", p.as_str()))
         .collect();
-        sql.push_str(&format!(" AND priority IN ({})", allowed.join(", ")));
+        let _ = write!(sql, " AND priority IN ({})", allowed.join(", "));
     }
     if filter.unread_only {
         sql.push_str(" AND read_at IS NULL");
     }
     let needle = filter.needle();
     if !needle.is_empty() {
-        sql.push_str(&format!(
+        let _ = write!(
+            sql,
             " AND ({CONTAINS}(title, ?) OR {CONTAINS}(body, ?) OR {CONTAINS}(id, ?)"
-        ));
+        );
         for _ in 0..3 {
             text(&mut sql, "", &needle);
         }
@@ -369,9 +372,10 @@ fn rest_places(
         alert_filter(selection, &mut args)
     );
     if let Some(filter) = gap_filter(selection, &mut args) {
-        sql.push_str(&format!(
+        let _ = write!(
+            sql,
             " UNION ALL SELECT 1, COALESCE(to_ts, from_ts), gap_id FROM gaps WHERE 1 = 1{filter}"
-        ));
+        );
     }
     sql.push_str(" ORDER BY at DESC, gap ASC, n DESC LIMIT ? OFFSET ?");
     args.extend([SqlValue::Integer(limit), SqlValue::Integer(offset)]);
@@ -442,7 +446,10 @@ fn position(conn: &Connection, selection: &Selection, place: &Place) -> rusqlite
     // Alerts before the place: later first arrival, or the same and inserted later (a gap there comes after every
     // alert of its time).
     let (before, key) = if place.gap {
-        ("first_received_at >= ?", vec![SqlValue::Text(place.at.to_rfc3339())])
+        (
+            "first_received_at >= ?",
+            vec![SqlValue::Text(place.at.to_rfc3339())],
+        )
     } else {
         (
             "(first_received_at > ? OR (first_received_at = ? AND rowid > ?))",
@@ -473,7 +480,9 @@ fn position(conn: &Connection, selection: &Selection, place: &Place) -> rusqlite
     )?;
     let all_before = count(
         conn,
-        &format!("SELECT COUNT(*) FROM alerts INDEXED BY alerts_list WHERE 1 = 1{filter} AND {before}"),
+        &format!(
+            "SELECT COUNT(*) FROM alerts INDEXED BY alerts_list WHERE 1 = 1{filter} AND {before}"
+        ),
         with(&key),
     )?;
     let gaps_before = if selection.filter.shows_gaps() {

@@ -73,14 +73,18 @@ fn select(filter: ListFilter) -> Selection {
 /// Every item of the selection, as ids (`gap@MINUTE` for a gap, by when it ended).
 fn ids(store: &Store, selection: &Selection) -> Vec<String> {
     let page = store.list_page(selection, 0, 1000).unwrap();
-    assert_eq!(page.counts.items, page.items.len() as u64, "count and page agree");
+    assert_eq!(
+        page.counts.items,
+        page.items.len() as u64,
+        "count and page agree"
+    );
     page.items.iter().map(|(_, item)| name(item)).collect()
 }
 
 fn name(item: &Listed) -> String {
     match item {
         Listed::Alert { alert, .. } => alert.alert.id.clone(),
-        Listed::Gap(gap) => format!("gap@{}", gap.to.unwrap().to_rfc3339()[14..16].to_string()),
+        Listed::Gap(gap) => format!("gap@{}", &gap.to.unwrap().to_rfc3339()[14..16]),
     }
 }
 
@@ -104,18 +108,35 @@ fn lists_assignments_to_me_first_then_newest_first_with_gaps_where_they_happened
     let store = sample();
     let all = select(ListFilter::default());
     // The gap ended at minute 3, as r3 arrived: the alert comes first.
-    assert_eq!(ids(&store, &all), ["mine", "r4", "r3", "gap@03", "r2", "r1"]);
-    let page = store.list_page(&all, 0, 10).unwrap();
-    assert!(matches!(&page.items[0].1, Listed::Alert { pinned: true, .. }));
-    assert!(matches!(&page.items[1].1, Listed::Alert { pinned: false, .. }));
     assert_eq!(
-        (page.counts.items, page.counts.alerts, page.counts.pinned, page.counts.all),
+        ids(&store, &all),
+        ["mine", "r4", "r3", "gap@03", "r2", "r1"]
+    );
+    let page = store.list_page(&all, 0, 10).unwrap();
+    assert!(matches!(
+        &page.items[0].1,
+        Listed::Alert { pinned: true, .. }
+    ));
+    assert!(matches!(
+        &page.items[1].1,
+        Listed::Alert { pinned: false, .. }
+    ));
+    assert_eq!(
+        (
+            page.counts.items,
+            page.counts.alerts,
+            page.counts.pinned,
+            page.counts.all
+        ),
         (6, 5, 1, 5)
     );
     // Acknowledged, the assignment takes its place by time.
     store.acknowledge(Some(&server_a()), "mine").unwrap();
     // It arrived at minute 2 after r2: the later insert first.
-    assert_eq!(ids(&store, &all), ["r4", "r3", "gap@03", "mine", "r2", "r1"]);
+    assert_eq!(
+        ids(&store, &all),
+        ["r4", "r3", "gap@03", "mine", "r2", "r1"]
+    );
 }
 
 #[test]
@@ -130,7 +151,9 @@ fn equal_arrival_times_list_the_later_insert_first() {
 #[test]
 fn an_update_keeps_its_place_by_first_arrival() {
     let store = sample();
-    let updated = with(alert("r1", 9), |a| a.fields.title = "Ticket r1, updated".into());
+    let updated = with(alert("r1", 9), |a| {
+        a.fields.title = "Ticket r1, updated".into();
+    });
     store.record(&server_a(), &updated).unwrap();
     let all = select(ListFilter::default());
     assert_eq!(ids(&store, &all).last().unwrap(), "r1");
@@ -273,9 +296,15 @@ fn a_place_keeps_its_rows_in_view_as_new_alerts_arrive_above_it() {
         unread_only: true,
         ..ListFilter::default()
     });
-    let r1 = store.list_place(&unread, &server_a(), "r1").unwrap().unwrap();
+    let r1 = store
+        .list_place(&unread, &server_a(), "r1")
+        .unwrap()
+        .unwrap();
     assert_eq!(
-        ids(&store, &unread).iter().position(|id| id == "r1").unwrap() as u64,
+        ids(&store, &unread)
+            .iter()
+            .position(|id| id == "r1")
+            .unwrap() as u64,
         store.list_position(&unread, &r1).unwrap()
     );
 }
@@ -286,13 +315,19 @@ fn finds_the_place_of_an_alert_only_when_the_filter_lists_it() {
     let all = select(ListFilter::default());
     let place = store.list_place(&all, &server_a(), "r3").unwrap().unwrap();
     assert_eq!(store.list_position(&all, &place).unwrap(), 2);
-    let mine = store.list_place(&all, &server_a(), "mine").unwrap().unwrap();
+    let mine = store
+        .list_place(&all, &server_a(), "mine")
+        .unwrap()
+        .unwrap();
     assert!(mine.pinned);
     let critical = select(ListFilter {
         min_priority: Some(Priority::Critical),
         ..ListFilter::default()
     });
-    assert_eq!(store.list_place(&critical, &server_a(), "r3").unwrap(), None);
+    assert_eq!(
+        store.list_place(&critical, &server_a(), "r3").unwrap(),
+        None
+    );
     assert_eq!(store.list_place(&all, &server_b(), "r3").unwrap(), None);
 }
 
@@ -333,7 +368,10 @@ fn positions_agree_with_pages_for_every_item() {
 fn counts_and_pages_read_the_list_index_not_the_rows() {
     let store = sample();
     let plan = |sql: &str| -> String {
-        let mut statement = store.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let mut statement = store
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
         let rows = statement
             .query_map([], |row| row.get::<_, String>(3))
             .unwrap();

@@ -58,7 +58,7 @@ pub use apply::{Delivered, Unapplied};
 use error::Fail;
 pub use error::StoreError;
 pub use history::History;
-pub use list::{ListCounts, ListFilter, ListPage, ListedAlert, Listed, Place, Selection};
+pub use list::{ListCounts, ListFilter, ListPage, Listed, ListedAlert, Place, Selection};
 pub use outbox::{Moment, MomentKind, Outgoing, Queued, Response, ResponseState, Sent};
 use query::to_u64;
 pub use query::{Gap, Life, Query, StoredAlert, TrailEntry};

@@ -288,7 +288,10 @@ fn attach_responses(conn: &Connection, alerts: &mut [StoredAlert]) -> rusqlite::
 
 /// Fills in each alert's responses and timeline, one indexed query per alert (for a page of the list, where reading
 /// the whole outbox as [`attach_responses`] does for a long list would cost more).
-pub(super) fn attach_each(conn: &Connection, alerts: &mut [&mut StoredAlert]) -> rusqlite::Result<()> {
+pub(super) fn attach_each(
+    conn: &Connection,
+    alerts: &mut [&mut StoredAlert],
+) -> rusqlite::Result<()> {
     for stored in alerts.iter_mut() {
         let mut by_key = responses_of(conn, Some(stored))?;
         if let Some(responses) = by_key.remove(&(stored.server.clone(), stored.alert.id.clone())) {
