@@ -180,6 +180,41 @@ describe('the window', () => {
     expect($('alert-list').querySelector<HTMLElement>('.spacer-rows')!.style.height).toBe(`${10_000 * 56}px`);
   });
 
+  it('opens an alert far down the list from a notification: scrolled to, selected, read, detailed', async () => {
+    const many = Array.from({ length: 300 }, (_, i) => alert(`m${i}`));
+    backend.emit(snapshot({ alerts: many, unread: 300 }));
+    await flush();
+    expect(document.querySelector('[data-alert-id="m5"]')).toBeNull();
+    backend.emit({ type: 'focus', server: 'http://127.0.0.1:8080', id: 'm5', escalate: false });
+    await flush();
+    const asked = backend.list.requests[backend.list.requests.length - 1];
+    expect(asked.around).toEqual({ server: 'http://127.0.0.1:8080', id: 'm5' });
+    const row = document.querySelector<HTMLElement>('[data-alert-id="m5"]')!;
+    expect(row.classList.contains('selected')).toBe(true);
+    expect($('detail-title').textContent).toBe('Report m5');
+    expect(backend.calls).toContainEqual(['markRead', ['http://127.0.0.1:8080', 'm5']]);
+    // j moves on from it, within the rows now held.
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'j', bubbles: true }));
+    expect(document.querySelector<HTMLElement>('.row.selected')!.dataset.alertId).toBe('m4');
+  });
+
+  it('searches on the Rust side and shows the counts it sends', async () => {
+    backend.emit(snapshot({ alerts: [alert('1', { title: 'Shots fired' }), alert('2')], unread: 2 }));
+    await flush();
+    const search = $('search') as HTMLInputElement;
+    search.value = 'SHOTS';
+    search.dispatchEvent(new Event('input'));
+    await flush();
+    expect(backend.list.requests[backend.list.requests.length - 1].filter.text).toBe('SHOTS');
+    expect(rows().map((r) => r.dataset.alertId)).toEqual(['1']);
+    expect($('list-count').textContent).toBe('1 of 2 alerts');
+    expect($('empty-state').hidden).toBe(true);
+    search.value = 'nothing like it';
+    search.dispatchEvent(new Event('input'));
+    await flush();
+    expect($('empty-state').hidden).toBe(false);
+  });
+
   it('applies [window] theme, or the system preference', () => {
     applyTheme(document, 'dark');
     expect(document.documentElement.dataset.theme).toBe('dark');

@@ -48,6 +48,8 @@ export class App {
   private selected: string | null = null;
   /** The alert shown in the detail pane, and the version of it that was drawn. */
   private detailShown: { key: string; version: string; alert: AlertRow } | null = null;
+  /** The alert marked read by the latest open (not asked twice: from its window and its detail pane both). */
+  private reading: string | null = null;
   /** The user closed the first-run sign-in: do not open it again by itself. */
   private signInDismissed = false;
   private ticker: ReturnType<typeof setInterval> | undefined;
@@ -270,13 +272,19 @@ export class App {
 
   /** Selects a row; for an alert, marks it read and shows its details (scrolled to, when it is not in view). */
   open(key: string): void {
+    this.reading = null;
     this.select(key);
     const target = splitKey(key);
     if (!target) return;
     const alert = this.list.alert(key);
     if (!alert) {
-      // Not in the rows held (a notification's "Open"): the window around it, selected once it is there.
-      void this.list.request(target).then(() => this.list.select(this.selected));
+      // Not in the rows held (a notification's "Open"): the window around it, selected and read once it is there.
+      void this.list.request(target).then(() => {
+        if (this.selected !== key) return;
+        this.list.select(key);
+        const row = this.list.alert(key);
+        if (row?.read_at === null) this.readNow(key, row);
+      });
     } else if (alert.read_at === null) {
       this.readNow(key, alert);
     }
@@ -301,6 +309,8 @@ export class App {
   }
 
   private readNow(key: string, alert: AlertRow): void {
+    if (this.reading === key) return; // asked already (from the window and the detail pane both)
+    this.reading = key;
     this.patch(key, { read_at: new Date().toISOString() });
     this.backend.markRead(alert.server, alert.id).catch((e) => this.notice('warning', `Cannot mark it read: ${errorText(e)}`));
   }
@@ -365,6 +375,7 @@ export class App {
   markRead(key: string | null = this.selected): void {
     const alert = this.alertOf(key);
     if (!key || !alert || alert.read_at) return;
+    this.reading = null;
     this.readNow(key, alert);
   }
 

@@ -181,9 +181,9 @@ export class VirtualList {
 
   private scrollIntoView(index: number): void {
     const top = index * ROW_HEIGHT;
-    const height = this.viewport.clientHeight;
+    const height = this.viewport.clientHeight || 800; // as draw() assumes while the window is hidden
     if (top < this.viewport.scrollTop) this.viewport.scrollTop = top;
-    else if (height > 0 && top + ROW_HEIGHT > this.viewport.scrollTop + height) {
+    else if (top + ROW_HEIGHT > this.viewport.scrollTop + height) {
       this.viewport.scrollTop = top + ROW_HEIGHT - height;
     }
     this.draw();
