@@ -76,6 +76,15 @@ describe('the window', () => {
     expect(backend.calls).toContainEqual(['markRead', ['http://127.0.0.1:8080', '2']]);
     expect($('detail-pane').hidden).toBe(false);
     expect($('detail-title').textContent).toBe('Report 2');
+    // A batch naming it changed: the pane reads it again; one naming another alert does not.
+    const reads = () => backend.calls.filter((c) => c[0] === 'detail').length;
+    const before = reads();
+    backend.emit(batch({ alerts: [alert('1')], unread: 1 }));
+    await flush();
+    expect(reads()).toBe(before);
+    backend.emit(batch({ alerts: [{ ...alert('2'), read_at: '2026-11-24T14:00:00Z' }], unread: 1 }));
+    await flush();
+    expect(reads()).toBe(before + 1);
     document.dispatchEvent(new KeyboardEvent('keydown', { key: 'a', bubbles: true }));
     expect(backend.calls).toContainEqual(['acknowledge', ['http://127.0.0.1:8080', '2']]);
     document.dispatchEvent(new KeyboardEvent('keydown', { key: 'R', bubbles: true }));

@@ -116,7 +116,9 @@ export class App {
         this.draw();
         if (event.list) this.list.apply(event.list);
         else if (event.type === 'snapshot') void this.list.request();
-        for (const alert of event.alerts) this.refreshDetail(alert);
+        if (this.detailShown && event.changed.some((k) => keyOf(k) === this.detailShown?.key)) {
+          void this.showDetail(this.detailShown.key); // its alert changed: read it again
+        }
     }
   }
 
@@ -159,7 +161,6 @@ export class App {
     this.get('empty-state').hidden = window.total > 0;
     const count = this.get('list-count');
     count.textContent = window.alerts === window.all ? `${window.alerts} alerts` : `${window.alerts} of ${window.all} alerts`;
-    for (const item of window.items) if (item.type === 'alert') this.refreshDetail(item.alert);
   }
 
   private drawServers(): void {
@@ -335,17 +336,6 @@ export class App {
       respond: (name) => this.respond(key, name),
       close: () => this.closeDetail(),
     });
-  }
-
-  /** Redraws the detail pane when its alert changed (an update, read, acknowledged). */
-  private refreshDetail(alert: AlertRow): void {
-    const shown = this.detailShown;
-    if (!shown || shown.key !== keyOf(alert)) return;
-    shown.alert = alert;
-    if (version(alert) !== shown.version) {
-      shown.version = version(alert);
-      void this.showDetail(shown.key);
-    }
   }
 
   private closeDetail(): void {

@@ -11,7 +11,7 @@ export const ROW_HEIGHT = 56;
 /** Rows drawn beyond the view, above and below. */
 const OVERSCAN = 10;
 /** Rows held beyond the view, above and below: scrolling within them needs no request. */
-const MARGIN = 30;
+const MARGIN = 20;
 
 export interface RowContext {
   serverLabel(server: string): string;

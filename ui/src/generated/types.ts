@@ -557,9 +557,11 @@ export type View = {
  */
 servers: Array<ServerView>, 
 /**
- * Snapshot: none. Batch: the new and changed alerts (for a detail pane showing one of them).
+ * Snapshot: none. Batch: the alerts new or changed since the last batch (a detail pane showing one of them
+ * reads it again). Their rows come in `list` where the window shows them: only the rows in view cross to the
+ * web view, never every new alert.
  */
-alerts: Array<AlertRow>, 
+changed: Array<AlertKey>, 
 /**
  * The window the view asked for, again, when anything in it changed (its rows, its offset, the counts).
  */

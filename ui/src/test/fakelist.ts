@@ -7,8 +7,10 @@ import type { AlertRow, DeskEvent, GapView, ListItem, ListRequest, ListWindow, V
 import { keyOf } from '../model';
 
 /** A snapshot or batch as tests write them: the rows (and gaps) the Rust side would hold. */
-export type TestView = View & { gaps?: GapView[] };
-export type TestEvent = DeskEvent | ({ type: 'snapshot' | 'batch' } & TestView);
+export type TestView = Omit<View, 'changed'> & { alerts?: AlertRow[]; gaps?: GapView[] };
+export type TestEvent =
+  | Exclude<DeskEvent, { type: 'snapshot' | 'batch' }>
+  | ({ type: 'snapshot' | 'batch' } & TestView);
 
 const RANK = { low: 0, normal: 1, high: 2, critical: 3 } as const;
 
@@ -26,19 +28,20 @@ export class FakeList {
   /** Keeps the event's rows and returns the event as the engine sends it: no rows in a snapshot, the window
    *  again in a batch. */
   take(event: TestEvent): DeskEvent {
-    if (event.type !== 'snapshot' && event.type !== 'batch') return event;
-    const { gaps = [], ...view } = event as { type: 'snapshot' | 'batch' } & TestView;
+    if (event.type === 'focus' || event.type === 'notice') return event;
+    const { gaps = [], alerts = [], ...view } = event;
     if (event.type === 'snapshot') {
       this.rows.clear();
       this.gaps = [];
     }
-    for (const row of view.alerts) {
+    for (const row of alerts) {
       const known = this.rows.get(keyOf(row));
       this.rows.set(keyOf(row), { row, n: known?.n ?? ++this.inserted });
     }
     this.gaps.push(...gaps);
-    if (event.type === 'snapshot') return { ...view, type: 'snapshot', alerts: [], list: null };
-    return { ...view, type: 'batch', list: this.last ? this.answer(this.last, false) : null };
+    if (event.type === 'snapshot') return { ...view, type: 'snapshot', changed: [], list: null };
+    const changed = alerts.map((a) => ({ server: a.server, id: a.id }));
+    return { ...view, type: 'batch', changed, list: this.last ? this.answer(this.last, false) : null };
   }
 
   /** The answer to `list_window`. */

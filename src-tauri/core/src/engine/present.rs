@@ -13,7 +13,7 @@ use super::view::{
     AlertDetail, AlertRow, DeskEvent, NotificationsRequest, NotificationsView, ResponseChoice,
     ServerView, View,
 };
-use super::Sink;
+use super::{AlertKey, Sink};
 use crate::alerting::policy::{Indicator, Now};
 use crate::domain::{ServerId, Timestamp};
 use crate::store::{Store, StoreError};
@@ -139,7 +139,7 @@ impl Actor {
         let counts = self.history.call(Store::unread_counts).await?;
         Ok(View {
             servers: self.server_views(&counts),
-            alerts: Vec::new(),
+            changed: Vec::new(),
             list: None,
             unread: counts.values().sum(),
             notifications: self.notifications_view(),
@@ -194,7 +194,7 @@ impl Actor {
                 Ok::<_, StoreError>((rows, st.unread_counts()?))
             })
             .await;
-        let (mut rows, counts) = match read {
+        let (rows, counts) = match read {
             Ok(read) => read,
             Err(e) => {
                 tracing::error!("cannot read the history for the window: {e}");
@@ -204,14 +204,21 @@ impl Actor {
         for row in &rows {
             self.note_latency(row);
         }
-        rows.extend(pending.unrecorded);
+        let changed = rows
+            .iter()
+            .chain(&pending.unrecorded)
+            .map(|row| AlertKey {
+                server: row.server.clone(),
+                id: row.id.clone(),
+            })
+            .collect();
         let list = if list_changed {
             self.list_again().await
         } else {
             None
         };
         let batch = View {
-            alerts: rows,
+            changed,
             servers: self.server_views(&counts),
             list,
             unread: counts.values().sum(),

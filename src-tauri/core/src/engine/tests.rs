@@ -124,14 +124,13 @@ impl Recorder {
         self.0.lock().unwrap().clone()
     }
 
-    /// How many times each alert key reached this sink in a view (snapshot or batch row): a row appears
-    /// again only when its alert changed.
+    /// How many times each alert key was named changed in a batch: again only when its alert changed.
     fn row_counts(&self) -> HashMap<(ServerId, String), usize> {
         let mut counts = HashMap::new();
         for event in self.events() {
             if let DeskEvent::Snapshot(v) | DeskEvent::Batch(v) = event {
-                for row in v.alerts {
-                    *counts.entry((row.server, row.id)).or_default() += 1;
+                for key in v.changed {
+                    *counts.entry((key.server, key.id)).or_default() += 1;
                 }
             }
         }
@@ -818,7 +817,7 @@ async fn a_snapshot_carries_no_rows() {
     let DeskEvent::Snapshot(snapshot) = &view.events()[0] else {
         panic!("{:?}", view.events())
     };
-    assert!(snapshot.alerts.is_empty() && snapshot.list.is_none());
+    assert!(snapshot.changed.is_empty() && snapshot.list.is_none());
     assert_eq!(snapshot.unread, 2);
     let window = fx.desk.list(whole_list(1)).await.unwrap();
     assert_eq!(ids_of(&window), ["r-2", "r-1"]);

@@ -292,8 +292,10 @@ pub struct Progress {
 pub struct View {
     /// Every signed-in server, with its current state.
     pub servers: Vec<ServerView>,
-    /// Snapshot: none. Batch: the new and changed alerts (for a detail pane showing one of them).
-    pub alerts: Vec<AlertRow>,
+    /// Snapshot: none. Batch: the alerts new or changed since the last batch (a detail pane showing one of them
+    /// reads it again). Their rows come in `list` where the window shows them: only the rows in view cross to the
+    /// web view, never every new alert.
+    pub changed: Vec<super::AlertKey>,
     /// The window the view asked for, again, when anything in it changed (its rows, its offset, the counts).
     pub list: Option<super::ListWindow>,
     /// Unread alerts in all.
