@@ -81,6 +81,25 @@ describe('the virtual list', () => {
     expect(windows[windows.length - 1].alerts).toBe(10_001);
   });
 
+  it('draws only the new rows of a push and keeps the others (the push names them by index)', () => {
+    const kept = viewport.querySelector('[data-alert-id="m9999"]');
+    push([alert('fresh')]);
+    const pushed = windows[windows.length - 1];
+    expect(pushed.base).not.toBeNull();
+    expect(pushed.items.filter((i) => typeof i !== 'number')).toHaveLength(1);
+    expect(viewport.querySelector('[data-alert-id="m9999"]')).toBe(kept);
+    expect(rowIds().slice(0, 2)).toEqual(['fresh', 'm9999']);
+  });
+
+  it('asks for the whole window when a push was made from one it does not hold', async () => {
+    const count = fake.requests.length;
+    const drawn = windows[windows.length - 1];
+    list.apply({ ...drawn, revision: drawn.revision + 5, base: drawn.revision + 4, items: [0, 1] });
+    await frame();
+    expect(fake.requests.length).toBe(count + 1);
+    expect(list.keys().length).toBe(fake.requests[count].limit);
+  });
+
   it('keeps the rows in view in place when alerts arrive above them, and the selection with them', async () => {
     viewport.scrollTop = 100 * ROW_HEIGHT;
     viewport.dispatchEvent(new Event('scroll'));

@@ -119,16 +119,24 @@ export class VirtualList {
     return done;
   }
 
-  /** Draws a window: the answer to a request, or pushed with a batch. Stale ones are dropped. */
+  /** Draws a window: the answer to a request, or pushed with a batch. Stale ones are dropped; a pushed one names
+   *  the window it was made from, whose rows it does not send again. */
   apply(window: ListWindow): void {
     if (window.seq !== this.seq || window.revision <= this.revision) return;
+    const before = this.held;
+    const items = window.items.map((x) => (typeof x === 'number' ? before[x] : itemOf(x)));
+    if ((window.base !== null && window.base !== this.revision) || items.some((i) => i === undefined)) {
+      // Made from a window not drawn here (an answer still on its way): ask for the whole window.
+      if (!this.inFlight) void this.request();
+      return;
+    }
     this.revision = window.revision;
     // Rows arrived (or went) above the row at the top of the view: scroll by as much, so it stays in place.
     const shift = this.anchored ? window.offset - this.base : 0;
     this.base = window.offset;
     this.offset = window.offset;
     this.total = window.total;
-    this.held = window.items.map(itemOf);
+    this.held = items as Item[];
     this.spacer.style.height = `${this.total * ROW_HEIGHT}px`;
     if (shift !== 0) this.viewport.scrollTop += shift * ROW_HEIGHT;
     if (window.found !== null) {
@@ -136,9 +144,15 @@ export class VirtualList {
       // The Rust side keeps that row in place from now on.
       this.anchored = window.found > 0;
     }
-    // Every row may have changed (read state, titles): draw them again.
-    for (const row of this.drawn.values()) row.remove();
-    this.drawn.clear();
+    // Rows whose item is the one drawn already stay (only moved); the others are drawn again.
+    const was = new Map(before.map((i) => [i.key, i]));
+    const now = new Map(this.held.map((i) => [i.key, i]));
+    for (const [key, row] of this.drawn) {
+      if (now.get(key) !== was.get(key)) {
+        row.remove();
+        this.drawn.delete(key);
+      }
+    }
     this.draw();
     this.onWindow(window);
   }
@@ -213,6 +227,8 @@ export class VirtualList {
         this.drawn.delete(key);
       }
     }
+    // Rows in the DOM in list order (what a screen reader reads), moving only those out of place.
+    let prev: Node | null = this.spacer.parentNode === this.viewport ? this.spacer : null;
     for (let i = first; i < last; i++) {
       const item = this.itemAt(i);
       if (!item) continue;
@@ -220,8 +236,10 @@ export class VirtualList {
       if (!row) {
         row = renderRow(item, this.context);
         this.drawn.set(item.key, row);
-        this.viewport.appendChild(row);
       }
+      const next = prev ? prev.nextSibling : this.viewport.firstChild;
+      if (next !== row) this.viewport.insertBefore(row, next);
+      prev = row;
       row.id = rowId(i);
       row.style.transform = `translateY(${i * ROW_HEIGHT}px)`;
       row.setAttribute('aria-posinset', String(i + 1));

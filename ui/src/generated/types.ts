@@ -517,6 +517,8 @@ pinned: boolean, } | { "type": "gap",
  */
 gap: GapView, };
 
+export type WindowItem = number | ListItem;
+
 export type ListWindow = { 
 /**
  * The request it answers.
@@ -545,7 +547,12 @@ all: number,
 /**
  * The rows from `offset` on.
  */
-items: Array<ListItem>, 
+items: Array<WindowItem>, 
+/**
+ * The revision of the window that `Same` rows refer to (`null`: every row is sent). A view that does not
+ * hold that window asks for a fresh one.
+ */
+base: number | null, 
 /**
  * The index of the request's `around` alert, when the filter lists it.
  */

@@ -3,7 +3,7 @@
 // assignments to me first, then newest first by first arrival, gaps where they happened), and pushes the window
 // again with each batch, as the engine does.
 
-import type { AlertRow, DeskEvent, GapView, ListItem, ListRequest, ListWindow, View } from '../generated/types';
+import type { AlertRow, DeskEvent, GapView, ListItem, ListRequest, ListWindow, View, WindowItem } from '../generated/types';
 import { keyOf } from '../model';
 
 /** A snapshot or batch as tests write them: the rows (and gaps) the Rust side would hold. */
@@ -20,6 +20,8 @@ export class FakeList {
   private inserted = 0;
   private revision = 0;
   private last: ListRequest | null = null;
+  /** The rows of the last window sent and its revision: a push sends only rows not in it. */
+  private sent: { rows: ListItem[]; revision: number } | null = null;
   /** The row kept in view (the request's anchor) and how many rows of the window come before it. */
   private anchor: { key: string; lead: number } | null = null;
   /** Every request the UI made. */
@@ -94,15 +96,19 @@ export class FakeList {
       if (index >= 0) offset = Math.max(0, index - anchor.lead);
     }
     const alerts = items.filter((i) => i.type === 'alert').length;
-    return {
-      seq: request.seq,
-      revision: ++this.revision,
-      offset,
-      total: items.length,
-      alerts,
-      all: this.rows.size,
-      items: items.slice(offset, offset + request.limit),
-      found,
-    };
+    const rows = items.slice(offset, offset + request.limit);
+    let sent: WindowItem[] = rows;
+    let base: number | null = null;
+    if (!asked && this.sent) {
+      const before = this.sent.rows.map((r) => JSON.stringify(r));
+      sent = rows.map((r) => {
+        const at = before.indexOf(JSON.stringify(r));
+        return at < 0 ? r : at;
+      });
+      base = this.sent.revision;
+    }
+    const revision = ++this.revision;
+    this.sent = { rows, revision };
+    return { seq: request.seq, revision, offset, total: items.length, alerts, all: this.rows.size, items: sent, base, found };
   }
 }

@@ -11,7 +11,7 @@
 //! with it: the pushed window's `offset` grows by as many rows as arrived above, and the view scrolls by as much,
 //! so the rows the user reads stay where they are.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use ts_rs::TS;
@@ -76,7 +76,20 @@ pub enum ListItem {
     },
 }
 
+/// A row of a window as sent: the row itself, or where the view has it already.
+#[derive(Debug, Clone, PartialEq, Serialize, TS)]
+#[serde(untagged)]
+pub enum WindowItem {
+    /// Unchanged: the row at this index of the window named by [`ListWindow::base`].
+    Same(u32),
+    /// The row.
+    Row(ListItem),
+}
+
 /// Rust -> UI: a window of the list, in answer to a [`ListRequest`] or pushed with a batch when it changed.
+///
+/// A pushed window names the window it was made from (`base`) and sends only the rows that are not in it: as
+/// alerts arrive at the top, each push carries the new rows, not the whole window again.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct ListWindow {
     /// The request it answers.
@@ -93,7 +106,11 @@ pub struct ListWindow {
     /// Alerts in all.
     pub all: u32,
     /// The rows from `offset` on.
-    pub items: Vec<ListItem>,
+    pub items: Vec<WindowItem>,
+    /// The revision of the window that `Same` rows refer to (`null`: every row is sent). A view that does not
+    /// hold that window asks for a fresh one.
+    #[ts(type = "number | null")]
+    pub base: Option<u64>,
     /// The index of the request's `around` alert, when the filter lists it.
     pub found: Option<u32>,
 }
@@ -106,11 +123,57 @@ pub(super) struct ListState {
     anchor: Option<Place>,
     /// How many rows of the window come before the anchor.
     lead: u32,
-    /// The last window sent, to send none when nothing in it changed.
-    last: Option<ListWindow>,
+    /// The last window sent, to send none when nothing in it changed, and the rows of the next against it.
+    last: Option<Sent>,
     revision: u64,
     /// Rows of alerts the history could not record, newest first.
     unrecorded: VecDeque<AlertRow>,
+}
+
+/// A window as sent, with every row.
+#[derive(Debug)]
+struct Sent {
+    counts: (u32, u32, u32, u32),
+    rows: Vec<ListItem>,
+    revision: u64,
+}
+
+impl Sent {
+    fn of(window: &ListWindow, rows: Vec<ListItem>) -> Self {
+        Self {
+            counts: counts(window),
+            rows,
+            revision: window.revision,
+        }
+    }
+
+    /// `rows` as sent against this window: the rows it has already by their index in it.
+    fn delta(&self, rows: &[ListItem]) -> Vec<WindowItem> {
+        let at: HashMap<(bool, &ServerId, String), usize> = self
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, row)| (key(row), i))
+            .collect();
+        rows.iter()
+            .map(|row| match at.get(&key(row)) {
+                Some(&i) if self.rows[i] == *row => WindowItem::Same(to_u32(i as u64)),
+                _ => WindowItem::Row(row.clone()),
+            })
+            .collect()
+    }
+}
+
+fn counts(w: &ListWindow) -> (u32, u32, u32, u32) {
+    (w.offset, w.total, w.alerts, w.all)
+}
+
+/// A row's identity: an alert's key, or a gap's server and start.
+fn key(row: &ListItem) -> (bool, &ServerId, String) {
+    match row {
+        ListItem::Alert { alert, .. } => (true, &alert.server, alert.id.clone()),
+        ListItem::Gap { gap } => (false, &gap.server, gap.from.to_rfc3339()),
+    }
 }
 
 /// Where a window starts, as the history thread is asked for it.
@@ -129,7 +192,9 @@ struct Read {
 
 /// A window as read, with the place of each of its rows (`None`: an unrecorded row).
 struct Drawn {
+    /// The window without its rows (the caller decides how to send them).
     window: ListWindow,
+    rows: Vec<ListItem>,
     places: Vec<Option<Place>>,
 }
 
@@ -165,7 +230,11 @@ impl Actor {
             Some(key) => Start::Around(key),
             None => Start::At(u64::from(request.offset)),
         };
-        let Drawn { mut window, places } = self.read_window(&request, start).await?;
+        let Drawn {
+            mut window,
+            rows,
+            places,
+        } = self.read_window(&request, start).await?;
         // The anchor: the row at the top of the view (or the alert asked for), unless the view follows the top.
         let anchor = window.found.unwrap_or(request.anchor);
         let state = &mut self.list;
@@ -178,8 +247,9 @@ impl Actor {
         }
         state.revision += 1;
         window.revision = state.revision;
+        window.items = rows.iter().cloned().map(WindowItem::Row).collect();
         state.request = Some(request);
-        state.last = Some(window.clone());
+        state.last = Some(Sent::of(&window, rows));
         Ok(window)
     }
 
@@ -190,22 +260,24 @@ impl Actor {
             Some(place) => Start::Anchor(place, self.list.lead),
             None => Start::At(u64::from(request.offset)),
         };
-        let mut window = match self.read_window(&request, start).await {
-            Ok(drawn) => drawn.window,
+        let (mut window, rows) = match self.read_window(&request, start).await {
+            Ok(drawn) => (drawn.window, drawn.rows),
             Err(e) => {
                 tracing::error!("cannot read the list for the window: {e}");
                 return None;
             }
         };
-        if let Some(last) = &self.list.last {
-            let same = |w: &ListWindow| (w.offset, w.total, w.alerts, w.all);
-            if same(last) == same(&window) && last.items == window.items {
-                return None;
+        match &self.list.last {
+            Some(last) if last.counts == counts(&window) && last.rows == rows => return None,
+            Some(last) => {
+                window.items = last.delta(&rows);
+                window.base = Some(last.revision);
             }
+            None => window.items = rows.iter().cloned().map(WindowItem::Row).collect(),
         }
         self.list.revision += 1;
         window.revision = self.list.revision;
-        self.list.last = Some(window.clone());
+        self.list.last = Some(Sent::of(&window, rows));
         Some(window)
     }
 
@@ -323,8 +395,13 @@ fn assemble(seq: u32, head: Vec<AlertRow>, read: Read, limit: usize) -> Drawn {
         total: to_u32(skip + page.counts.items),
         alerts: to_u32(skip + page.counts.alerts),
         all: to_u32(skip + page.counts.all),
-        items,
+        items: Vec::new(),
+        base: None,
         found: found.map(to_u32),
     };
-    Drawn { window, places }
+    Drawn {
+        window,
+        rows: items,
+        places,
+    }
 }

@@ -53,7 +53,9 @@ use crate::link::probe::ProbeReport;
 use crate::link::protocol::Heartbeat;
 use crate::store::{Delivered, Store};
 pub use error::{EngineError, EngineErrorKind, ErrorView};
-pub use list::{AlertKey, ListItem, ListRequest, ListWindow, UNRECORDED_LIMIT, WINDOW_LIMIT};
+pub use list::{
+    AlertKey, ListItem, ListRequest, ListWindow, WindowItem, UNRECORDED_LIMIT, WINDOW_LIMIT,
+};
 pub use servers::ServerEntry;
 pub use view::*;
 

@@ -142,15 +142,46 @@ impl Recorder {
         self.1.lock().unwrap().clone()
     }
 
-    /// The newest window: answered, or pushed with a snapshot or batch.
-    fn window(&self) -> Option<ListWindow> {
+    /// Every window, answered or pushed, as sent, oldest first.
+    fn windows(&self) -> Vec<ListWindow> {
         let mut windows = self.2.lock().unwrap().clone();
         for event in self.events() {
             if let DeskEvent::Snapshot(v) | DeskEvent::Batch(v) = event {
                 windows.extend(v.list);
             }
         }
-        windows.into_iter().max_by_key(|w| w.revision)
+        windows.sort_by_key(|w| w.revision);
+        windows
+    }
+
+    /// The newest window with every row in it, as a view that drew each one in turn holds it (a pushed window's
+    /// unchanged rows resolved from the window it names).
+    fn window(&self) -> Option<ListWindow> {
+        let mut drawn: HashMap<u64, Vec<ListItem>> = HashMap::new();
+        let mut newest = None;
+        for mut window in self.windows() {
+            let base = match window.base {
+                Some(b) => match drawn.get(&b) {
+                    Some(rows) => Some(rows.clone()),
+                    None => continue, // made from a window this sink never saw (the shell's)
+                },
+                None => None,
+            };
+            let rows: Vec<ListItem> = window
+                .items
+                .iter()
+                .map(|item| match (item, &base) {
+                    (WindowItem::Row(row), _) => row.clone(),
+                    (WindowItem::Same(i), Some(base)) => base[*i as usize].clone(),
+                    (WindowItem::Same(_), None) => panic!("a row by index without a base"),
+                })
+                .collect();
+            window.items = rows.iter().cloned().map(WindowItem::Row).collect();
+            window.base = None;
+            drawn.insert(window.revision, rows);
+            newest = Some(window);
+        }
+        newest
     }
 
     /// The list's alerts as the UI would show them (its window), the unread count and the servers.
@@ -159,8 +190,8 @@ impl Recorder {
             w.items
                 .into_iter()
                 .filter_map(|item| match item {
-                    ListItem::Alert { alert, .. } => Some(alert),
-                    ListItem::Gap { .. } => None,
+                    WindowItem::Row(ListItem::Alert { alert, .. }) => Some(alert),
+                    _ => None,
                 })
                 .collect()
         });
@@ -467,7 +498,7 @@ async fn a_burst_reaches_the_ui_in_a_few_batches() {
     let window = fx.ui.window().unwrap();
     assert_eq!(window.items.len(), WINDOW_LIMIT as usize);
     assert!(
-        matches!(&window.items[0], ListItem::Alert { alert, .. } if alert.fields.title == "Report 1000"),
+        matches!(&window.items[0], WindowItem::Row(ListItem::Alert { alert, .. }) if alert.fields.title == "Report 1000"),
         "{:?}",
         window.items[0]
     );
@@ -691,8 +722,9 @@ fn ids_of(window: &ListWindow) -> Vec<String> {
         .items
         .iter()
         .map(|item| match item {
-            ListItem::Alert { alert, .. } => alert.id.clone(),
-            ListItem::Gap { .. } => "gap".into(),
+            WindowItem::Row(ListItem::Alert { alert, .. }) => alert.id.clone(),
+            WindowItem::Row(ListItem::Gap { .. }) => "gap".into(),
+            WindowItem::Same(i) => format!("same:{i}"),
         })
         .collect()
 }
@@ -726,6 +758,7 @@ async fn the_window_follows_the_top_or_keeps_its_rows_in_place_as_alerts_arrive(
         .await
         .unwrap();
     assert_eq!(ids_of(&top)[0], "r-30");
+    fx.ui.2.lock().unwrap().push(top.clone());
     feed.send(&[(31, "Fresh", "critical", "")]).await;
     fx.ui
         .wait_for("the new row pushed", |r| {
@@ -735,6 +768,11 @@ async fn the_window_follows_the_top_or_keeps_its_rows_in_place_as_alerts_arrive(
         .await;
     let pushed = fx.ui.window().unwrap();
     assert_eq!((pushed.offset, pushed.items.len()), (0, 10));
+    // As sent, the push carried the new row and named the nine it kept from the window before.
+    let sent = fx.ui.windows().into_iter().rfind(|w| w.seq == 2).unwrap();
+    assert_eq!(sent.base, Some(top.revision));
+    let kept: Vec<String> = (0..9).map(|i| format!("same:{i}")).collect();
+    assert_eq!(ids_of(&sent), [vec!["r-31".to_string()], kept].concat());
 
     // Scrolled down: rows 10.. with row 12 at the top of the view. Alerts above it move the window down with it.
     let scrolled = fx

@@ -516,6 +516,7 @@ pub fn typescript() -> String {
             super::AlertKey::decl(),
             super::ListRequest::decl(),
             super::ListItem::decl(),
+            super::WindowItem::decl(),
             super::ListWindow::decl(),
             View::decl(),
             DeskEvent::decl(),
