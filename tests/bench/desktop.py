@@ -39,17 +39,25 @@ from run import Emitter, HarnessError, http_json, machine, percentile  # noqa: E
 from support.desktop import Background, free_port  # noqa: E402
 from support.webdriver import WebDriver  # noqa: E402
 
+# A row is drawn for an alert when a row element for it enters the list, or when the list writes it into a row it
+# drew before (rows are reused: ui/src/list.ts).
 OBSERVE = """
 window.__rows = {};
 const list = document.querySelector('[data-testid="alert-list"]');
 new MutationObserver((records) => {
   const seen = [];
-  for (const r of records) for (const n of r.addedNodes) if (n.dataset && n.dataset.alertId) seen.push(n.dataset.alertId);
+  for (const r of records) {
+    if (r.type === 'childList') {
+      for (const n of r.addedNodes) if (n.dataset && n.dataset.alertId) seen.push(n.dataset.alertId);
+    } else if (r.target.dataset.alertId && !r.target.hidden) {
+      seen.push(r.target.dataset.alertId);
+    }
+  }
   if (seen.length) requestAnimationFrame(() => {
     const at = performance.timeOrigin + performance.now();
     for (const id of seen) if (!(id in window.__rows)) window.__rows[id] = at;
   });
-}).observe(list, { childList: true });
+}).observe(list, { childList: true, attributes: true, subtree: true, attributeFilter: ['data-alert-id', 'hidden'] });
 return true;
 """
 

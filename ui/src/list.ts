@@ -24,6 +24,8 @@ export class VirtualList {
   private total = 0;
   private selected: string | null = null;
   private drawn = new Map<string, HTMLElement>();
+  /** Alert rows out of view, hidden, kept to draw the next alerts in. */
+  private spare: HTMLElement[] = [];
   private frame = 0;
   private filter: ListFilter = { server: null, kind: null, min_priority: null, unread_only: false, text: '' };
   /** The latest request's number, the offset its window is at, and whether it asked to keep a row in place. */
@@ -148,10 +150,7 @@ export class VirtualList {
     const was = new Map(before.map((i) => [i.key, i]));
     const now = new Map(this.held.map((i) => [i.key, i]));
     for (const [key, row] of this.drawn) {
-      if (now.get(key) !== was.get(key)) {
-        row.remove();
-        this.drawn.delete(key);
-      }
+      if (now.get(key) !== was.get(key)) this.release(key, row);
     }
     this.draw();
     this.onWindow(window);
@@ -172,8 +171,8 @@ export class VirtualList {
     const item = this.held[at];
     if (item?.type !== 'alert') return;
     this.held[at] = { ...item, alert: { ...item.alert, ...change } };
-    this.drawn.get(key)?.remove();
-    this.drawn.delete(key);
+    const row = this.drawn.get(key);
+    if (row) this.release(key, row);
     this.draw();
   }
 
@@ -203,6 +202,19 @@ export class VirtualList {
     this.draw();
   }
 
+  /** Takes a row out of view: an alert row stays in the DOM, hidden, for the next alert; a gap row goes. */
+  private release(key: string, row: HTMLElement): void {
+    this.drawn.delete(key);
+    if (row.dataset.testid === 'alert-row' && this.spare.length < OVERSCAN * 4) {
+      row.hidden = true;
+      row.classList.remove('selected');
+      for (const name of ['id', 'data-key', 'data-testid', 'data-alert-id', 'aria-selected']) row.removeAttribute(name);
+      this.spare.push(row);
+    } else {
+      row.remove();
+    }
+  }
+
   private schedule(): void {
     if (this.frame) return;
     this.frame = requestAnimationFrame(() => {
@@ -222,10 +234,7 @@ export class VirtualList {
       if (item) wanted.add(item.key);
     }
     for (const [key, row] of this.drawn) {
-      if (!wanted.has(key)) {
-        row.remove();
-        this.drawn.delete(key);
-      }
+      if (!wanted.has(key)) this.release(key, row);
     }
     // Rows in the DOM in list order (what a screen reader reads), moving only those out of place.
     let prev: Node | null = this.spacer.parentNode === this.viewport ? this.spacer : null;
@@ -234,7 +243,14 @@ export class VirtualList {
       if (!item) continue;
       let row = this.drawn.get(item.key);
       if (!row) {
-        row = renderRow(item, this.context);
+        const spare = item.type === 'alert' ? this.spare.pop() : undefined;
+        if (spare && item.type === 'alert') {
+          fillRow(spare, item, this.context);
+          spare.hidden = false;
+          row = spare;
+        } else {
+          row = renderRow(item, this.context);
+        }
         this.drawn.set(item.key, row);
       }
       const next = prev ? prev.nextSibling : this.viewport.firstChild;
@@ -267,9 +283,9 @@ function span(className: string, text: string): HTMLSpanElement {
 export function renderRow(item: Item, context: RowContext): HTMLElement {
   const row = document.createElement('div');
   row.setAttribute('role', 'option');
-  row.dataset.key = item.key;
   if (item.type === 'gap') {
     const gap = item.gap;
+    row.dataset.key = item.key;
     row.className = 'row gap';
     row.setAttribute('data-testid', 'gap-row');
     const range = `${time(gap.from)} – ${gap.to ? time(gap.to) : 'now'}`;
@@ -280,10 +296,26 @@ export function renderRow(item: Item, context: RowContext): HTMLElement {
     row.setAttribute('aria-label', `Connection gap ${range}`);
     return row;
   }
+  row.setAttribute('data-testid', 'alert-row');
+  const top = document.createElement('div');
+  top.className = 'line1';
+  top.append(span('prio', ''), span('kind', ''), span('title', ''));
+  const bottom = document.createElement('div');
+  bottom.className = 'line2';
+  bottom.append(span('src', ''), span('time', ''), span('body', ''), span('flags', ''));
+  row.append(top, bottom);
+  fillRow(row, item, context);
+  return row;
+}
+
+/** Writes an alert into an alert row (a new one, or one drawn before for another alert: rows are reused, since
+ *  WebKit keeps much of the memory of every element it ever drew). */
+export function fillRow(row: HTMLElement, item: Item & { type: 'alert' }, context: RowContext): void {
   const a = item.alert;
   const unread = a.read_at === null;
-  row.className = `row p-${a.priority}${unread ? ' unread' : ''}${item.pinned ? ' pinned' : ''}`;
+  row.dataset.key = item.key;
   row.setAttribute('data-testid', 'alert-row');
+  row.className = `row p-${a.priority}${unread ? ' unread' : ''}${item.pinned ? ' pinned' : ''}`;
   row.dataset.alertId = a.id;
   row.dataset.server = a.server;
   row.dataset.unread = String(unread);
@@ -296,21 +328,22 @@ export function renderRow(item: Item, context: RowContext): HTMLElement {
   if (a.responses.some((r) => r.state === 'pending')) flags.push('Sending…');
   if (a.responses.some((r) => r.state === 'failed')) flags.push('Response refused');
   if (a.update_count > 0) flags.push(`Updated ×${a.update_count}`);
-  const top = document.createElement('div');
-  top.className = 'line1';
-  top.append(span('prio', a.priority), span('kind', a.kind), span('title', a.title));
-  const bottom = document.createElement('div');
-  bottom.className = 'line2';
-  bottom.append(
-    span('src', context.serverLabel(a.server)),
-    span('time', time(a.first_received_at)),
-    span('body', a.body),
-    span('flags', flags.join(' · ')),
-  );
-  row.append(top, bottom);
+  const label = context.serverLabel(a.server);
+  const texts: Array<[string, string]> = [
+    ['prio', a.priority],
+    ['kind', a.kind],
+    ['title', a.title],
+    ['src', label],
+    ['time', time(a.first_received_at)],
+    ['body', a.body],
+    ['flags', flags.join(' · ')],
+  ];
+  for (const [name, text] of texts) {
+    const el = row.querySelector<HTMLElement>(`.${name}`);
+    if (el && el.textContent !== text) el.textContent = text;
+  }
   row.setAttribute(
     'aria-label',
-    `${unread ? 'Unread, ' : ''}${a.priority} ${a.kind}: ${a.title}. ${context.serverLabel(a.server)}, ${time(a.first_received_at)}. ${flags.join(', ')}`,
+    `${unread ? 'Unread, ' : ''}${a.priority} ${a.kind}: ${a.title}. ${label}, ${time(a.first_received_at)}. ${flags.join(', ')}`,
   );
-  return row;
 }
