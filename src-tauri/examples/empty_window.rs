@@ -18,11 +18,6 @@ fn main() {
         .filter(|w| w[0] == "--try")
         .map(|w| w[1].clone())
         .collect();
-    for name in &tried {
-        if name == "net-memory" {
-            try_network_memory();
-        }
-    }
     tauri::Builder::default()
         // about:blank would start no web process: an empty page of its own scheme instead.
         .register_uri_scheme_protocol("floor", |_, _| {
@@ -32,6 +27,9 @@ fn main() {
                 .expect("a static response")
         })
         .setup(move |app| {
+            if tried.iter().any(|name| name == "net-memory") {
+                try_network_memory(); // after GTK starts, before the network process does
+            }
             let url = tauri::WebviewUrl::CustomProtocol("floor://localhost/".parse()?);
             let window = tauri::WebviewWindowBuilder::new(app, "main", url)
                 .title("Alertdesk floor")
