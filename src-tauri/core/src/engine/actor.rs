@@ -43,6 +43,8 @@ pub(super) enum TaskEnd {
 }
 
 /// What changed since the views last heard.
+// One flag per kind of change: a state machine would say no more.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Default)]
 pub(super) struct Pending {
     pub(super) alerts: BTreeSet<(ServerId, String)>,
@@ -52,6 +54,8 @@ pub(super) struct Pending {
     pub(super) gaps: bool,
     pub(super) servers: bool,
     pub(super) reset: bool,
+    /// The window's list waits for the end of a burst (see [`super::list::BURST_EVERY`]).
+    pub(super) list: bool,
     /// Alerts just notified (their `notified_at` is written with the next flush).
     pub(super) notified: Vec<(ServerId, String)>,
 }
@@ -62,6 +66,7 @@ impl Pending {
             || self.reset
             || !self.alerts.is_empty()
             || self.gaps
+            || self.list
             || !self.unrecorded.is_empty()
     }
 }

@@ -13,7 +13,10 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
+use tokio::time::Instant;
 use ts_rs::TS;
 
 use super::actor::Actor;
@@ -27,6 +30,14 @@ pub const UNRECORDED_LIMIT: usize = 500;
 
 /// The most rows one window holds.
 pub const WINDOW_LIMIT: u32 = 500;
+
+/// While alerts pour in (a push brought more than [`BURST_ROWS`] new rows), the window is pushed at most this often
+/// instead of with every batch: each push redraws the rows in view, and WebKit keeps memory for every redraw of a
+/// busy list (docs/benchmarks.md). A lone alert still goes with the next batch.
+pub const BURST_EVERY: Duration = Duration::from_millis(250);
+
+/// New rows in one push that make it a burst.
+pub const BURST_ROWS: usize = 3;
 
 /// An alert's key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, TS)]
@@ -83,7 +94,7 @@ pub enum WindowItem {
     /// Unchanged: the row at this index of the window named by [`ListWindow::base`].
     Same(u32),
     /// The row.
-    Row(ListItem),
+    Row(Box<ListItem>),
 }
 
 /// Rust -> UI: a window of the list, in answer to a [`ListRequest`] or pushed with a batch when it changed.
@@ -128,6 +139,8 @@ pub(super) struct ListState {
     revision: u64,
     /// Rows of alerts the history could not record, newest first.
     unrecorded: VecDeque<AlertRow>,
+    /// When the last window was pushed, and whether it was a burst's.
+    pushed: Option<(Instant, bool)>,
 }
 
 /// A window as sent, with every row.
@@ -158,7 +171,7 @@ impl Sent {
         rows.iter()
             .map(|row| match at.get(&key(row)) {
                 Some(&i) if self.rows[i] == *row => WindowItem::Same(to_u32(i as u64)),
-                _ => WindowItem::Row(row.clone()),
+                _ => WindowItem::Row(Box::new(row.clone())),
             })
             .collect()
     }
@@ -247,15 +260,26 @@ impl Actor {
         }
         state.revision += 1;
         window.revision = state.revision;
-        window.items = rows.iter().cloned().map(WindowItem::Row).collect();
+        window.items = rows
+            .iter()
+            .cloned()
+            .map(|r| WindowItem::Row(Box::new(r)))
+            .collect();
         state.request = Some(request);
         state.last = Some(Sent::of(&window, rows));
         Ok(window)
     }
 
-    /// The window again for a batch: `None` when no view asked for one or nothing in it changed.
+    /// The window again for a batch: `None` when no view asked for one, nothing in it changed, or a burst holds it
+    /// back (then `pending.list` asks again at a later flush).
     pub(super) async fn list_again(&mut self) -> Option<ListWindow> {
         let request = self.list.request.clone()?;
+        if let Some((at, true)) = self.list.pushed {
+            if at.elapsed() < BURST_EVERY {
+                self.pending.list = true;
+                return None;
+            }
+        }
         let start = match self.list.anchor {
             Some(place) => Start::Anchor(place, self.list.lead),
             None => Start::At(u64::from(request.offset)),
@@ -273,11 +297,23 @@ impl Actor {
                 window.items = last.delta(&rows);
                 window.base = Some(last.revision);
             }
-            None => window.items = rows.iter().cloned().map(WindowItem::Row).collect(),
+            None => {
+                window.items = rows
+                    .iter()
+                    .cloned()
+                    .map(|r| WindowItem::Row(Box::new(r)))
+                    .collect();
+            }
         }
         self.list.revision += 1;
         window.revision = self.list.revision;
         self.list.last = Some(Sent::of(&window, rows));
+        let fresh = window
+            .items
+            .iter()
+            .filter(|i| matches!(i, WindowItem::Row(_)))
+            .count();
+        self.list.pushed = Some((Instant::now(), fresh > BURST_ROWS));
         Some(window)
     }
 

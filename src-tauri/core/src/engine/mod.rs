@@ -54,7 +54,8 @@ use crate::link::protocol::Heartbeat;
 use crate::store::{Delivered, Store};
 pub use error::{EngineError, EngineErrorKind, ErrorView};
 pub use list::{
-    AlertKey, ListItem, ListRequest, ListWindow, WindowItem, UNRECORDED_LIMIT, WINDOW_LIMIT,
+    AlertKey, ListItem, ListRequest, ListWindow, WindowItem, BURST_EVERY, BURST_ROWS,
+    UNRECORDED_LIMIT, WINDOW_LIMIT,
 };
 pub use servers::ServerEntry;
 pub use view::*;

@@ -169,8 +169,16 @@ impl Actor {
             .keep_unrecorded(pending.unrecorded.iter().cloned());
         let list_changed = pending.reset
             || pending.gaps
+            || pending.list
             || !pending.alerts.is_empty()
             || !pending.unrecorded.is_empty();
+        // Only a window held back for a burst: nothing to say unless it goes now.
+        let only_list = pending.list
+            && !(pending.reset
+                || pending.gaps
+                || pending.servers
+                || !pending.alerts.is_empty()
+                || !pending.unrecorded.is_empty());
         if pending.reset {
             match self.snapshot().await {
                 Ok(mut snapshot) => {
@@ -217,6 +225,9 @@ impl Actor {
         } else {
             None
         };
+        if only_list && list.is_none() {
+            return;
+        }
         let batch = View {
             changed,
             servers: self.server_views(&counts),

@@ -171,12 +171,16 @@ impl Recorder {
                 .items
                 .iter()
                 .map(|item| match (item, &base) {
-                    (WindowItem::Row(row), _) => row.clone(),
+                    (WindowItem::Row(row), _) => (**row).clone(),
                     (WindowItem::Same(i), Some(base)) => base[*i as usize].clone(),
                     (WindowItem::Same(_), None) => panic!("a row by index without a base"),
                 })
                 .collect();
-            window.items = rows.iter().cloned().map(WindowItem::Row).collect();
+            window.items = rows
+                .iter()
+                .cloned()
+                .map(|r| WindowItem::Row(Box::new(r)))
+                .collect();
             window.base = None;
             drawn.insert(window.revision, rows);
             newest = Some(window);
@@ -190,8 +194,11 @@ impl Recorder {
             w.items
                 .into_iter()
                 .filter_map(|item| match item {
-                    WindowItem::Row(ListItem::Alert { alert, .. }) => Some(alert),
-                    _ => None,
+                    WindowItem::Row(row) => match *row {
+                        ListItem::Alert { alert, .. } => Some(alert),
+                        ListItem::Gap { .. } => None,
+                    },
+                    WindowItem::Same(_) => None,
                 })
                 .collect()
         });
@@ -498,7 +505,8 @@ async fn a_burst_reaches_the_ui_in_a_few_batches() {
     let window = fx.ui.window().unwrap();
     assert_eq!(window.items.len(), WINDOW_LIMIT as usize);
     assert!(
-        matches!(&window.items[0], WindowItem::Row(ListItem::Alert { alert, .. }) if alert.fields.title == "Report 1000"),
+        matches!(&window.items[0], WindowItem::Row(row)
+            if matches!(&**row, ListItem::Alert { alert, .. } if alert.fields.title == "Report 1000")),
         "{:?}",
         window.items[0]
     );
@@ -722,8 +730,10 @@ fn ids_of(window: &ListWindow) -> Vec<String> {
         .items
         .iter()
         .map(|item| match item {
-            WindowItem::Row(ListItem::Alert { alert, .. }) => alert.id.clone(),
-            WindowItem::Row(ListItem::Gap { .. }) => "gap".into(),
+            WindowItem::Row(row) => match &**row {
+                ListItem::Alert { alert, .. } => alert.id.clone(),
+                ListItem::Gap { .. } => "gap".into(),
+            },
             WindowItem::Same(i) => format!("same:{i}"),
         })
         .collect()
@@ -859,5 +869,51 @@ async fn a_snapshot_carries_no_rows() {
     assert_eq!(snapshot.unread, 2);
     let window = fx.desk.list(whole_list(1)).await.unwrap();
     assert_eq!(ids_of(&window), ["r-2", "r-1"]);
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn while_alerts_pour_in_the_window_is_pushed_at_most_every_burst_interval() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    fx.desk
+        .connect(&fx.profile, &feed.url, BTreeMap::new(), TokenSource::Stored)
+        .await
+        .unwrap();
+    fx.ui.wait_for("a live link", live).await;
+    let before = fx.ui.windows().len();
+    let started = std::time::Instant::now();
+    // 20 chunks of 20 reports, one every 60 ms: a batch every 50 ms would push about 20 windows.
+    for chunk in 0..20u32 {
+        let titles: Vec<(u32, String)> = (0..20)
+            .map(|i| (chunk * 20 + i + 1, format!("Report {}", chunk * 20 + i + 1)))
+            .collect();
+        let reports: Vec<(u32, &str, &str, &str)> = titles
+            .iter()
+            .map(|(i, t)| (*i, t.as_str(), "normal", ""))
+            .collect();
+        feed.send(&reports).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    fx.ui
+        .wait_for("400 rows", |r| r.window().is_some_and(|w| w.total == 400))
+        .await;
+    let elapsed = started.elapsed();
+    let pushes = fx.ui.windows().len() - before;
+    let paced = elapsed.as_millis() / BURST_EVERY.as_millis() + 2;
+    assert!(
+        pushes as u128 <= paced,
+        "{pushes} windows pushed in {elapsed:?}"
+    );
+    // A lone alert after the burst goes with the next batch again.
+    tokio::time::sleep(BURST_EVERY).await;
+    let lone = std::time::Instant::now();
+    feed.send(&[(999, "Lone", "normal", "")]).await;
+    fx.ui
+        .wait_for("the lone row", |r| {
+            r.window().is_some_and(|w| w.total == 401)
+        })
+        .await;
+    assert!(lone.elapsed() < BURST_EVERY, "{:?}", lone.elapsed());
     fx.desk.shutdown().await;
 }
