@@ -308,8 +308,8 @@ export function renderRow(item: Item, context: RowContext): HTMLElement {
   return row;
 }
 
-/** Writes an alert into an alert row (a new one, or one drawn before for another alert: rows are reused, since
- *  WebKit keeps much of the memory of every element it ever drew). */
+/** Writes an alert into an alert row: a new one, or one drawn before for another alert (rows are reused, so a
+ *  busy list makes and drops few elements). */
 export function fillRow(row: HTMLElement, item: Item & { type: 'alert' }, context: RowContext): void {
   const a = item.alert;
   const unread = a.read_at === null;

@@ -441,3 +441,75 @@ fn assemble(seq: u32, head: Vec<AlertRow>, read: Read, limit: usize) -> Drawn {
         places,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{Alert, AlertFields, Kind, Priority, Source, Stated, Timestamp};
+
+    fn row(id: &str) -> AlertRow {
+        let alert = Alert {
+            id: id.into(),
+            profile: "p".into(),
+            event: "e".into(),
+            fields: AlertFields {
+                kind: Kind::Report,
+                title: format!("Report {id}"),
+                body: String::new(),
+                priority: Priority::Normal,
+                assigned_to_me: false,
+            },
+            notify: true,
+            received_at: Timestamp::now(),
+            source: Source::Live,
+            status: None,
+            server_time: None,
+            data: serde_json::Value::Null,
+            stated: Stated::ALL,
+        };
+        AlertRow::unrecorded(&ServerId::from_stored("https://a.example"), &alert)
+    }
+
+    fn item(id: &str) -> ListItem {
+        ListItem::Alert {
+            alert: row(id),
+            pinned: false,
+        }
+    }
+
+    #[test]
+    fn rows_the_history_could_not_record_stay_bounded_newest_first() {
+        let mut state = ListState::default();
+        state.keep_unrecorded((0..UNRECORDED_LIMIT + 10).map(|i| row(&i.to_string())));
+        assert_eq!(state.unrecorded.len(), UNRECORDED_LIMIT);
+        let newest = (UNRECORDED_LIMIT + 9).to_string();
+        assert_eq!(state.unrecorded[0].id, newest);
+    }
+
+    #[test]
+    fn a_push_sends_only_the_rows_the_view_does_not_hold() {
+        let (a, b, c) = (item("a"), item("b"), item("c"));
+        let sent = Sent {
+            counts: (0, 2, 2, 2),
+            rows: vec![b.clone(), c.clone()],
+            revision: 7,
+        };
+        let mut changed = c.clone();
+        if let ListItem::Alert { alert, .. } = &mut changed {
+            alert.fields.title = "Changed".into();
+        }
+        let delta = sent.delta(&[a.clone(), b, changed.clone()]);
+        assert_eq!(
+            delta,
+            [
+                WindowItem::Row(Box::new(a)),
+                WindowItem::Same(0),
+                WindowItem::Row(Box::new(changed)),
+            ]
+        );
+        // On the wire: a row is an object, a row held already its index.
+        let json = serde_json::to_value(&delta).unwrap();
+        assert_eq!(json[1], serde_json::json!(0));
+        assert_eq!(json[0]["type"], "alert");
+    }
+}
