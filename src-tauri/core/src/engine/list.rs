@@ -10,9 +10,15 @@
 //! top, where new alerts appear), the window keeps that row's [`Place`] and, as alerts arrive above it, moves down
 //! with it: the pushed window's `offset` grows by as many rows as arrived above, and the view scrolls by as much,
 //! so the rows the user reads stay where they are.
+//!
+//! # What a push carries
+//!
+//! Only the rows the view does not hold: the others go by their index in the window the push was made from
+//! ([`WindowItem::Same`]), so a new alert at the top costs one row, not the window. While alerts pour in, the
+//! window goes at most every [`BURST_EVERY`] (each push redraws the rows in view, and the web view keeps memory
+//! for every redraw); a lone alert goes with the next batch.
 
 use std::collections::{HashMap, VecDeque};
-
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
