@@ -55,8 +55,12 @@ bench: ## Full benchmark vs peer clients (release build, about 10 min); raw outp
 	cargo build --release --locked -p alertdesk-cli
 	$(BENCH_PY) tests/bench/run.py --full --bin $(CURDIR)/target/release/alertdesk-cli
 
-bench-desktop: ## Desktop app with 10,000 alerts: memory of all its processes, arrival-to-row latency (release, Xvfb)
-	cargo build --release --locked -p alertdesk
+bench-desktop: ## Desktop app with 10,000 alerts: memory of all its processes, arrival-to-row latency, and the floor (an empty window)
+	cargo build --release --locked -p alertdesk --bin alertdesk --example empty_window
+	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+	  $(BENCH_PY) tests/bench/desktop.py --floor $(CURDIR)/target/release/examples/empty_window --runs 2
+	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
+	  $(BENCH_PY) tests/bench/desktop.py --floor $(CURDIR)/target/release/examples/empty_window --runs 2 --no-gpu
 	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \
 	  $(BENCH_PY) tests/bench/desktop.py --bin $(CURDIR)/target/release/alertdesk
 	xvfb-run -a -s "-screen 0 1280x800x24" dbus-run-session -- \

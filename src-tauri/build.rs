@@ -15,6 +15,7 @@ const COMMANDS: &[&str] = &[
     "test_connection",
     "try_demo",
     "alert_detail",
+    "list_window",
     "mark_read",
     "mark_all_read",
     "clear_read",

@@ -7,8 +7,8 @@
 
 use alertdesk_core::domain::ServerId;
 use alertdesk_core::engine::{
-    AlertDetail, DeskEvent, Engine, EngineError, NotificationsRequest, ProfileInfo, ServerView,
-    SignInForm,
+    AlertDetail, DeskEvent, Engine, EngineError, ListRequest, ListWindow, NotificationsRequest,
+    ProfileInfo, ServerView, SignInForm,
 };
 use alertdesk_core::link::probe::ProbeReport;
 use serde::Serialize;
@@ -30,6 +30,7 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
         test_connection,
         try_demo,
         alert_detail,
+        list_window,
         mark_read,
         mark_all_read,
         clear_read,
@@ -138,6 +139,15 @@ pub(crate) async fn alert_detail(
     id: String,
 ) -> Result<AlertDetail, EngineError> {
     desk.detail(&server, &id).await
+}
+
+/// A window of the list: the rows the view shows, as it scrolls and filters (batches push it again as it changes).
+#[tauri::command]
+pub(crate) async fn list_window(
+    desk: State<'_, Engine>,
+    request: ListRequest,
+) -> Result<ListWindow, EngineError> {
+    desk.list(request).await
 }
 
 #[tauri::command]

@@ -193,7 +193,7 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
                     .theme(theme)
                     .data_directory(webview_dir)
                     .build()?;
-            lighten_webview(&window, gpu);
+            crate::webview::lighten(&window, gpu);
             tray::create(app.handle())?;
             // A failure is logged; the app runs either way.
             let _ = live::reconcile_autostart(app.handle(), autostart);
@@ -287,35 +287,6 @@ fn adopt_legacy_webview(paths: &Paths, legacy: Option<&std::path::Path>) {
         ),
         Ok(false) => {}
         Err(e) => tracing::warn!("cannot move the web view's files ({e}); starting with new ones"),
-    }
-}
-
-/// The window shows one local page all shift: WebKit's browser caches buy nothing here and cost memory; without
-/// `gpu`, compositing is done in software (about 80 MB less; see docs/benchmarks.md).
-fn lighten_webview(window: &tauri::WebviewWindow, gpu: bool) {
-    #[cfg(target_os = "linux")]
-    let result = window.with_webview(move |webview| {
-        use webkit2gtk::{
-            CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt,
-        };
-        let view = webview.inner();
-        if let Some(context) = view.context() {
-            context.set_cache_model(CacheModel::DocumentViewer);
-        }
-        if let Some(settings) = WebViewExt::settings(&view) {
-            settings.set_enable_page_cache(false);
-            if !gpu {
-                settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-            }
-        }
-    });
-    #[cfg(not(target_os = "linux"))]
-    let result: tauri::Result<()> = {
-        let _ = gpu;
-        Ok(())
-    };
-    if let Err(e) = result {
-        tracing::warn!("cannot tune the web view: {e}");
     }
 }
 

@@ -7,6 +7,7 @@ mod desktop;
 mod settings;
 mod tray;
 mod updates;
+mod webview;
 
 use std::process::ExitCode;
 

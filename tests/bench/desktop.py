@@ -2,6 +2,7 @@
 """Desktop benchmark: the real `alertdesk` window (WebKitGTK, through tauri-driver) with 10,000 alerts.
 
     python tests/bench/desktop.py [--bin target/release/alertdesk] [--alerts 10000] [--probes 100]
+    python tests/bench/desktop.py --floor target/release/examples/empty_window [--no-gpu]
 
 Run it under a display and a session bus (`make bench-desktop` does: xvfb-run + dbus-run-session). Figures:
 
@@ -9,6 +10,10 @@ Run it under a display and a session bus (`make bench-desktop` does: xvfb-run + 
   and network processes included), with 10,000 alerts in the list;
 - row latency: for `--probes` alerts sent one at a time (10 per second) on top of the 10,000, the time from the
   emitter's send to the alert's row being in the list and a frame drawn after it.
+
+With `--floor BIN` it measures the floor instead: the memory of an empty Tauri window (`examples/empty_window.rs`:
+an empty page, the app's WebKit settings, no UI and no engine), with WebKit's defaults (`--plain`) and with each
+setting given to `--try` (a setting measured before it is adopted).
 
 The emitter stamps events with CLOCK_MONOTONIC; the page stamps rows with its wall clock (performance.timeOrigin
 + now(), after requestAnimationFrame). This script reads both clocks together to convert. One machine, so the
@@ -34,17 +39,25 @@ from run import Emitter, HarnessError, http_json, machine, percentile  # noqa: E
 from support.desktop import Background, free_port  # noqa: E402
 from support.webdriver import WebDriver  # noqa: E402
 
+# A row is drawn for an alert when a row element for it enters the list, or when the list writes it into a row it
+# drew before (rows are reused: ui/src/list.ts).
 OBSERVE = """
 window.__rows = {};
 const list = document.querySelector('[data-testid="alert-list"]');
 new MutationObserver((records) => {
   const seen = [];
-  for (const r of records) for (const n of r.addedNodes) if (n.dataset && n.dataset.alertId) seen.push(n.dataset.alertId);
+  for (const r of records) {
+    if (r.type === 'childList') {
+      for (const n of r.addedNodes) if (n.dataset && n.dataset.alertId) seen.push(n.dataset.alertId);
+    } else if (r.target.dataset.alertId && !r.target.hidden) {
+      seen.push(r.target.dataset.alertId);
+    }
+  }
   if (seen.length) requestAnimationFrame(() => {
     const at = performance.timeOrigin + performance.now();
     for (const id of seen) if (!(id in window.__rows)) window.__rows[id] = at;
   });
-}).observe(list, { childList: true });
+}).observe(list, { childList: true, attributes: true, subtree: true, attributeFilter: ['data-alert-id', 'hidden'] });
 return true;
 """
 
@@ -77,6 +90,50 @@ def tree_memory(root_pid: int) -> dict:
     return {"processes": rows, "rss_kb": sum(r["rss_kb"] for r in rows), "pss_kb": sum(r["pss_kb"] for r in rows)}
 
 
+def settled_memory(pid: int, seconds: float = 8.0) -> dict:
+    """The tree's memory once the web process is up and `seconds` have passed (the last of three samples)."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if any(p["name"].startswith("WebKitWebProces") for p in tree_memory(pid)["processes"]):
+            break
+        time.sleep(0.2)
+    else:
+        raise HarnessError("no web process appeared")
+    time.sleep(seconds)
+    samples = []
+    for _ in range(3):
+        samples.append(tree_memory(pid))
+        time.sleep(1)
+    return samples[-1]
+
+
+def floor(args, say) -> int:
+    """Memory of the empty window: with the app's settings, WebKit's defaults, and each setting tried."""
+    variants = [("the app's WebKit settings", [])]
+    variants.append(("WebKit's defaults (--plain)", ["--plain"]))
+    for name in args.try_setting:
+        variants.append((f"the app's settings and --try {name}", ["--try", name]))
+    gpu = ["--no-gpu"] if args.no_gpu else []
+    stamp = dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    say(f"# Alertdesk desktop floor: an empty Tauri window, {stamp}")
+    say(f"machine: {machine()}")
+    say(f"binary: {args.floor}; compositing: {'software (--no-gpu)' if args.no_gpu else 'default'}")
+    for title, extra in variants:
+        for run in range(args.runs):
+            proc = subprocess.Popen([args.floor, *gpu, *extra], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                    start_new_session=True)
+            try:
+                mem = settled_memory(proc.pid)
+            finally:
+                os.killpg(proc.pid, 15)
+                proc.wait(15)
+            say(f"memory, {title} (run {run + 1}): RSS {mem['rss_kb'] / 1024:.1f} MiB in all, "
+                f"PSS {mem['pss_kb'] / 1024:.1f} MiB")
+            for p in mem["processes"]:
+                say(f"  {p['pid']:>7} {p['name']:<22} RSS {p['rss_kb'] / 1024:7.1f} MiB  PSS {p['pss_kb'] / 1024:7.1f} MiB")
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", default=str(ROOT / "target" / "release" / "alertdesk"))
@@ -85,10 +142,27 @@ def main() -> int:
     parser.add_argument("--probes", type=int, default=100)
     parser.add_argument("--no-gpu", action="store_true", help="run the app with [window] gpu = false")
     parser.add_argument("--out", default="")
+    parser.add_argument("--floor", default="", help="measure this empty-window binary (examples/empty_window.rs)")
+    parser.add_argument("--try", dest="try_setting", action="append", default=[],
+                        help="with --floor: also measure the empty window with this setting (repeatable)")
+    parser.add_argument("--runs", type=int, default=1, help="with --floor: runs of each variant")
     args = parser.parse_args()
     if not os.environ.get("DISPLAY") or not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
         print("desktop bench: needs a display and a session bus (make bench-desktop)", file=sys.stderr)
         return 2
+    if args.floor:
+        lines: list[str] = []
+
+        def say_floor(text: str) -> None:
+            print(text, flush=True)
+            lines.append(text)
+
+        code = floor(args, say_floor)
+        suffix = "-no-gpu" if args.no_gpu else ""
+        out = pathlib.Path(args.out) if args.out else HERE / "results" / f"{dt.date.today()}-desktop-floor{suffix}.txt"
+        out.write_text("\n".join(lines) + "\n")
+        print(f"written to {out}")
+        return code
 
     data_dir = pathlib.Path(tempfile.mkdtemp(prefix="alertdesk-bench-desktop-"))
     if args.no_gpu:

@@ -201,7 +201,7 @@ def drive(scale: Scale, driver: Driver, clients: list[Client]) -> dict[str, int]
     for i in range(scale.calls):
         due = started + i / scale.rate
         while time.monotonic() < due:
-            time.sleep(min(0.01, due - time.monotonic()))
+            time.sleep(max(0.0, min(0.01, due - time.monotonic())))
         priority = PRIORITIES[i % len(PRIORITIES)]
         ids = []
         for server in driver.servers:

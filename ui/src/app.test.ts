@@ -1,6 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App, applyTheme, boot } from './app';
-import { keyOf } from './model';
 import type { AlertDetail } from './generated/types';
 import { alert, at, batch, server, snapshot } from './test/fixtures';
 import { fakeBackend, type FakeBackend, loadPage } from './test/page';
@@ -77,6 +76,15 @@ describe('the window', () => {
     expect(backend.calls).toContainEqual(['markRead', ['http://127.0.0.1:8080', '2']]);
     expect($('detail-pane').hidden).toBe(false);
     expect($('detail-title').textContent).toBe('Report 2');
+    // A batch naming it changed: the pane reads it again; one naming another alert does not.
+    const reads = () => backend.calls.filter((c) => c[0] === 'detail').length;
+    const before = reads();
+    backend.emit(batch({ alerts: [alert('1')], unread: 1 }));
+    await flush();
+    expect(reads()).toBe(before);
+    backend.emit(batch({ alerts: [{ ...alert('2'), read_at: '2026-11-24T14:00:00Z' }], unread: 1 }));
+    await flush();
+    expect(reads()).toBe(before + 1);
     document.dispatchEvent(new KeyboardEvent('keydown', { key: 'a', bubbles: true }));
     expect(backend.calls).toContainEqual(['acknowledge', ['http://127.0.0.1:8080', '2']]);
     document.dispatchEvent(new KeyboardEvent('keydown', { key: 'R', bubbles: true }));
@@ -128,7 +136,8 @@ describe('the window', () => {
     expect(document.querySelector('.tags .status')!.textContent).toBe('assigned');
     $('respond-on_scene').click();
     expect(backend.calls).toContainEqual(['respond', ['http://127.0.0.1:8080', '7', 'on_scene']]);
-    expect(app.model.alerts.get(keyOf(sent.alert))?.acknowledged_at).toBeTruthy();
+    // Acknowledged in the row at once, ahead of the Rust side's batch.
+    expect(rows()[0].querySelector('.flags')!.textContent).toContain('Acknowledged');
   });
 
   it('mark all read is a button too, and / focuses the search', async () => {
@@ -243,13 +252,53 @@ describe('the window', () => {
     expect($('notifications-state').dataset.mode).toBe('silenced');
   });
 
-  it('keeps 10,000 alerts in the model but only a screenful in the DOM', async () => {
+  it('holds only a window of 10,000 alerts and draws a screenful of it', async () => {
     const many = Array.from({ length: 10_000 }, (_, i) => alert(`m${i}`));
     backend.emit(snapshot({ alerts: many, unread: 10_000 }));
     await flush();
-    expect(app.model.items().length).toBe(10_000);
+    expect($('list-count').textContent).toBe('10000 alerts');
+    const asked = backend.list.requests[backend.list.requests.length - 1];
+    expect(asked.offset).toBe(0);
+    expect(asked.limit).toBeLessThan(200);
+    expect(app['list'].keys().length).toBe(asked.limit);
     expect(rows().length).toBeGreaterThan(5);
     expect(rows().length).toBeLessThan(100);
+    expect($('alert-list').querySelector<HTMLElement>('.spacer-rows')!.style.height).toBe(`${10_000 * 56}px`);
+  });
+
+  it('opens an alert far down the list from a notification: scrolled to, selected, read, detailed', async () => {
+    const many = Array.from({ length: 300 }, (_, i) => alert(`m${i}`));
+    backend.emit(snapshot({ alerts: many, unread: 300 }));
+    await flush();
+    expect(document.querySelector('[data-alert-id="m5"]')).toBeNull();
+    backend.emit({ type: 'focus', server: 'http://127.0.0.1:8080', id: 'm5', escalate: false });
+    await flush();
+    const asked = backend.list.requests[backend.list.requests.length - 1];
+    expect(asked.around).toEqual({ server: 'http://127.0.0.1:8080', id: 'm5' });
+    const row = document.querySelector<HTMLElement>('[data-alert-id="m5"]')!;
+    expect(row.classList.contains('selected')).toBe(true);
+    expect($('detail-title').textContent).toBe('Report m5');
+    expect(backend.calls).toContainEqual(['markRead', ['http://127.0.0.1:8080', 'm5']]);
+    // j moves on from it, within the rows now held.
+    document.dispatchEvent(new KeyboardEvent('keydown', { key: 'j', bubbles: true }));
+    expect(document.querySelector<HTMLElement>('.row.selected')!.dataset.alertId).toBe('m4');
+  });
+
+  it('searches on the Rust side and shows the counts it sends', async () => {
+    backend.emit(snapshot({ alerts: [alert('1', { title: 'Shots fired' }), alert('2')], unread: 2 }));
+    await flush();
+    const search = $('search') as HTMLInputElement;
+    search.value = 'SHOTS';
+    search.dispatchEvent(new Event('input'));
+    await flush();
+    expect(backend.list.requests[backend.list.requests.length - 1].filter.text).toBe('SHOTS');
+    expect(rows().map((r) => r.dataset.alertId)).toEqual(['1']);
+    expect($('list-count').textContent).toBe('1 of 2 alerts');
+    expect($('empty-state').hidden).toBe(true);
+    search.value = 'nothing like it';
+    search.dispatchEvent(new Event('input'));
+    await flush();
+    expect($('empty-state').hidden).toBe(false);
   });
 
   it('applies [window] theme, or the system preference', () => {

@@ -1,12 +1,13 @@
-// The window: a view of the Rust core's state. Events arrive batched (at most every 50 ms) and are drawn once
-// per animation frame. Server- or file-derived text is always set with textContent, never parsed as HTML.
+// The window: a view of the Rust core's state. Events arrive batched (at most every 50 ms) and are drawn as they
+// come; the list's rows live on the Rust side and come a window at a time (list.ts). Server- or file-derived text
+// is always set with textContent, never parsed as HTML.
 
 import type { AppInfo, Backend } from './backend';
 import { renderDetail } from './detail';
 import { linkReason, linkText, notificationsText } from './format';
-import type { DeskEvent, Kind, NoticeLevel, Priority, ServerView } from './generated/types';
+import type { AlertDetail, AlertRow, DeskEvent, Kind, ListWindow, NoticeLevel, Priority, ServerView } from './generated/types';
 import { VirtualList } from './list';
-import { keyOf, Model } from './model';
+import { keyOf, listFilter, Model, splitKey } from './model';
 import type { SettingsPane } from './generated/settings';
 import { SettingsView } from './settings';
 import { SignIn } from './signin';
@@ -51,9 +52,6 @@ export function renderFailure(doc: Document, error: unknown): void {
   }
 }
 
-const nextFrame: (f: () => void) => void =
-  typeof requestAnimationFrame === 'function' ? (f) => requestAnimationFrame(() => f()) : (f) => setTimeout(f, 16);
-
 export class App {
   readonly model = new Model();
   private readonly list: VirtualList;
@@ -61,8 +59,9 @@ export class App {
   private readonly settings: SettingsView;
   private selected: string | null = null;
   /** The alert shown in the detail pane, and the version of it that was drawn. */
-  private detailShown: { key: string; version: string } | null = null;
-  private drawPending = false;
+  private detailShown: { key: string; version: string; alert: AlertRow } | null = null;
+  /** The alert marked read by the latest open (not asked twice: from its window and its detail pane both). */
+  private reading: string | null = null;
   /** The user closed the first-run sign-in: do not open it again by itself. */
   private signInDismissed = false;
   private ticker: ReturnType<typeof setInterval> | undefined;
@@ -73,8 +72,13 @@ export class App {
     private readonly backend: Backend,
   ) {
     const viewport = this.get('alert-list');
-    this.list = new VirtualList(viewport, viewport.querySelector<HTMLElement>('.spacer-rows') ?? viewport, this.model, (key) =>
-      this.open(key),
+    this.list = new VirtualList(
+      viewport,
+      viewport.querySelector<HTMLElement>('.spacer-rows') ?? viewport,
+      this.model,
+      (key) => this.open(key),
+      (request) => this.backend.listWindow(request),
+      (window) => this.drawList(window),
     );
     this.signIn = new SignIn(this.get<HTMLDialogElement>('sign-in'), backend, () => {
       this.signInDismissed = true;
@@ -144,16 +148,12 @@ export class App {
         // would add up to one more frame to every alert's way onto the screen.
         this.model.apply(event);
         this.draw();
+        if (event.list) this.list.apply(event.list);
+        else if (event.type === 'snapshot') void this.list.request();
+        if (this.detailShown && event.changed.some((k) => keyOf(k) === this.detailShown?.key)) {
+          void this.showDetail(this.detailShown.key); // its alert changed: read it again
+        }
     }
-  }
-
-  private schedule(): void {
-    if (this.drawPending) return;
-    this.drawPending = true;
-    nextFrame(() => {
-      this.drawPending = false;
-      this.draw();
-    });
   }
 
   /** Draws everything from the model now. */
@@ -185,17 +185,17 @@ export class App {
     this.drawUnencryptedBanners(m.servers.filter((s) => s.unencrypted));
     this.drawServerFilter();
 
-    const items = m.items();
-    this.list.setItems(items, this.selected);
-    this.get('empty-state').hidden = items.length > 0;
-    const count = this.get('list-count');
-    count.textContent = items.length === m.alerts.size ? `${items.length} alerts` : `${items.length} of ${m.alerts.size} alerts`;
-
-    this.refreshDetail();
     // The saved servers come back after start: no sign-in screen while they are still being connected.
     if (m.loaded && m.restoring === null && m.servers.length === 0 && !this.signInDismissed && !this.signIn.isOpen) {
       void this.signIn.open({}, true);
     }
+  }
+
+  /** The count and the empty state, from the list's window. */
+  private drawList(window: ListWindow): void {
+    this.get('empty-state').hidden = window.total > 0;
+    const count = this.get('list-count');
+    count.textContent = window.alerts === window.all ? `${window.alerts} alerts` : `${window.alerts} of ${window.all} alerts`;
   }
 
   private drawServers(): void {
@@ -355,15 +355,23 @@ export class App {
     if (level === 'info') setTimeout(() => n.remove(), 10_000);
   }
 
-  /** Selects a row; for an alert, marks it read and shows its details. */
+  /** Selects a row; for an alert, marks it read and shows its details (scrolled to, when it is not in view). */
   open(key: string): void {
+    this.reading = null;
     this.select(key);
-    const alert = this.model.alerts.get(key);
-    if (!alert) return;
-    if (alert.read_at === null) {
-      this.model.patch(key, { read_at: new Date().toISOString() });
-      this.backend.markRead(alert.server, alert.id).catch((e) => this.notice('warning', `Cannot mark it read: ${errorText(e)}`));
-      this.schedule();
+    const target = splitKey(key);
+    if (!target) return;
+    const alert = this.list.alert(key);
+    if (!alert) {
+      // Not in the rows held (a notification's "Open"): the window around it, selected and read once it is there.
+      void this.list.request(target).then(() => {
+        if (this.selected !== key) return;
+        this.list.select(key);
+        const row = this.list.alert(key);
+        if (row?.read_at === null) this.readNow(key, row);
+      });
+    } else if (alert.read_at === null) {
+      this.readNow(key, alert);
     }
     void this.showDetail(key);
   }
@@ -373,30 +381,45 @@ export class App {
     this.list.select(key);
   }
 
-  private async showDetail(key: string): Promise<void> {
-    const alert = this.model.alerts.get(key);
-    if (!alert) return;
-    const pane = this.get('detail-pane');
-    try {
-      const detail = await this.backend.detail(alert.server, alert.id);
-      if (this.selected !== key) return;
-      this.detailShown = { key, version: version(detail.alert) };
-      renderDetail(pane, detail, this.model.serverLabel(alert.server), {
-        acknowledge: () => this.acknowledge(key),
-        respond: (name) => this.respond(key, name),
-        close: () => this.closeDetail(),
-      });
-    } catch (e) {
-      this.notice('warning', `Cannot show the alert: ${errorText(e)}`);
-    }
+  /** The latest row known for an alert: held in the list, or shown in the detail pane. */
+  private alertOf(key: string | null): AlertRow | undefined {
+    if (!key) return undefined;
+    return this.list.alert(key) ?? (this.detailShown?.key === key ? this.detailShown.alert : undefined);
   }
 
-  /** Redraws the detail pane when its alert changed (an update, read, acknowledged). */
-  private refreshDetail(): void {
-    if (!this.detailShown) return;
-    const alert = this.model.alerts.get(this.detailShown.key);
-    if (!alert) return this.closeDetail();
-    if (version(alert) !== this.detailShown.version) void this.showDetail(this.detailShown.key);
+  /** Changes made here ahead of the Rust side's confirmation; the next batch brings the truth. */
+  private patch(key: string, change: Partial<AlertRow>): void {
+    this.list.patch(key, change);
+    if (this.detailShown?.key === key) this.detailShown.alert = { ...this.detailShown.alert, ...change };
+  }
+
+  private readNow(key: string, alert: AlertRow): void {
+    if (this.reading === key) return; // asked already (from the window and the detail pane both)
+    this.reading = key;
+    this.patch(key, { read_at: new Date().toISOString() });
+    this.backend.markRead(alert.server, alert.id).catch((e) => this.notice('warning', `Cannot mark it read: ${errorText(e)}`));
+  }
+
+  private async showDetail(key: string): Promise<void> {
+    const target = splitKey(key);
+    if (!target) return;
+    const pane = this.get('detail-pane');
+    let detail: AlertDetail;
+    try {
+      detail = await this.backend.detail(target.server, target.id);
+    } catch (e) {
+      if (this.selected === key) this.notice('warning', `Cannot show the alert: ${errorText(e)}`);
+      return;
+    }
+    if (this.selected !== key) return;
+    // Opened from outside the rows held: mark it read here.
+    if (detail.alert.read_at === null && !this.list.alert(key)) this.readNow(key, detail.alert);
+    this.detailShown = { key, version: version(detail.alert), alert: detail.alert };
+    renderDetail(pane, detail, this.model.serverLabel(target.server), {
+      acknowledge: () => this.acknowledge(key),
+      respond: (name) => this.respond(key, name),
+      close: () => this.closeDetail(),
+    });
   }
 
   private closeDetail(): void {
@@ -407,30 +430,27 @@ export class App {
   }
 
   acknowledge(key: string | null = this.selected): void {
-    const alert = key ? this.model.alerts.get(key) : undefined;
+    const alert = this.alertOf(key);
     if (!key || !alert || alert.acknowledged_at) return;
     const now = new Date().toISOString();
-    this.model.patch(key, { acknowledged_at: now, read_at: alert.read_at ?? now });
-    this.schedule();
+    this.patch(key, { acknowledged_at: now, read_at: alert.read_at ?? now });
     this.backend.acknowledge(alert.server, alert.id).catch((e) => this.notice('error', `Cannot acknowledge: ${errorText(e)}`));
   }
 
   /** A status response: acknowledged here at once; the server hears it through the outbox. */
   respond(key: string, name: string): void {
-    const alert = this.model.alerts.get(key);
+    const alert = this.alertOf(key);
     if (!alert) return;
     const now = new Date().toISOString();
-    this.model.patch(key, { acknowledged_at: alert.acknowledged_at ?? now, read_at: alert.read_at ?? now });
-    this.schedule();
+    this.patch(key, { acknowledged_at: alert.acknowledged_at ?? now, read_at: alert.read_at ?? now });
     this.backend.respond(alert.server, alert.id, name).catch((e) => this.notice('error', `Cannot send the response: ${errorText(e)}`));
   }
 
   markRead(key: string | null = this.selected): void {
-    const alert = key ? this.model.alerts.get(key) : undefined;
+    const alert = this.alertOf(key);
     if (!key || !alert || alert.read_at) return;
-    this.model.patch(key, { read_at: new Date().toISOString() });
-    this.schedule();
-    this.backend.markRead(alert.server, alert.id).catch((e) => this.notice('warning', `Cannot mark it read: ${errorText(e)}`));
+    this.reading = null;
+    this.readNow(key, alert);
   }
 
   markAllRead(): void {
@@ -441,9 +461,13 @@ export class App {
   move(step: number): void {
     if (this.list.length === 0) return;
     const at = this.list.indexOf(this.selected);
-    const next = at < 0 ? 0 : Math.min(this.list.length - 1, Math.max(0, at + step));
+    const next = at < 0 ? this.list.firstVisible() : Math.min(this.list.length - 1, Math.max(0, at + step));
     const item = this.list.itemAt(next);
     if (item) this.select(item.key);
+    else
+      void this.list.ensure(next).then((found) => {
+        if (found) this.select(found.key);
+      });
   }
 
   private wire(): void {
@@ -516,7 +540,7 @@ export class App {
 
   private filter(change: Parameters<Model['setFilters']>[0]): void {
     this.model.setFilters(change);
-    this.schedule();
+    this.list.setFilter(listFilter(this.model.filters));
   }
 
   private help(): void {

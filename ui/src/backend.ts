@@ -5,6 +5,8 @@ import { listen } from '@tauri-apps/api/event';
 import type {
   AlertDetail,
   DeskEvent,
+  ListRequest,
+  ListWindow,
   NotificationsRequest,
   ProbeReport,
   ProfileInfo,
@@ -34,6 +36,8 @@ export interface Backend {
   signOut(server: string): Promise<void>;
   tryDemo(): Promise<ServerView>;
   detail(server: string, id: string): Promise<AlertDetail>;
+  /** A window of the list's rows (the Rust side holds the list; batches push the window again as it changes). */
+  listWindow(request: ListRequest): Promise<ListWindow>;
   markRead(server: string, id: string): Promise<void>;
   markAllRead(): Promise<number>;
   clearRead(): Promise<number>;
@@ -71,6 +75,7 @@ export const tauriBackend: Backend = {
   signOut: (server) => invoke('sign_out', { server }),
   tryDemo: () => invoke('try_demo'),
   detail: (server, id) => invoke('alert_detail', { server, id }),
+  listWindow: (request) => invoke('list_window', { request }),
   markRead: (server, id) => invoke('mark_read', { server, id }),
   markAllRead: () => invoke('mark_all_read'),
   clearRead: () => invoke('clear_read'),

@@ -69,12 +69,15 @@ const liveServer = {
   server: 'http://127.0.0.1:8080', demo: false, scripted: false, link: { status: 'live' },
   since: new Date(clock).toISOString(), down_since: null, latency_ms: 4, unread: 0,
 };
+// Snapshots and batches carry the rows the Rust side would hold; the harness's fake list keeps them and answers
+// the UI's `list_window` requests from them.
 const snapshot = (alerts, extra = {}) => ({
-  type: 'snapshot', servers: [liveServer], alerts, gaps: [], unread: alerts.filter((a) => !a.read_at).length,
-  notifications: { mode: 'normal' }, notify_failure: null, restoring: null, ...extra,
+  type: 'snapshot', servers: [liveServer], alerts, gaps: [], list: null,
+  unread: alerts.filter((a) => !a.read_at).length, notifications: { mode: 'normal' }, notify_failure: null,
+  restoring: null, ...extra,
 });
 const batch = (alerts, unread) => ({
-  type: 'batch', servers: [liveServer], alerts, gaps: [], unread, notifications: { mode: 'normal' },
+  type: 'batch', servers: [liveServer], alerts, gaps: [], list: null, unread, notifications: { mode: 'normal' },
   notify_failure: null, restoring: null,
 });
 const rowIds = (p) =>
@@ -108,18 +111,27 @@ test('server text is rendered as text: XSS payloads stay inert', async () => {
   await p.close();
 });
 
-test('10,000 alerts scroll with a bounded DOM, and a burst of 1,000 in a second all lands', async () => {
+test('10,000 alerts: the page holds a window of them, scrolls by asking for more, and a burst of 1,000 lands', async () => {
   const p = await page();
   const many = Array.from({ length: 10_000 }, (_, i) => alert(`m${i}`, { read_at: '2026-11-24T13:00:00Z' }));
   await p.evaluate((e) => window.harness.emit(e), snapshot(many));
   await p.waitForFunction(() => document.querySelector('[data-testid="list-count"]').textContent === '10000 alerts');
   let drawn = await p.$$eval('[data-testid="alert-row"]', (r) => r.length);
   assert.ok(drawn > 5 && drawn < 80, `${drawn} rows in the DOM`);
-  // Scrolled to the end, the oldest alert is drawn.
+  // The page asked for a window of rows, not for the list.
+  const asked = await p.evaluate(() => window.harness.requests.map((r) => [r.offset, r.limit]));
+  assert.deepEqual(asked.map(([offset]) => offset), [0]);
+  assert.ok(asked[0][1] < 100, `asked for ${asked[0][1]} rows`);
+  // Scrolled to the end: it asks for the rows there, and the oldest alert is drawn.
   await p.$eval('[data-testid="alert-list"]', (v) => (v.scrollTop = v.scrollHeight));
   await p.waitForSelector('[data-alert-id="m0"]');
   drawn = await p.$$eval('[data-testid="alert-row"]', (r) => r.length);
   assert.ok(drawn < 80, `${drawn} rows in the DOM after scrolling`);
+  const last = await p.evaluate(() => window.harness.requests.at(-1));
+  assert.ok(last.offset > 9_900 - 100 && last.limit < 100, JSON.stringify(last));
+  // Back at the top for the burst.
+  await p.$eval('[data-testid="alert-list"]', (v) => (v.scrollTop = 0));
+  await p.waitForSelector('[data-alert-id="m9999"]');
 
   // 1,000 new alerts in 50 batches over about a second, as the Rust side sends them.
   const started = Date.now();
@@ -129,11 +141,13 @@ test('10,000 alerts scroll with a bounded DOM, and a burst of 1,000 in a second 
     await new Promise((r) => setTimeout(r, 20));
   }
   await p.waitForFunction(() => document.querySelector('[data-testid="unread-badge"]').textContent === '1000');
-  await p.waitForFunction(() => document.querySelector('[data-testid="list-count"]').textContent === '10000 alerts');
+  await p.waitForFunction(() => document.querySelector('[data-testid="list-count"]').textContent === '11000 alerts');
   console.log(`burst of 1000 drawn ${Date.now() - started} ms after it started`);
-  await p.$eval('[data-testid="alert-list"]', (v) => (v.scrollTop = 0));
   await p.waitForSelector('[data-alert-id="b999"]');
   assert.equal((await rowIds(p))[0], 'b999');
+  // The DOM holds at most a window's worth of rows, the page at most the window it asked for.
+  drawn = await p.$$eval('[data-testid="alert-row"]', (r) => r.length);
+  assert.ok(drawn < 80, `${drawn} rows in the DOM after the burst`);
   assert.equal(await p.title(), 'Alertdesk (1000)');
   assert.deepEqual(p.errors, []);
   await p.screenshot({ path: join(artifacts, 'ui-harness-10000.png') });
@@ -147,7 +161,7 @@ test('keyboard: j/k move, Enter opens and marks read, a acknowledges, Shift+R ma
   assert.deepEqual(await rowIds(p), ['k3', 'k2', 'k1']); // assignment to me pinned on top
   await p.focus('[data-testid="alert-list"]');
   for (const key of ['j', 'j', 'j', 'k', 'Enter', 'a', 'Shift+R']) await p.keyboard.press(key);
-  const calls = await p.evaluate(() => window.harness.calls.filter(([c]) => c !== 'alert_detail'));
+  const calls = await p.evaluate(() => window.harness.calls.filter(([c]) => c !== 'alert_detail' && c !== 'list_window'));
   const names = calls.map(([c]) => c);
   assert.deepEqual(names.slice(names.indexOf('mark_read')), ['mark_read', 'acknowledge', 'mark_all_read']);
   assert.deepEqual(calls.find(([c]) => c === 'mark_read')[1], { server: 'http://127.0.0.1:8080', id: 'k2' });

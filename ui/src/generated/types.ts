@@ -522,20 +522,135 @@ done: number,
  */
 total: number, };
 
+export type ListFilter = { 
+/**
+ * Only this server's alerts (and gaps).
+ */
+server: ServerId | null, 
+/**
+ * Only this kind.
+ */
+kind: Kind | null, 
+/**
+ * Only this priority and above.
+ */
+min_priority: Priority | null, 
+/**
+ * Only unread alerts.
+ */
+unread_only: boolean, 
+/**
+ * Text the title, body or id contains (or the server's label, see [`Selection::labelled`]), in any case.
+ */
+text: string, };
+
+export type AlertKey = { 
+/**
+ * Its server.
+ */
+server: ServerId, 
+/**
+ * Its id.
+ */
+id: string, };
+
+export type ListRequest = { 
+/**
+ * The filters.
+ */
+filter: ListFilter, 
+/**
+ * The index of the first row wanted.
+ */
+offset: number, 
+/**
+ * How many rows (at most [`WINDOW_LIMIT`]).
+ */
+limit: number, 
+/**
+ * The index of the row at the top of the view: it stays in view as alerts arrive above it. 0: the view
+ * follows the top of the list.
+ */
+anchor: number, 
+/**
+ * Instead of `offset`: a window around this alert (`found` says where it is).
+ */
+around: AlertKey | null, 
+/**
+ * The window's own request number, echoed in every window for it (newer requests have larger ones).
+ */
+seq: number, };
+
+export type ListItem = { "type": "alert", 
+/**
+ * The alert.
+ */
+alert: AlertRow, 
+/**
+ * An unacknowledged assignment to me, pinned on top.
+ */
+pinned: boolean, } | { "type": "gap", 
+/**
+ * The gap.
+ */
+gap: GapView, };
+
+export type WindowItem = number | ListItem;
+
+export type ListWindow = { 
+/**
+ * The request it answers.
+ */
+seq: number, 
+/**
+ * Grows with every window sent: one older than a window already drawn is stale.
+ */
+revision: number, 
+/**
+ * The index of the first item (the view scrolls by as much as this moved since the last window).
+ */
+offset: number, 
+/**
+ * Rows under the filter (alerts and gaps).
+ */
+total: number, 
+/**
+ * Alerts under the filter.
+ */
+alerts: number, 
+/**
+ * Alerts in all.
+ */
+all: number, 
+/**
+ * The rows from `offset` on.
+ */
+items: Array<WindowItem>, 
+/**
+ * The revision of the window that `Same` rows refer to (`null`: every row is sent). A view that does not
+ * hold that window asks for a fresh one.
+ */
+base: number | null, 
+/**
+ * The index of the request's `around` alert, when the filter lists it.
+ */
+found: number | null, };
+
 export type View = { 
 /**
  * Every signed-in server, with its current state.
  */
 servers: Array<ServerView>, 
 /**
- * Snapshot: the newest alerts, newest first (at most [`super::LIST_LIMIT`]). Batch: new and changed rows,
- * which replace rows with the same server and id.
+ * Snapshot: none. Batch: the alerts new or changed since the last batch (a detail pane showing one of them
+ * reads it again). Their rows come in `list` where the window shows them: only the rows in view cross to the
+ * web view, never every new alert.
  */
-alerts: Array<AlertRow>, 
+changed: Array<AlertKey>, 
 /**
- * Snapshot: link gaps, newest first. Batch: new gaps.
+ * The window the view asked for, again, when anything in it changed (its rows, its offset, the counts).
  */
-gaps: Array<GapView>, 
+list: ListWindow | null, 
 /**
  * Unread alerts in all.
  */

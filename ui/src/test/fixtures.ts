@@ -1,7 +1,8 @@
 // Builders for the Rust side's types, for tests.
 
 import type { PaneChange, SettingsPane } from '../generated/settings';
-import type { AlertRow, ServerView, View } from '../generated/types';
+import type { AlertRow, ServerView } from '../generated/types';
+import type { TestView } from './fakelist';
 
 let clock = Date.parse('2026-11-24T14:00:00Z');
 
@@ -55,11 +56,12 @@ export function server(change: Partial<ServerView> = {}): ServerView {
   };
 }
 
-export function snapshot(change: Partial<View> = {}): { type: 'snapshot' } & View {
+export function snapshot(change: Partial<TestView> = {}): { type: 'snapshot' } & TestView {
   return {
     type: 'snapshot',
     servers: [server()],
     alerts: [],
+    list: null,
     gaps: [],
     unread: 0,
     notifications: { mode: 'normal' },
@@ -69,10 +71,11 @@ export function snapshot(change: Partial<View> = {}): { type: 'snapshot' } & Vie
   };
 }
 
-export function batch(change: Partial<View> = {}): { type: 'batch' } & View {
+export function batch(change: Partial<TestView> = {}): { type: 'batch' } & TestView {
   return {
     type: 'batch',
     alerts: [],
+    list: null,
     servers: [server()],
     gaps: [],
     unread: 0,

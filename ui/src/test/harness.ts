@@ -6,12 +6,17 @@ import type { Channel } from '@tauri-apps/api/core';
 import { boot } from '../app';
 import { tauriBackend } from '../backend';
 import type { PaneChange, SettingsPane } from '../generated/settings';
-import type { DeskEvent, ProfileInfo } from '../generated/types';
+import type { DeskEvent, ListRequest, ProfileInfo } from '../generated/types';
+import { FakeList, type TestEvent } from './fakelist';
 import '../styles.css';
 
 interface Harness {
   calls: Array<[string, unknown]>;
-  emit(event: DeskEvent): void;
+  /** A snapshot or batch with the rows the Rust side would hold: the fake list keeps them and answers
+   *  `list_window` from them. */
+  emit(event: TestEvent): void;
+  /** The windows the UI asked for. */
+  requests: ListRequest[];
   /** The answer `sign_in` gives next: a server view, or an error as Tauri delivers it (`ErrorView`). */
   signInAnswer: unknown;
   /** The settings pane's settings (`set_setting` changes them unless the key is locked). */
@@ -33,9 +38,11 @@ const profiles: ProfileInfo[] = [
 ];
 
 let channel: Channel<DeskEvent> | null = null;
+const list = new FakeList();
 const harness: Harness = {
   calls: [],
-  emit: (event) => channel?.onmessage(event),
+  emit: (event) => channel?.onmessage(list.take(event)),
+  requests: list.requests,
   signInAnswer: { kind: 'credentials', message: 'http://127.0.0.1:9 rejected the username or password (HTTP 401)' },
   settings: {
     on_duty: true,
@@ -71,6 +78,8 @@ mockIPC((cmd, args) => {
     case 'mark_all_read':
     case 'clear_read':
       return 0;
+    case 'list_window':
+      return list.window(a.request as ListRequest);
     case 'alert_detail':
       throw 'no such alert in the harness';
     case 'update_status':

@@ -5,6 +5,7 @@ import type { Backend } from '../backend';
 import type { SettingsPane } from '../generated/settings';
 import type { DeskEvent } from '../generated/types';
 import { changed, settingsPane } from './fixtures';
+import { FakeList, type TestEvent } from './fakelist';
 
 export function loadPage(): Document {
   const body = /<body>([\s\S]*)<\/body>/.exec(html)?.[1] ?? '';
@@ -26,7 +27,9 @@ export function loadPage(): Document {
 
 export interface FakeBackend extends Backend {
   calls: Array<[string, unknown[]]>;
-  emit(event: DeskEvent): void;
+  /** The Rust side's list, as the tests' events fill it. */
+  list: FakeList;
+  emit(event: TestEvent): void;
   /** A settings file changed outside the window. */
   settingsChanged(pane: SettingsPane): void;
 }
@@ -35,6 +38,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}, initial: SettingsP
   let listener: ((e: DeskEvent) => void) | null = null;
   let pane = initial;
   let settingsListener: ((p: SettingsPane) => void) | null = null;
+  const list = new FakeList();
   const calls: Array<[string, unknown[]]> = [];
   const record =
     <T>(name: string, result: T) =>
@@ -65,6 +69,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}, initial: SettingsP
     signOut: record('signOut', undefined),
     tryDemo: record('tryDemo', undefined as never),
     detail: record('detail', undefined as never),
+    listWindow: (request) => Promise.resolve(list.window(request)),
     markRead: record('markRead', undefined),
     markAllRead: record('markAllRead', 0),
     clearRead: record('clearRead', 0),
@@ -95,7 +100,8 @@ export function fakeBackend(overrides: Partial<Backend> = {}, initial: SettingsP
     ...base,
     ...overrides,
     calls,
-    emit: (event) => listener?.(event),
+    list,
+    emit: (event) => listener?.(list.take(event)),
     settingsChanged: (p) => settingsListener?.(p),
   };
 }

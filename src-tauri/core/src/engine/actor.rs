@@ -14,7 +14,7 @@ use tokio::time::Instant;
 use super::error::EngineError;
 use super::links::Link;
 use super::servers::{self, ServerEntry};
-use super::view::{AlertRow, DeskEvent, GapView, Notice, NoticeLevel, Progress};
+use super::view::{AlertRow, DeskEvent, Notice, NoticeLevel, Progress};
 use super::{EngineOptions, Request, Sink, BATCH_EVERY, SHUTDOWN_GRACE};
 use crate::alerting::dbus::NotifierEvent;
 use crate::alerting::notify::AlertKey;
@@ -50,14 +50,19 @@ pub(super) enum TaskEnd {
 }
 
 /// What changed since the views last heard.
+// One flag per kind of change: a state machine would say no more.
+#[allow(clippy::struct_excessive_bools)]
 #[derive(Default)]
 pub(super) struct Pending {
     pub(super) alerts: BTreeSet<(ServerId, String)>,
     /// Rows for alerts the history could not record (shown anyway).
     pub(super) unrecorded: Vec<AlertRow>,
-    pub(super) gaps: Vec<GapView>,
+    /// A link gap was recorded (the list shows it).
+    pub(super) gaps: bool,
     pub(super) servers: bool,
     pub(super) reset: bool,
+    /// The window's list waits for the end of a burst (see [`super::list::BURST_EVERY`]).
+    pub(super) list: bool,
     /// Alerts just notified (their `notified_at` is written with the next flush).
     pub(super) notified: Vec<(ServerId, String)>,
 }
@@ -67,7 +72,8 @@ impl Pending {
         self.servers
             || self.reset
             || !self.alerts.is_empty()
-            || !self.gaps.is_empty()
+            || self.gaps
+            || self.list
             || !self.unrecorded.is_empty()
     }
 }
@@ -112,6 +118,8 @@ pub(super) struct Actor {
     pub(super) unseen: Vec<DeskEvent>,
     awaiting: Arc<AtomicUsize>,
     pub(super) restoring: Option<Progress>,
+    /// The window's list.
+    pub(super) list: super::list::ListState,
     /// Problems already said (each once in a while, not once per event).
     pub(super) problems: Said,
     /// When sessions are renewed and announced (`[session]`).
@@ -242,6 +250,7 @@ impl Actor {
             unseen: Vec::new(),
             awaiting,
             restoring,
+            list: super::list::ListState::default(),
             problems: Said::default(),
             timing,
             keeper,
@@ -341,6 +350,9 @@ impl Actor {
             }
             Request::Detail { server, id, reply } => {
                 let _ = reply.send(self.detail(server, id).await);
+            }
+            Request::List { request, reply } => {
+                let _ = reply.send(self.list_window(request).await);
             }
             Request::Notifications(request, reply) => {
                 self.set_notifications(request);

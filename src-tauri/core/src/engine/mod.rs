@@ -16,6 +16,7 @@
 //! - [`pipeline`]: a batch from the links through the history, the policy, speech and the sinks.
 //! - [`respond`]: acknowledging, and writing acknowledgements back to the server.
 //! - [`present`]: snapshots and batches for the views.
+//! - [`list`]: the window's list, a window of rows at a time from the history.
 //! - [`accounts`]: sign-in, tokens, and the profiles the sign-in form offers.
 //! - [`session`]: sign-ins that expire: renewed before they do, or announced ("Sign in again").
 //! - [`servers`]: `servers.toml`, the saved servers (never a token).
@@ -29,6 +30,7 @@ pub mod accounts;
 mod actor;
 pub mod error;
 mod links;
+mod list;
 mod pipeline;
 mod present;
 mod respond;
@@ -54,12 +56,13 @@ use crate::link::probe::ProbeReport;
 use crate::link::protocol::Heartbeat;
 use crate::store::{Delivered, Store};
 pub use error::{EngineError, EngineErrorKind, ErrorView};
+pub use list::{
+    AlertKey, ListItem, ListRequest, ListWindow, WindowItem, BURST_EVERY, BURST_ROWS,
+    UNRECORDED_LIMIT, WINDOW_LIMIT,
+};
 pub use servers::ServerEntry;
 pub use session::{SessionView, SignInAgain};
 pub use view::*;
-
-/// The most alerts the list holds (newest first); older ones stay in the history.
-pub const LIST_LIMIT: usize = 10_000;
 
 /// The UI hears about changes at most this often.
 pub const BATCH_EVERY: Duration = Duration::from_millis(50);
@@ -169,6 +172,10 @@ enum Request {
         server: ServerId,
         id: String,
         reply: Reply<AlertDetail>,
+    },
+    List {
+        request: ListRequest,
+        reply: Reply<ListWindow>,
     },
     Notifications(NotificationsRequest, Reply<()>),
     Awaiting(oneshot::Sender<usize>),
@@ -346,6 +353,11 @@ impl Engine {
         let (server, id) = (server.clone(), id.to_string());
         self.call(|reply| Request::Detail { server, id, reply })
             .await
+    }
+
+    /// A window of the list (the rows a view shows); batches bring it again while it changes.
+    pub async fn list(&self, request: ListRequest) -> Result<ListWindow, EngineError> {
+        self.call(|reply| Request::List { request, reply }).await
     }
 
     /// Pauses, resumes or silences notifications.

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::actor::Actor;
-use super::view::{AlertRow, DeskEvent, GapView, Notice, NoticeLevel};
+use super::view::{AlertRow, DeskEvent, Notice, NoticeLevel};
 use crate::alerting::dbus::NotifierEvent;
 use crate::alerting::notify::{ACTION_ACKNOWLEDGE, ACTION_RESPOND, ACTION_SIGN_IN};
 use crate::alerting::policy::{Action, Now, Outcome as Notified};
@@ -125,12 +125,7 @@ impl Actor {
                 }
             }
             Delivered::Gap { from, to, reason } => {
-                self.pending.gaps.push(GapView {
-                    server: server.clone(),
-                    from: *from,
-                    to: Some(*to),
-                    note: reason.clone(),
-                });
+                self.pending.gaps = true;
                 let label = link.view.label.clone();
                 self.notice(
                     NoticeLevel::Warning,

@@ -13,16 +13,15 @@ use super::view::{
     AlertDetail, AlertRow, DeskEvent, NotificationsRequest, NotificationsView, ResponseChoice,
     ServerView, View,
 };
-use super::{Sink, LIST_LIMIT};
+use super::{AlertKey, Sink};
 use crate::alerting::policy::{Indicator, Now};
 use crate::domain::{ServerId, Timestamp};
-use crate::store::{Query, StoreError};
-
-/// Gaps sent in a snapshot.
-const GAP_LIMIT: usize = 200;
+use crate::store::{Store, StoreError};
 
 impl Actor {
     pub(super) async fn subscribe(&mut self, sink: Arc<dyn Sink>) {
+        // A new view: it asks for its window after the snapshot.
+        self.list.reset();
         match self.snapshot().await {
             Ok(snapshot) => {
                 sink.send(&DeskEvent::Snapshot(snapshot));
@@ -135,23 +134,13 @@ impl Actor {
         })
     }
 
+    /// Everything but the list's rows: the view asks for its window of them ([`super::ListRequest`]).
     async fn snapshot(&self) -> Result<View, StoreError> {
-        let (alerts, gaps, counts) = self
-            .history
-            .call(|st| {
-                let alerts = st.list(&Query {
-                    limit: Some(LIST_LIMIT),
-                    ..Query::default()
-                })?;
-                let mut gaps = st.gaps(None)?;
-                gaps.truncate(GAP_LIMIT);
-                Ok::<_, StoreError>((alerts, gaps, st.unread_counts()?))
-            })
-            .await?;
+        let counts = self.history.call(Store::unread_counts).await?;
         Ok(View {
             servers: self.server_views(&counts),
-            alerts: alerts.into_iter().map(Into::into).collect(),
-            gaps: gaps.into_iter().map(Into::into).collect(),
+            changed: Vec::new(),
+            list: None,
             unread: counts.values().sum(),
             notifications: self.notifications_view(),
             notify_failure: self.notify_failure.clone(),
@@ -176,9 +165,26 @@ impl Actor {
         if !self.draws_views() {
             return;
         }
+        self.list
+            .keep_unrecorded(pending.unrecorded.iter().cloned());
+        let list_changed = pending.reset
+            || pending.gaps
+            || pending.list
+            || !pending.alerts.is_empty()
+            || !pending.unrecorded.is_empty();
+        // Only a window held back for a burst: nothing to say unless it goes now.
+        let only_list = pending.list
+            && !(pending.reset
+                || pending.gaps
+                || pending.servers
+                || !pending.alerts.is_empty()
+                || !pending.unrecorded.is_empty());
         if pending.reset {
             match self.snapshot().await {
-                Ok(snapshot) => self.emit(&DeskEvent::Snapshot(snapshot)),
+                Ok(mut snapshot) => {
+                    snapshot.list = self.list_again().await;
+                    self.emit(&DeskEvent::Snapshot(snapshot));
+                }
                 Err(e) => tracing::error!("cannot read the history for the window: {e}"),
             }
             return;
@@ -196,7 +202,7 @@ impl Actor {
                 Ok::<_, StoreError>((rows, st.unread_counts()?))
             })
             .await;
-        let (mut rows, counts) = match read {
+        let (rows, counts) = match read {
             Ok(read) => read,
             Err(e) => {
                 tracing::error!("cannot read the history for the window: {e}");
@@ -206,11 +212,26 @@ impl Actor {
         for row in &rows {
             self.note_latency(row);
         }
-        rows.extend(pending.unrecorded);
+        let changed = rows
+            .iter()
+            .chain(&pending.unrecorded)
+            .map(|row| AlertKey {
+                server: row.server.clone(),
+                id: row.id.clone(),
+            })
+            .collect();
+        let list = if list_changed {
+            self.list_again().await
+        } else {
+            None
+        };
+        if only_list && list.is_none() {
+            return;
+        }
         let batch = View {
-            alerts: rows,
+            changed,
             servers: self.server_views(&counts),
-            gaps: pending.gaps,
+            list,
             unread: counts.values().sum(),
             notifications: self.notifications_view(),
             notify_failure: self.notify_failure.clone(),

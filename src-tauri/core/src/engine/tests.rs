@@ -96,9 +96,13 @@ impl Feed {
     }
 }
 
-/// Keeps every event the engine sends, and every alert it delivers.
+/// Keeps every event the engine sends, every alert it delivers, and the list windows it answered.
 #[derive(Default)]
-struct Recorder(StdMutex<Vec<DeskEvent>>, StdMutex<Vec<(ServerId, String)>>);
+struct Recorder(
+    StdMutex<Vec<DeskEvent>>,
+    StdMutex<Vec<(ServerId, String)>>,
+    StdMutex<Vec<ListWindow>>,
+);
 
 impl Sink for Recorder {
     fn send(&self, event: &DeskEvent) -> bool {
@@ -121,14 +125,13 @@ impl Recorder {
         self.0.lock().unwrap().clone()
     }
 
-    /// How many times each alert key reached this sink in a view (snapshot or batch row): a row appears
-    /// again only when its alert changed.
+    /// How many times each alert key was named changed in a batch: again only when its alert changed.
     fn row_counts(&self) -> HashMap<(ServerId, String), usize> {
         let mut counts = HashMap::new();
         for event in self.events() {
             if let DeskEvent::Snapshot(v) | DeskEvent::Batch(v) = event {
-                for row in v.alerts {
-                    *counts.entry((row.server, row.id)).or_default() += 1;
+                for key in v.changed {
+                    *counts.entry((key.server, key.id)).or_default() += 1;
                 }
             }
         }
@@ -140,26 +143,71 @@ impl Recorder {
         self.1.lock().unwrap().clone()
     }
 
-    /// The list as the UI would hold it after applying every event.
+    /// Every window, answered or pushed, as sent, oldest first.
+    fn windows(&self) -> Vec<ListWindow> {
+        let mut windows = self.2.lock().unwrap().clone();
+        for event in self.events() {
+            if let DeskEvent::Snapshot(v) | DeskEvent::Batch(v) = event {
+                windows.extend(v.list);
+            }
+        }
+        windows.sort_by_key(|w| w.revision);
+        windows
+    }
+
+    /// The newest window with every row in it, as a view that drew each one in turn holds it (a pushed window's
+    /// unchanged rows resolved from the window it names).
+    fn window(&self) -> Option<ListWindow> {
+        let mut drawn: HashMap<u64, Vec<ListItem>> = HashMap::new();
+        let mut newest = None;
+        for mut window in self.windows() {
+            let base = match window.base {
+                Some(b) => match drawn.get(&b) {
+                    Some(rows) => Some(rows.clone()),
+                    None => continue, // made from a window this sink never saw (the shell's)
+                },
+                None => None,
+            };
+            let rows: Vec<ListItem> = window
+                .items
+                .iter()
+                .map(|item| match (item, &base) {
+                    (WindowItem::Row(row), _) => (**row).clone(),
+                    (WindowItem::Same(i), Some(base)) => base[*i as usize].clone(),
+                    (WindowItem::Same(_), None) => panic!("a row by index without a base"),
+                })
+                .collect();
+            window.items = rows
+                .iter()
+                .cloned()
+                .map(|r| WindowItem::Row(Box::new(r)))
+                .collect();
+            window.base = None;
+            drawn.insert(window.revision, rows);
+            newest = Some(window);
+        }
+        newest
+    }
+
+    /// The list's alerts as the UI would show them (its window), the unread count and the servers.
     fn list(&self) -> (Vec<AlertRow>, u64, Vec<ServerView>) {
-        let mut rows: Vec<AlertRow> = Vec::new();
+        let rows = self.window().map_or_else(Vec::new, |w| {
+            w.items
+                .into_iter()
+                .filter_map(|item| match item {
+                    WindowItem::Row(row) => match *row {
+                        ListItem::Alert { alert, .. } => Some(alert),
+                        ListItem::Gap { .. } => None,
+                    },
+                    WindowItem::Same(_) => None,
+                })
+                .collect()
+        });
         let (mut unread, mut servers) = (0, Vec::new());
         for event in self.events() {
-            match event {
-                DeskEvent::Snapshot(s) => {
-                    rows = s.alerts;
-                    unread = s.unread;
-                    servers = s.servers;
-                }
-                DeskEvent::Batch(b) => {
-                    for row in b.alerts {
-                        rows.retain(|r| !(r.server == row.server && r.id == row.id));
-                        rows.insert(0, row);
-                    }
-                    unread = b.unread;
-                    servers = b.servers;
-                }
-                _ => {}
+            if let DeskEvent::Snapshot(v) | DeskEvent::Batch(v) = event {
+                unread = v.unread;
+                servers = v.servers;
             }
         }
         (rows, unread, servers)
@@ -237,6 +285,9 @@ async fn start_with(
     .unwrap();
     let ui = Arc::new(Recorder::default());
     desk.subscribe(ui.clone());
+    // The whole list in one window, as a view with a very tall screen would ask.
+    let window = desk.list(whole_list(1)).await.unwrap();
+    ui.2.lock().unwrap().push(window);
     desk.restore_saved().await;
     Fixture {
         desk,
@@ -247,6 +298,17 @@ async fn start_with(
         profile: profile.to_string_lossy().into_owned(),
         dir: dir.path().to_path_buf(),
         _dir: dir,
+    }
+}
+
+fn whole_list(seq: u32) -> ListRequest {
+    ListRequest {
+        filter: crate::store::ListFilter::default(),
+        offset: 0,
+        limit: WINDOW_LIMIT,
+        anchor: 0,
+        around: None,
+        seq,
     }
 }
 
@@ -458,9 +520,18 @@ async fn a_burst_reaches_the_ui_in_a_few_batches() {
         .map(|(i, t)| (*i, t.as_str(), "normal", ""))
         .collect();
     feed.send(&reports).await;
+    // The view's window holds at most WINDOW_LIMIT rows (the newest); the count says 1000.
     fx.ui
-        .wait_for("1000 rows", |r| r.list().0.len() == 1000)
+        .wait_for("1000 rows", |r| r.window().is_some_and(|w| w.total == 1000))
         .await;
+    let window = fx.ui.window().unwrap();
+    assert_eq!(window.items.len(), WINDOW_LIMIT as usize);
+    assert!(
+        matches!(&window.items[0], WindowItem::Row(row)
+            if matches!(&**row, ListItem::Alert { alert, .. } if alert.fields.title == "Report 1000")),
+        "{:?}",
+        window.items[0]
+    );
     let batches = fx.ui.events().len() - before;
     assert!(
         batches < 100,
@@ -1099,6 +1170,126 @@ async fn department_servers_come_up_beside_the_users_and_cannot_be_removed() {
     fx.desk.shutdown().await;
 }
 
+fn ids_of(window: &ListWindow) -> Vec<String> {
+    window
+        .items
+        .iter()
+        .map(|item| match item {
+            WindowItem::Row(row) => match &**row {
+                ListItem::Alert { alert, .. } => alert.id.clone(),
+                ListItem::Gap { .. } => "gap".into(),
+            },
+            WindowItem::Same(i) => format!("same:{i}"),
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_window_follows_the_top_or_keeps_its_rows_in_place_as_alerts_arrive() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    fx.desk
+        .connect(&fx.profile, &feed.url, BTreeMap::new(), TokenSource::Stored)
+        .await
+        .unwrap();
+    fx.ui.wait_for("a live link", live).await;
+    let reports: Vec<(u32, String)> = (1..=30).map(|i| (i, format!("Report {i}"))).collect();
+    let reports: Vec<(u32, &str, &str, &str)> = reports
+        .iter()
+        .map(|(i, t)| (*i, t.as_str(), "normal", ""))
+        .collect();
+    feed.send(&reports).await;
+    fx.ui
+        .wait_for("30 rows", |r| r.window().is_some_and(|w| w.total == 30))
+        .await;
+
+    // A view at the top: a new alert comes pushed at index 0, with the count; no request needed.
+    let top = fx
+        .desk
+        .list(ListRequest {
+            limit: 10,
+            ..whole_list(2)
+        })
+        .await
+        .unwrap();
+    assert_eq!(ids_of(&top)[0], "r-30");
+    fx.ui.2.lock().unwrap().push(top.clone());
+    feed.send(&[(31, "Fresh", "critical", "")]).await;
+    fx.ui
+        .wait_for("the new row pushed", |r| {
+            r.window()
+                .is_some_and(|w| w.seq == 2 && w.total == 31 && ids_of(&w)[0] == "r-31")
+        })
+        .await;
+    let pushed = fx.ui.window().unwrap();
+    assert_eq!((pushed.offset, pushed.items.len()), (0, 10));
+    // As sent, the push carried the new row and named the nine it kept from the window before.
+    let sent = fx.ui.windows().into_iter().rfind(|w| w.seq == 2).unwrap();
+    assert_eq!(sent.base, Some(top.revision));
+    let kept: Vec<String> = (0..9).map(|i| format!("same:{i}")).collect();
+    assert_eq!(ids_of(&sent), [vec!["r-31".to_string()], kept].concat());
+
+    // Scrolled down: rows 10.. with row 12 at the top of the view. Alerts above it move the window down with it.
+    let scrolled = fx
+        .desk
+        .list(ListRequest {
+            offset: 10,
+            limit: 8,
+            anchor: 12,
+            ..whole_list(3)
+        })
+        .await
+        .unwrap();
+    fx.ui.2.lock().unwrap().push(scrolled.clone());
+    assert_eq!(scrolled.offset, 10);
+    feed.send(&[(32, "One", "normal", ""), (33, "Two", "normal", "")])
+        .await;
+    fx.ui
+        .wait_for("the window moved with its rows", |r| {
+            r.window().is_some_and(|w| w.seq == 3 && w.total == 33)
+        })
+        .await;
+    let moved = fx.ui.window().unwrap();
+    assert_eq!(moved.offset, 12, "two rows arrived above");
+    assert_eq!(ids_of(&moved), ids_of(&scrolled), "the same rows in view");
+    assert!(moved.revision > scrolled.revision);
+
+    // A window around an alert (a notification's "Open"): where it is, and its rows around it.
+    let around = fx
+        .desk
+        .list(ListRequest {
+            limit: 6,
+            around: Some(AlertKey {
+                server: id(&feed.url),
+                id: "r-5".into(),
+            }),
+            ..whole_list(4)
+        })
+        .await
+        .unwrap();
+    let found = around.found.expect("r-5 is listed") as usize;
+    assert_eq!(ids_of(&around)[found - around.offset as usize], "r-5");
+
+    // Filtered by text and by a server label: counts under the filter, and in all.
+    let search = |text: &str, seq| ListRequest {
+        filter: crate::store::ListFilter {
+            text: text.into(),
+            ..crate::store::ListFilter::default()
+        },
+        ..whole_list(seq)
+    };
+    let fresh = fx.desk.list(search("FRESH", 5)).await.unwrap();
+    assert_eq!(ids_of(&fresh), ["r-31"]);
+    assert_eq!((fresh.total, fresh.alerts, fresh.all), (1, 1, 33));
+    let label = fx.ui.list().2[0].label.to_uppercase();
+    let by_label = fx.desk.list(search(&label, 6)).await.unwrap();
+    assert_eq!(
+        by_label.total, 33,
+        "every alert of the server named {label}"
+    );
+    fx.desk.shutdown().await;
+}
+
 #[tokio::test]
 async fn changed_settings_apply_at_once() {
     let feed = Feed::start().await;
@@ -1157,6 +1348,33 @@ async fn changed_settings_apply_at_once() {
 }
 
 #[tokio::test]
+async fn a_snapshot_carries_no_rows() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    fx.desk
+        .connect(&fx.profile, &feed.url, BTreeMap::new(), TokenSource::Stored)
+        .await
+        .unwrap();
+    fx.ui.wait_for("a live link", live).await;
+    feed.send(&[(1, "One", "normal", ""), (2, "Two", "normal", "")])
+        .await;
+    fx.ui.wait_for("two rows", |r| r.list().0.len() == 2).await;
+    // A new view: the snapshot has the counts and no rows; the window brings them.
+    let view = Arc::new(Recorder::default());
+    fx.desk.subscribe(view.clone());
+    view.wait_for("the snapshot", |r| !r.events().is_empty())
+        .await;
+    let DeskEvent::Snapshot(snapshot) = &view.events()[0] else {
+        panic!("{:?}", view.events())
+    };
+    assert!(snapshot.changed.is_empty() && snapshot.list.is_none());
+    assert_eq!(snapshot.unread, 2);
+    let window = fx.desk.list(whole_list(1)).await.unwrap();
+    assert_eq!(ids_of(&window), ["r-2", "r-1"]);
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_sign_in_the_server_answers_without_what_the_profile_expects_is_said_in_the_window() {
     use crate::link::test_http::{Answer, TestHttp};
     // The profile expects `refreshToken`; this server answers `refresh_token` (and an opaque token).
@@ -1192,5 +1410,51 @@ async fn a_sign_in_the_server_answers_without_what_the_profile_expects_is_said_i
             })
         })
         .await;
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn while_alerts_pour_in_the_window_is_pushed_at_most_every_burst_interval() {
+    let feed = Feed::start().await;
+    let fx = start().await;
+    fx.desk
+        .connect(&fx.profile, &feed.url, BTreeMap::new(), TokenSource::Stored)
+        .await
+        .unwrap();
+    fx.ui.wait_for("a live link", live).await;
+    let before = fx.ui.windows().len();
+    let started = std::time::Instant::now();
+    // 20 chunks of 20 reports, one every 60 ms: a batch every 50 ms would push about 20 windows.
+    for chunk in 0..20u32 {
+        let titles: Vec<(u32, String)> = (0..20)
+            .map(|i| (chunk * 20 + i + 1, format!("Report {}", chunk * 20 + i + 1)))
+            .collect();
+        let reports: Vec<(u32, &str, &str, &str)> = titles
+            .iter()
+            .map(|(i, t)| (*i, t.as_str(), "normal", ""))
+            .collect();
+        feed.send(&reports).await;
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    fx.ui
+        .wait_for("400 rows", |r| r.window().is_some_and(|w| w.total == 400))
+        .await;
+    let elapsed = started.elapsed();
+    let pushes = fx.ui.windows().len() - before;
+    let paced = elapsed.as_millis() / BURST_EVERY.as_millis() + 2;
+    assert!(
+        pushes as u128 <= paced,
+        "{pushes} windows pushed in {elapsed:?}"
+    );
+    // A lone alert after the burst goes with the next batch again.
+    tokio::time::sleep(BURST_EVERY).await;
+    let lone = std::time::Instant::now();
+    feed.send(&[(999, "Lone", "normal", "")]).await;
+    fx.ui
+        .wait_for("the lone row", |r| {
+            r.window().is_some_and(|w| w.total == 401)
+        })
+        .await;
+    assert!(lone.elapsed() < BURST_EVERY, "{:?}", lone.elapsed());
     fx.desk.shutdown().await;
 }

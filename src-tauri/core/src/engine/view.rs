@@ -323,16 +323,18 @@ pub struct Progress {
 }
 
 /// What the UI draws: the whole of it in a [`DeskEvent::Snapshot`] (when it subscribes, and after changes that
-/// touch many rows), or what changed in a [`DeskEvent::Batch`] (at most every 50 ms).
+/// touch many rows), or what changed in a [`DeskEvent::Batch`] (at most every 50 ms). The list's rows come a
+/// window at a time ([`super::ListRequest`]), and again in `list` when the window changes.
 #[derive(Debug, Clone, PartialEq, Serialize, TS)]
 pub struct View {
     /// Every signed-in server, with its current state.
     pub servers: Vec<ServerView>,
-    /// Snapshot: the newest alerts, newest first (at most [`super::LIST_LIMIT`]). Batch: new and changed rows,
-    /// which replace rows with the same server and id.
-    pub alerts: Vec<AlertRow>,
-    /// Snapshot: link gaps, newest first. Batch: new gaps.
-    pub gaps: Vec<GapView>,
+    /// Snapshot: none. Batch: the alerts new or changed since the last batch (a detail pane showing one of them
+    /// reads it again). Their rows come in `list` where the window shows them: only the rows in view cross to the
+    /// web view, never every new alert.
+    pub changed: Vec<super::AlertKey>,
+    /// The window the view asked for, again, when anything in it changed (its rows, its offset, the counts).
+    pub list: Option<super::ListWindow>,
     /// Unread alerts in all.
     #[ts(type = "number")]
     pub unread: u64,
@@ -562,6 +564,12 @@ pub fn typescript() -> String {
             ErrorView::decl(),
             Notice::decl(),
             Progress::decl(),
+            crate::store::ListFilter::decl(),
+            super::AlertKey::decl(),
+            super::ListRequest::decl(),
+            super::ListItem::decl(),
+            super::WindowItem::decl(),
+            super::ListWindow::decl(),
             View::decl(),
             DeskEvent::decl(),
             TrailEntry::decl(),

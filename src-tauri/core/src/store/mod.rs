@@ -39,6 +39,9 @@ mod error;
 pub mod history;
 #[cfg(test)]
 mod life_tests;
+mod list;
+#[cfg(test)]
+mod list_tests;
 mod open;
 pub mod outbox;
 mod query;
@@ -55,6 +58,7 @@ pub use apply::{Delivered, Unapplied};
 use error::Fail;
 pub use error::StoreError;
 pub use history::History;
+pub use list::{ListCounts, ListFilter, ListPage, Listed, ListedAlert, Place, Selection};
 pub use outbox::{Moment, MomentKind, Outgoing, Queued, Response, ResponseState, Sent};
 use query::to_u64;
 pub use query::{Gap, Life, Query, StoredAlert, TrailEntry};

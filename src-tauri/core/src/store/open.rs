@@ -13,7 +13,7 @@ use super::StoreError;
 /// The schema as a list of steps: step `i` takes a file from `PRAGMA user_version` `i` to `i + 1`. Each step
 /// runs in its own transaction with the version bump, so a crash mid-migration leaves the file at the previous
 /// version, never half-migrated. Steps are append-only: a released step is never edited.
-const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2];
+const MIGRATIONS: &[&str] = &[SCHEMA_V1, SCHEMA_V2, SCHEMA_V3];
 
 /// Version 1.
 ///
@@ -116,6 +116,16 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox (next_at) WHERE state = 'pending';
 -- One alert's responses.
 CREATE INDEX outbox_by_alert ON outbox (server, id, seq);
+";
+
+/// Version 3: the window's list read a page at a time (see store/list.rs).
+const SCHEMA_V3: &str = "
+-- The list, newest first by first arrival, with every column a filter reads but the text: counts and pages read
+-- only this index, never the rows.
+CREATE INDEX alerts_list ON alerts
+    (first_received_at, server, kind, priority, read_at, assigned_to_me, acknowledged_at);
+-- Unacknowledged assignments to me, pinned on top of the list.
+CREATE INDEX alerts_pinned ON alerts (first_received_at) WHERE assigned_to_me = 1 AND acknowledged_at IS NULL;
 ";
 
 /// The newest schema version this build knows.
@@ -242,6 +252,7 @@ fn configure(conn: &Connection) -> rusqlite::Result<()> {
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.set_prepared_statement_cache_capacity(32);
+    super::list::register_functions(conn)?;
     Ok(())
 }
 

@@ -286,6 +286,22 @@ fn attach_responses(conn: &Connection, alerts: &mut [StoredAlert]) -> rusqlite::
     Ok(())
 }
 
+/// Fills in each alert's responses and timeline, one indexed query per alert (for a page of the list, where reading
+/// the whole outbox as [`attach_responses`] does for a long list would cost more).
+pub(super) fn attach_each(
+    conn: &Connection,
+    alerts: &mut [&mut StoredAlert],
+) -> rusqlite::Result<()> {
+    for stored in alerts.iter_mut() {
+        let mut by_key = responses_of(conn, Some(stored))?;
+        if let Some(responses) = by_key.remove(&(stored.server.clone(), stored.alert.id.clone())) {
+            stored.life.responses = responses;
+        }
+        stored.timeline = timeline(&stored.alert, &stored.life);
+    }
+    Ok(())
+}
+
 /// An alert's fields from the columns `kind, event, title, body, priority, assigned_to_me` at `start` (every
 /// query that reads them lists them in this order).
 pub(super) fn fields_at(row: &Row<'_>, start: usize) -> rusqlite::Result<AlertFields> {

@@ -764,7 +764,7 @@ fn newer_schema_is_refused() {
     else {
         panic!("{err}")
     };
-    assert_eq!((*found, *supported), (99, 2));
+    assert_eq!((*found, *supported), (99, 3));
     assert!(err.to_string().contains("newer Alertdesk"), "{err}");
     assert_eq!(names(dir.path()), listed, "nothing set aside");
     let raw = rusqlite::Connection::open(&path).unwrap();
