@@ -105,6 +105,8 @@ pub struct Supervisor {
     tokens: Option<watch::Receiver<Token>>,
     /// A renewed token arrived while the link was not live: the next attempt starts at once.
     retry_now: bool,
+    /// The attempt ended because a renewed token came before it was live: no outage, only a new attempt.
+    renewed_before_live: bool,
 }
 
 impl std::fmt::Debug for Supervisor {
@@ -141,6 +143,7 @@ impl Supervisor {
             polling: false,
             tokens: None,
             retry_now: false,
+            renewed_before_live: false,
         })
     }
 
@@ -225,7 +228,11 @@ impl Supervisor {
                     backoff = Backoff::new(self.jitter);
                 }
             }
-            self.down_since.get_or_insert_with(Timestamp::now);
+            // A token renewed while connecting ends an attempt, not a link: no time down, nothing to poll.
+            let renewed = std::mem::take(&mut self.renewed_before_live);
+            if !renewed {
+                self.down_since.get_or_insert_with(Timestamp::now);
+            }
             let woke = woken_up || std::mem::take(&mut self.retry_now);
             let delay = if woke {
                 Duration::ZERO
@@ -243,7 +250,7 @@ impl Supervisor {
                 }
             }
             // Poll only when the socket could not be established: a link that just dropped gets a quick retry.
-            let poll_every = if was_live {
+            let poll_every = if was_live || renewed {
                 None
             } else {
                 self.lists.poll_interval()
@@ -367,6 +374,7 @@ impl Supervisor {
                         links.start_swap(self.open_swap());
                     } else {
                         self.retry_now = true;
+                        self.renewed_before_live = true;
                         break LinkEnd::Closed("the sign-in was renewed: connecting with the new token".into());
                     }
                 }

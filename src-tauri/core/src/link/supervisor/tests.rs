@@ -912,16 +912,42 @@ async fn a_renewed_token_is_tried_at_once_when_the_old_one_was_refused() {
     let (tx, mut rx) = reporter();
     let task = tokio::spawn(sup.with_tokens(tokens_rx).run(tx, std::future::pending()));
     let mut seen = Vec::new();
-    while seen.len() < 4 {
+    while seen.len() < 3 {
         seen.push(named(rx.recv().await.unwrap()));
     }
-    // No list to catch up from in this profile: the moment it was refused is a gap, said.
-    assert_eq!(seen, ["connecting", "reconnecting", "gap", "live"]);
+    // The renewed token is taken before the refusal is read: an attempt ended, never a link, so no gap.
+    assert_eq!(seen, ["connecting", "reconnecting", "live"]);
     let opened = scripted.opened.lock().unwrap().clone();
     assert!(
         opened[1] - opened[0] < Duration::from_millis(10),
         "not at once"
     );
+    assert_eq!(
+        scripted.auth.lock().unwrap()[1],
+        Some(serde_json::json!({"token": "new"}))
+    );
+    task.abort();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_token_renewed_while_the_first_link_connects_is_no_outage() {
+    let (sup, scripted) = supervisor(vec![
+        // Still connecting when the renewed token comes.
+        vec![Step::Wait(Duration::from_secs(3600))],
+        vec![Step::Connect, Step::Wait(Duration::from_secs(3600))],
+    ]);
+    let (tokens_tx, tokens_rx) = watch::channel(Token::new("old"));
+    let (tx, mut rx) = reporter();
+    let task = tokio::spawn(sup.with_tokens(tokens_rx).run(tx, std::future::pending()));
+    assert_eq!(named(rx.recv().await.unwrap()), "connecting");
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    tokens_tx.send(Token::new("new")).unwrap();
+    let mut seen = Vec::new();
+    while seen.last().map(String::as_str) != Some("live") {
+        seen.push(named(rx.recv().await.unwrap()));
+    }
+    // Never live, so nothing was missed: no gap (this profile has no list that could tell).
+    assert_eq!(seen, ["reconnecting", "live"]);
     assert_eq!(
         scripted.auth.lock().unwrap()[1],
         Some(serde_json::json!({"token": "new"}))
