@@ -20,9 +20,11 @@ pub(crate) enum Ending {
     StdoutClosed,
 }
 
-/// Prints what the engine delivers.
+/// Prints what the engine delivers. Alert lines are buffered and written out at the end of each batch (one
+/// `write` for a burst instead of one per line).
 pub(crate) struct Terminal {
     json: bool,
+    out: Mutex<std::io::BufWriter<std::io::Stdout>>,
     ending: Mutex<Option<oneshot::Sender<Ending>>>,
 }
 
@@ -32,6 +34,10 @@ impl Terminal {
         let (tx, rx) = oneshot::channel();
         let terminal = Self {
             json,
+            out: Mutex::new(std::io::BufWriter::with_capacity(
+                64 * 1024,
+                std::io::stdout(),
+            )),
             ending: Mutex::new(Some(tx)),
         };
         (terminal, rx)
@@ -49,18 +55,29 @@ impl Terminal {
     }
 
     fn print_alert(&self, alert: &Alert) {
-        let line = if self.json {
-            serde_json::to_string(alert).unwrap_or_default()
+        let mut out = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let written = if self.json {
+            serde_json::to_writer(&mut *out, alert).map_err(std::io::Error::from)
         } else {
-            human_line(alert)
+            out.write_all(human_line(alert).as_bytes())
         };
-        let mut stdout = std::io::stdout().lock();
-        if writeln!(stdout, "{line}")
-            .and_then(|()| stdout.flush())
-            .is_err()
-        {
+        if written.and_then(|()| out.write_all(b"\n")).is_err() {
+            drop(out);
             self.end(Ending::StdoutClosed);
         }
+    }
+}
+
+impl Drop for Terminal {
+    fn drop(&mut self) {
+        let out = self
+            .out
+            .get_mut()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let _ = out.flush();
     }
 }
 
@@ -94,6 +111,17 @@ impl Sink for Terminal {
                 report_gap(*from, *to, reason, server, self.json);
             }
             Delivered::Problem(_) => {} // said once in a while as a notice
+        }
+    }
+
+    fn delivered_all(&self) {
+        let flushed = self
+            .out
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .flush();
+        if flushed.is_err() {
+            self.end(Ending::StdoutClosed);
         }
     }
 

@@ -85,6 +85,10 @@ pub trait Sink: Send + Sync {
         let _ = (server, item);
     }
 
+    /// What was delivered so far has all been given to [`Sink::delivered`]: the end of a batch (for sinks that
+    /// buffer what they write).
+    fn delivered_all(&self) {}
+
     /// Whether this sink draws views; without a sink that does, the engine reads no rows for them.
     fn draws_views(&self) -> bool {
         true

@@ -66,6 +66,7 @@ impl Actor {
             for item in delivered {
                 self.deliver(&server, &item);
             }
+            self.delivered_all();
         }
         let notified = std::mem::take(&mut self.pending.notified);
         if !notified.is_empty() && !self.store_failed {
@@ -185,9 +186,15 @@ impl Actor {
         let Some(link) = self.links.get(server) else {
             return;
         };
-        let view = link.view.clone();
-        for sink in self.sinks() {
-            sink.delivered(&view, item);
+        for sink in self.ui.iter().chain(self.shell.iter()) {
+            sink.delivered(&link.view, item);
+        }
+    }
+
+    /// Tells the sinks a run of deliveries ended.
+    pub(super) fn delivered_all(&self) {
+        for sink in self.ui.iter().chain(self.shell.iter()) {
+            sink.delivered_all();
         }
     }
 

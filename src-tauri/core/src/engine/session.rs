@@ -273,6 +273,7 @@ impl Actor {
                         reason: e.to_string(),
                     };
                     self.deliver(&server, &crate::store::Delivered::State(state));
+                    self.delivered_all();
                 } else {
                     self.warn_session(&server);
                 }

@@ -9,7 +9,7 @@
 //! keeps the record's kind (a report stays a report, an assignment an assignment). The alert is rewritten to the
 //! merged version, so everything after the history (the policy, the views, `listen --json`) sees what is stored.
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection};
 use serde_json::Value;
 
 use super::error::Fail;
@@ -97,6 +97,11 @@ pub(super) fn record_in(
     alert: &mut Alert,
     closing: &[String],
 ) -> Result<Recorded, Fail> {
+    let data = alert.data.to_string();
+    // Most alerts are new: inserted at once, and looked up only when the server already sent that id.
+    if insert(tx, server, alert, &data)? {
+        return Ok(Recorded::New);
+    }
     let current = tx
         .prepare_cached(
             "SELECT kind, event, title, body, priority, assigned_to_me, data, received_at, source, \
@@ -114,28 +119,23 @@ pub(super) fn record_in(
                 status: row.get(11)?,
                 server_time: row.get(12)?,
             })
-        })
-        .optional()?;
-    let data = alert.data.to_string();
-    match current {
-        None => insert(tx, server, alert, &data),
-        Some(current) => {
-            let event_time = alert.server_time;
-            let old = merge_into(alert, &current);
-            if replays(alert, &current, event_time) {
-                return Ok(Recorded::Duplicate);
-            }
-            update(tx, server, alert, &data, &current, &old, closing)
-        }
+        })?;
+    let event_time = alert.server_time;
+    let old = merge_into(alert, &current);
+    if replays(alert, &current, event_time) {
+        return Ok(Recorded::Duplicate);
     }
+    update(tx, server, alert, &data, &current, &old, closing)
 }
 
-fn insert(tx: &Connection, server: &ServerId, alert: &Alert, data: &str) -> Result<Recorded, Fail> {
+/// Inserts `alert` unless its server already sent its id: whether it was new.
+fn insert(tx: &Connection, server: &ServerId, alert: &Alert, data: &str) -> Result<bool, Fail> {
     let fields = &alert.fields;
-    tx.prepare_cached(
+    let inserted = tx.prepare_cached(
         "INSERT INTO alerts (server, id, profile, kind, event, title, body, priority, assigned_to_me, \
          notify, source, first_received_at, received_at, server_time, data, status) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15)",
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12, ?13, ?14, ?15) \
+         ON CONFLICT (server, id) DO NOTHING",
     )?
     .execute(params![
         server,
@@ -154,7 +154,7 @@ fn insert(tx: &Connection, server: &ServerId, alert: &Alert, data: &str) -> Resu
         data,
         alert.status,
     ])?;
-    Ok(Recorded::New)
+    Ok(inserted == 1)
 }
 
 /// How long after a catch-up a live event older than the record it brought counts as stale: the events the
