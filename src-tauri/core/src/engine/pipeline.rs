@@ -246,6 +246,12 @@ impl Actor {
                 self.notify_failure = Some(message);
                 self.pending.servers = true;
             }
+            NotifierEvent::Recovered => {
+                if self.notify_failure.take().is_some() {
+                    tracing::info!("notifications are shown again");
+                    self.pending.servers = true;
+                }
+            }
             // "Sign in again" (or a click on a notification about a server's sign-in): the form, filled in.
             NotifierEvent::Action { alert, action }
                 if alert.is_server() || action == ACTION_SIGN_IN =>

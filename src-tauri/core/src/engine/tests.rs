@@ -229,6 +229,8 @@ struct Fixture {
     ui: Arc<Recorder>,
     shell: Arc<Recorder>,
     notifier: Arc<RecordingNotifier>,
+    /// What the notification service would report back.
+    notifier_events: mpsc::Sender<crate::alerting::dbus::NotifierEvent>,
     tokens: Arc<MemoryStore>,
     profile: String,
     _dir: tempfile::TempDir,
@@ -262,7 +264,7 @@ async fn start_with(
     std::fs::create_dir_all(profile.parent().unwrap()).unwrap();
     std::fs::write(&profile, PROFILE).unwrap();
     let notifier = Arc::new(RecordingNotifier::new());
-    let (_events_tx, notifier_events) = mpsc::channel(8);
+    let (events_tx, notifier_events) = mpsc::channel(8);
     let shell = Arc::new(Recorder::default());
     let store = Store::open(&paths.history_file()).unwrap().store;
     let desk = Engine::start(
@@ -294,6 +296,7 @@ async fn start_with(
         ui,
         shell,
         notifier,
+        notifier_events: events_tx,
         tokens,
         profile: profile.to_string_lossy().into_owned(),
         dir: dir.path().to_path_buf(),
@@ -719,6 +722,35 @@ async fn bad_input_is_refused_with_a_reason() {
     let names: Vec<_> = fx.desk.profiles().into_iter().map(|p| p.name).collect();
     assert!(names.contains(&"station-reports".to_string()));
     assert!(names.contains(&imported.name), "{names:?}");
+    fx.desk.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_notification_failure_is_shown_until_notifications_work_again() {
+    use crate::alerting::dbus::NotifierEvent;
+    let fx = start().await;
+    let failure = |r: &Recorder| {
+        r.events().iter().rev().find_map(|e| match e {
+            DeskEvent::Snapshot(v) | DeskEvent::Batch(v) => Some(v.notify_failure.clone()),
+            _ => None,
+        })
+    };
+    fx.notifier_events
+        .send(NotifierEvent::Failed("no notification service".into()))
+        .await
+        .unwrap();
+    fx.ui
+        .wait_for("the failure shown", |r| {
+            failure(r) == Some(Some("no notification service".into()))
+        })
+        .await;
+    fx.notifier_events
+        .send(NotifierEvent::Recovered)
+        .await
+        .unwrap();
+    fx.ui
+        .wait_for("the failure gone", |r| failure(r) == Some(None))
+        .await;
     fx.desk.shutdown().await;
 }
 

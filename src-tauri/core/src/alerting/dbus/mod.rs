@@ -91,6 +91,8 @@ pub enum NotifierEvent {
     },
     /// A notification could not be shown (no notification service, D-Bus error).
     Failed(String),
+    /// A notification was shown again after one failed.
+    Recovered,
 }
 
 /// Shows notifications through the session bus's notification service.

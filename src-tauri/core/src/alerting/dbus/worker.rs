@@ -104,6 +104,8 @@ pub(super) struct Worker {
     /// What the server said about sound; `None` when it must be asked (again).
     sound: Option<ServerSound>,
     shown: Shown,
+    /// The last notification failed: the next one shown says it works again.
+    failing: bool,
 }
 
 impl Worker {
@@ -123,6 +125,7 @@ impl Worker {
             bus: None,
             sound: None,
             shown: Shown::new(shown::CAPACITY),
+            failing: false,
         }
     }
 
@@ -165,12 +168,15 @@ impl Worker {
         let message = build(notification, &self.sounds, self.icon.as_ref());
         let reply = self.call("Notify", &notify_args(&message)).await;
         match reply.and_then(|reply| reply.body().deserialize::<u32>()) {
-            Ok(server) => self.shown.insert(
-                id,
-                server,
-                notification.alert.clone(),
-                notification.expire == Expire::Never,
-            ),
+            Ok(server) => {
+                self.shown.insert(
+                    id,
+                    server,
+                    notification.alert.clone(),
+                    notification.expire == Expire::Never,
+                );
+                self.succeeded();
+            }
             Err(e) => self.failed(e.to_string()),
         }
     }
@@ -309,7 +315,16 @@ impl Worker {
 
     fn failed(&mut self, message: String) {
         tracing::warn!("cannot show a notification: {message}");
+        self.failing = true;
         self.events.send(NotifierEvent::Failed(message));
+    }
+
+    /// A notification was shown: after a failure, the engine hears that they work again.
+    fn succeeded(&mut self) {
+        if std::mem::take(&mut self.failing) {
+            tracing::info!("notifications are shown again");
+            self.events.send(NotifierEvent::Recovered);
+        }
     }
 
     #[cfg(test)]
@@ -386,6 +401,27 @@ mod tests {
 
     fn key(id: &str) -> AlertKey {
         AlertKey::new(&ServerId::from_stored("http://a"), id)
+    }
+
+    #[test]
+    fn notifications_that_work_again_after_a_failure_are_said_once() {
+        let (mut worker, mut events) = worker(8);
+        worker.succeeded();
+        assert!(events.try_recv().is_err(), "nothing failed before");
+        worker.failed("no notification service".into());
+        worker.failed("no notification service".into());
+        worker.succeeded();
+        worker.succeeded();
+        let mut heard = Vec::new();
+        while let Ok(event) = events.try_recv() {
+            heard.push(event);
+        }
+        let failed = NotifierEvent::Failed("no notification service".into());
+        assert_eq!(
+            heard,
+            [failed.clone(), failed, NotifierEvent::Recovered],
+            "recovered once"
+        );
     }
 
     #[test]
