@@ -16,7 +16,6 @@ use tauri::ipc::Channel;
 use tauri::State;
 
 use crate::bridge::UiSink;
-use crate::desktop::AppState;
 
 /// Every command, for `Builder::invoke_handler`.
 pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + 'static {
@@ -52,7 +51,7 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
 pub(crate) struct AppInfo {
     name: &'static str,
     version: &'static str,
-    /// Why settings.toml was ignored, if it was.
+    /// The settings left out (not valid) as the files are now, one sentence.
     settings_error: Option<String>,
     /// `[window] theme`: "system", "light" or "dark".
     theme: alertdesk_core::config::settings::Theme,
@@ -61,16 +60,14 @@ pub(crate) struct AppInfo {
 // Tauri hands commands their State and arguments by value.
 #[allow(clippy::needless_pass_by_value)]
 #[tauri::command]
-pub(crate) fn app_info(
-    state: State<'_, AppState>,
-    settings: State<'_, crate::settings::SettingsState>,
-) -> AppInfo {
+pub(crate) fn app_info(settings: State<'_, crate::settings::SettingsState>) -> AppInfo {
+    // As in effect now: a window reloaded after a change (in the pane or a file) shows it.
+    let effective = settings.effective();
     AppInfo {
         name: "Alertdesk",
         version: alertdesk_core::VERSION,
-        settings_error: state.settings_error.clone(),
-        // As in effect now: a window reloaded after a change in the settings pane keeps it.
-        theme: settings.theme(),
+        settings_error: crate::settings::problems_sentence(&effective),
+        theme: effective.settings.window.theme,
     }
 }
 

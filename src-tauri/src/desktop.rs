@@ -26,12 +26,6 @@ use crate::{commands, tray, updates};
 /// The label of the one main window (capabilities refer to it).
 pub(crate) const MAIN_WINDOW: &str = "main";
 
-/// What the commands can read about this run; registered once in `setup`.
-pub(crate) struct AppState {
-    /// The settings files left out at start (not valid), one sentence.
-    pub(crate) settings_error: Option<String>,
-}
-
 /// Everything the window state plugin remembers except visibility: a window hidden to the tray at quit must
 /// still open at the next start.
 fn geometry_flags() -> StateFlags {
@@ -124,7 +118,6 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
     // The department's files under the user's. A broken file must not keep a dispatcher from their alerts: it is
     // left out (the others apply), and said in the window and the log.
     let effective = Effective::load(&paths);
-    let settings_error = live::problems_sentence(&effective);
     let settings = effective.settings.clone();
     let _log_guard = logging::init(&paths, &settings.log, logging::Console::Full);
     tracing::info!(version = alertdesk_core::VERSION, data = %paths.data_dir.display(), "starting desktop app");
@@ -171,7 +164,6 @@ pub(crate) fn run(global: &GlobalArgs, args: &DesktopArgs, secrets: Secrets) -> 
                 .build(),
         )
         .plugin(updates::plugin())
-        .manage(AppState { settings_error })
         .manage(DemoBackend::default())
         .manage(settings_state)
         .invoke_handler(commands::handler())

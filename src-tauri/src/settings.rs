@@ -17,7 +17,6 @@ use alertdesk_core::config::edit::SettingsError;
 use alertdesk_core::config::layers::{Effective, FILE_NAME};
 use alertdesk_core::config::pane::{self, PaneChange, PaneKey, SettingsPane};
 use alertdesk_core::config::paths::Paths;
-use alertdesk_core::config::settings::Theme;
 use alertdesk_core::engine::Engine;
 use tauri::{AppHandle, Emitter, Manager, State};
 use tauri_plugin_autostart::ManagerExt;
@@ -55,9 +54,9 @@ impl SettingsState {
         }
     }
 
-    /// `[window] theme` as in effect now.
-    pub(crate) fn theme(&self) -> Theme {
-        Effective::load(&self.paths).settings.window.theme
+    /// The settings in effect now, read from the files.
+    pub(crate) fn effective(&self) -> Effective {
+        Effective::load(&self.paths)
     }
 
     fn lock_seen(&self) -> std::sync::MutexGuard<'_, Stamp> {

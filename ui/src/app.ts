@@ -35,12 +35,15 @@ export function renderAppInfo(doc: Document, info: AppInfo): void {
   applyTheme(doc, info.theme);
   const version = doc.querySelector<HTMLElement>('[data-testid="app-version"]');
   if (version) version.textContent = `v${info.version}`;
+  renderSettingsProblems(doc, info.settingsError);
+}
+
+/** The banner of settings left out (not valid), or none: at start, and again whenever the settings change. */
+export function renderSettingsProblems(doc: Document, problems: string | null): void {
   const banner = doc.querySelector<HTMLElement>('[data-testid="settings-error"]');
   if (banner) {
-    banner.textContent = info.settingsError
-      ? `Settings left out (the rest apply): ${info.settingsError}`
-      : '';
-    banner.hidden = !info.settingsError;
+    banner.textContent = problems ? `Settings left out (the rest apply): ${problems}` : '';
+    banner.hidden = !problems;
   }
 }
 
@@ -119,9 +122,11 @@ export class App {
     this.ticker = setInterval(() => this.drawServers(), 1000);
   }
 
-  /** What the window itself shows of the settings: the theme. The Rust side applied the rest. */
+  /** What the window itself shows of the settings: the theme and the settings left out. The Rust side applied
+   *  the rest. */
   private settingsApplied(pane: SettingsPane): void {
     applyTheme(this.doc, pane.theme);
+    renderSettingsProblems(this.doc, pane.problems.length ? pane.problems.join('; ') : null);
   }
 
   /** Stops listening (tests start a fresh App per page). */

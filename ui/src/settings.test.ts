@@ -127,6 +127,21 @@ describe('the settings pane', () => {
     expect($<HTMLInputElement>('setting-on_duty').checked).toBe(true);
   });
 
+  it('shows the settings left out at start until a change mends them', async () => {
+    app.dispose();
+    loadPage();
+    const settingsError = 'settings.toml: alerting.volume is 101';
+    backend = fakeBackend({ appInfo: () => Promise.resolve({ name: 'Alertdesk', version: '1', settingsError, theme: 'system' }) });
+    app = await boot(document, backend);
+    expect($('settings-error').hidden).toBe(false);
+    expect($('settings-error').textContent).toContain('alerting.volume is 101');
+    backend.settingsChanged(settingsPane({ problems: [] }));
+    expect($('settings-error').hidden).toBe(true);
+    backend.settingsChanged(settingsPane({ problems: ['a.toml: bad', 'b.toml: worse'] }));
+    expect($('settings-error').hidden).toBe(false);
+    expect($('settings-error').textContent).toBe('Settings left out (the rest apply): a.toml: bad; b.toml: worse');
+  });
+
   it('follows a settings file changed outside the window, and renders file problems as text', async () => {
     $('open-settings').click();
     await flush();
