@@ -184,6 +184,13 @@ impl Store {
         &self.path
     }
 
+    /// WAL pages past which a commit checkpoints by itself (see `history.rs`).
+    fn set_wal_autocheckpoint(&self, pages: u32) -> Result<(), StoreError> {
+        self.conn
+            .pragma_update(None, "wal_autocheckpoint", pages)
+            .map_err(|e| StoreError::from_sqlite(&self.path, &e))
+    }
+
     /// Records one alert from `server` (see [`Recorded`]), committed before it returns.
     pub fn record(&self, server: &ServerId, alert: &Alert) -> Result<Recorded, StoreError> {
         let mut alert = alert.clone();

@@ -1027,3 +1027,43 @@ proptest! {
         }
     }
 }
+
+#[tokio::test]
+async fn checkpoints_run_off_the_writers_thread_soon_after_work() {
+    use super::history::{History, BACKSTOP_PAGES};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(FILE_NAME);
+    let store = Store::open(&path).unwrap().store;
+    let (history, thread) = History::start(store).unwrap();
+    let backstop: i64 = history
+        .call(|store| {
+            store
+                .conn
+                .pragma_query_value(None, "wal_autocheckpoint", |row| row.get(0))
+                .map_err(|e| StoreError::from_sqlite(store.path(), &e))
+        })
+        .await
+        .unwrap();
+    assert_eq!(backstop, i64::from(BACKSTOP_PAGES));
+    let file_before = std::fs::metadata(&path).unwrap().len();
+    // A few hundred alerts: far fewer WAL pages than any automatic checkpoint waits for.
+    let alerts: Vec<Alert> = (0..300).map(|i| alert(&format!("t-{i}"))).collect();
+    history
+        .call(move |store| store.record_many(&server_a(), &alerts))
+        .await
+        .unwrap();
+    // The main file grows only when a checkpoint copies the WAL into it.
+    let mut grown = false;
+    for _ in 0..100 {
+        if std::fs::metadata(&path).unwrap().len() > file_before {
+            grown = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(grown, "no checkpoint within 2 s");
+    drop(history);
+    thread.join();
+    let reopened = Store::open(&path).unwrap().store;
+    assert_eq!(count_rows(&reopened, "alerts"), 300);
+}
