@@ -51,8 +51,8 @@ pub(crate) fn handler() -> impl Fn(tauri::ipc::Invoke) -> bool + Send + Sync + '
 pub(crate) struct AppInfo {
     name: &'static str,
     version: &'static str,
-    /// The settings left out (not valid) as the files are now, one sentence.
-    settings_error: Option<String>,
+    /// The settings left out (not valid) as the files are now, one line each.
+    settings_problems: Vec<String>,
     /// `[window] theme`: "system", "light" or "dark".
     theme: alertdesk_core::config::settings::Theme,
 }
@@ -66,7 +66,7 @@ pub(crate) fn app_info(settings: State<'_, crate::settings::SettingsState>) -> A
     AppInfo {
         name: "Alertdesk",
         version: alertdesk_core::VERSION,
-        settings_error: crate::settings::problems_sentence(&effective),
+        settings_problems: effective.problems.iter().map(ToString::to_string).collect(),
         theme: effective.settings.window.theme,
     }
 }

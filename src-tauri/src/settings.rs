@@ -163,12 +163,6 @@ pub(crate) fn autostart_plugin(
     (plugin, blocked)
 }
 
-/// The settings files left out (not valid), as one sentence for the window's banner.
-pub(crate) fn problems_sentence(effective: &Effective) -> Option<String> {
-    let problems: Vec<String> = effective.problems.iter().map(ToString::to_string).collect();
-    (!problems.is_empty()).then(|| problems.join("; "))
-}
-
 /// The arguments the login autostart entry starts Alertdesk with: hidden in the tray, on this run's data
 /// directory. `Err`: the data directory's path cannot be written into an entry's command line (which the
 /// entry writer does not quote), so no entry is written.

@@ -35,15 +35,15 @@ export function renderAppInfo(doc: Document, info: AppInfo): void {
   applyTheme(doc, info.theme);
   const version = doc.querySelector<HTMLElement>('[data-testid="app-version"]');
   if (version) version.textContent = `v${info.version}`;
-  renderSettingsProblems(doc, info.settingsError);
+  renderSettingsProblems(doc, info.settingsProblems);
 }
 
 /** The banner of settings left out (not valid), or none: at start, and again whenever the settings change. */
-export function renderSettingsProblems(doc: Document, problems: string | null): void {
+export function renderSettingsProblems(doc: Document, problems: readonly string[]): void {
   const banner = doc.querySelector<HTMLElement>('[data-testid="settings-error"]');
   if (banner) {
-    banner.textContent = problems ? `Settings left out (the rest apply): ${problems}` : '';
-    banner.hidden = !problems;
+    banner.textContent = problems.length ? `Settings left out (the rest apply): ${problems.join('; ')}` : '';
+    banner.hidden = problems.length === 0;
   }
 }
 
@@ -126,7 +126,7 @@ export class App {
    *  the rest. */
   private settingsApplied(pane: SettingsPane): void {
     applyTheme(this.doc, pane.theme);
-    renderSettingsProblems(this.doc, pane.problems.length ? pane.problems.join('; ') : null);
+    renderSettingsProblems(this.doc, pane.problems);
   }
 
   /** Stops listening (tests start a fresh App per page). */

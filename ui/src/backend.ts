@@ -20,7 +20,8 @@ import type { UpdateProgress, UpdateStatus } from './generated/updates';
 export interface AppInfo {
   name: string;
   version: string;
-  settingsError: string | null;
+  /** The settings left out (not valid), one line each. */
+  settingsProblems: string[];
   /** `[window] theme` */
   theme: 'system' | 'light' | 'dark';
 }

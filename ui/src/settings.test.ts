@@ -130,8 +130,8 @@ describe('the settings pane', () => {
   it('shows the settings left out at start until a change mends them', async () => {
     app.dispose();
     loadPage();
-    const settingsError = 'settings.toml: alerting.volume is 101';
-    backend = fakeBackend({ appInfo: () => Promise.resolve({ name: 'Alertdesk', version: '1', settingsError, theme: 'system' }) });
+    const settingsProblems = ['settings.toml: alerting.volume is 101'];
+    backend = fakeBackend({ appInfo: () => Promise.resolve({ name: 'Alertdesk', version: '1', settingsProblems, theme: 'system' }) });
     app = await boot(document, backend);
     expect($('settings-error').hidden).toBe(false);
     expect($('settings-error').textContent).toContain('alerting.volume is 101');

@@ -64,7 +64,7 @@ mockIPC((cmd, args) => {
   harness.calls.push([cmd, cmd === 'subscribe' ? {} : a]);
   switch (cmd) {
     case 'app_info':
-      return { name: 'Alertdesk', version: '0.0.0-harness', settingsError: null, theme: 'system' };
+      return { name: 'Alertdesk', version: '0.0.0-harness', settingsProblems: [], theme: 'system' };
     case 'subscribe':
       channel = a.onEvent as Channel<DeskEvent>;
       harness.ready = true;

@@ -47,7 +47,7 @@ export function fakeBackend(overrides: Partial<Backend> = {}, initial: SettingsP
       return Promise.resolve(result);
     };
   const base: Backend = {
-    appInfo: record('appInfo', { name: 'Alertdesk', version: '9.9.9', settingsError: null, theme: 'system' }),
+    appInfo: record('appInfo', { name: 'Alertdesk', version: '9.9.9', settingsProblems: [], theme: 'system' }),
     subscribe: (onEvent) => {
       calls.push(['subscribe', []]);
       listener = onEvent;

@@ -186,21 +186,26 @@ impl Actor {
         let Some(link) = self.links.get(server) else {
             return;
         };
-        for sink in self.ui.iter().chain(self.shell.iter()) {
+        for sink in self.each_sink() {
             sink.delivered(&link.view, item);
         }
     }
 
     /// Tells the sinks a run of deliveries ended.
     pub(super) fn delivered_all(&self) {
-        for sink in self.ui.iter().chain(self.shell.iter()) {
+        for sink in self.each_sink() {
             sink.delivered_all();
         }
     }
 
     /// The sinks hearing events now: the UI's, then the shell's.
     pub(super) fn sinks(&self) -> Vec<Arc<dyn super::Sink>> {
-        self.ui.iter().chain(self.shell.iter()).cloned().collect()
+        self.each_sink().cloned().collect()
+    }
+
+    /// The sinks, borrowed (for work on the alert path, which should not clone them).
+    fn each_sink(&self) -> impl Iterator<Item = &Arc<dyn super::Sink>> {
+        self.ui.iter().chain(self.shell.iter())
     }
 
     pub(super) fn tick(&mut self) {
@@ -248,7 +253,6 @@ impl Actor {
             }
             NotifierEvent::Recovered => {
                 if self.notify_failure.take().is_some() {
-                    tracing::info!("notifications are shown again");
                     self.pending.servers = true;
                 }
             }
